@@ -1,0 +1,3 @@
+"""streamvault: a redundant archive for live streams."""
+
+__version__ = "0.1.0"

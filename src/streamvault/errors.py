@@ -1,0 +1,74 @@
+"""The exception tree of streamvault.
+
+Errors are split by whose fault they are, as h11 splits remote from local protocol errors:
+something outside sent or holds bad data (``RemoteError``, ``BadInput``) versus our own state
+(``StoreError``). Library errors are translated at the boundary with ``raise ... from err``.
+
+    StreamvaultError
+    ├── BadInput                 input from a user or a client that does not parse (HTTP 400)
+    │   ├── BadTime              a timestamp that is not ISO 8601 / not UTC where UTC is required
+    │   ├── UnsafePath           a path part that starts with "." or leaves the base directory
+    │   └── ConfigError          a configuration file or flag that makes no sense
+    ├── MalformedName            a file name that is not a valid segment name (counted as "bad")
+    ├── StoreError               the segment store could not do what was asked
+    │   └── DiskFull             ENOSPC / EDQUOT: nothing was written under a final name
+    └── RemoteError              a peer or upstream server sent something bad
+        ├── BadPlaylist          a playlist that does not parse
+        ├── HTTPStatusError      an unexpected HTTP status
+        └── HashMismatch         downloaded bytes do not match the hash in their name
+"""
+
+from __future__ import annotations
+
+
+class StreamvaultError(Exception):
+    """Base of every error streamvault raises on purpose."""
+
+
+class BadInput(StreamvaultError, ValueError):
+    """Input from a user or client that does not parse; the API answers 400."""
+
+
+class BadTime(BadInput):
+    """A timestamp that does not parse, or is not UTC where only UTC is accepted."""
+
+
+class UnsafePath(BadInput):
+    """A path part starting with "." or one that would leave the base directory."""
+
+
+class ConfigError(BadInput):
+    """A configuration file or command-line flag that makes no sense."""
+
+
+class MalformedName(StreamvaultError, ValueError):
+    """A file name that is not a valid segment, temp or tombstone name."""
+
+
+class StoreError(StreamvaultError, OSError):
+    """The segment store could not complete an operation."""
+
+
+class DiskFull(StoreError):
+    """The disk (or quota) is full; nothing was left under a final name."""
+
+
+class RemoteError(StreamvaultError):
+    """A peer or upstream server sent something we cannot use."""
+
+
+class BadPlaylist(RemoteError, ValueError):
+    """A playlist that does not parse."""
+
+
+class HTTPStatusError(RemoteError):
+    """An unexpected HTTP status from a peer or upstream."""
+
+    def __init__(self, status: int, url: str, message: str = "") -> None:
+        self.status = status
+        self.url = url
+        super().__init__(f"HTTP {status} from {url}" + (f": {message}" if message else ""))
+
+
+class HashMismatch(RemoteError):
+    """Bytes whose SHA-256 does not match the hash in their segment name."""

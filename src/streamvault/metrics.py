@@ -1,0 +1,30 @@
+"""Shared Prometheus metrics set-up (prometheus-client).
+
+Every component registers its metrics on the default registry, so one ``/metrics`` page
+shows all of them when several components share a process (``streamvault node``).
+"""
+
+from __future__ import annotations
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Info, generate_latest
+
+from . import __version__
+
+#: Prometheus text format, as SPEC §5 asks for.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+REGISTRY: CollectorRegistry = prometheus_client.REGISTRY
+
+build_info = Info("streamvault_build", "streamvault version")
+build_info.info({"version": __version__})
+
+
+def render(registry: CollectorRegistry | None = None) -> bytes:
+    """The metrics page body in the Prometheus text format."""
+    return generate_latest(registry or REGISTRY)
+
+
+def start_metrics_server(port: int, host: str = "0.0.0.0") -> None:
+    """Serve ``/metrics`` on its own port for a component that has no HTTP server."""
+    prometheus_client.start_http_server(port, addr=host, registry=REGISTRY)

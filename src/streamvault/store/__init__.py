@@ -1,0 +1,1 @@
+"""The segment store: names (pure), selection (pure) and disk access (I/O)."""

@@ -1,0 +1,320 @@
+"""The segment store on disk: atomic writes and listings (SPEC §3).
+
+This is the I/O shell around :mod:`naming`. Every file appears under its final name only
+after its bytes are written, flushed and fsynced under a ``temp`` name in the same directory,
+so a reader never sees a half-written file, not after ``kill -9`` and not after a full disk.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..errors import DiskFull, MalformedName, StoreError
+from ..timeutil import hour_name, parse_hour
+from .naming import (
+    TOMBSTONE_SUFFIX,
+    Segment,
+    check_path_part,
+    encode_hash,
+    is_temp_name,
+    is_tombstone_name,
+    parse_name,
+    temp_name,
+    tombstone_name,
+)
+
+log = logging.getLogger(__name__)
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+def _translate(err: OSError, what: str) -> StoreError:
+    if err.errno in _FULL_ERRNOS:
+        return DiskFull(err.errno, f"disk full while {what}")
+    return StoreError(err.errno, f"{what}: {err.strerror or err}")
+
+
+def ensure_dir(path: str) -> None:
+    """Create a directory and its parents; safe when several writers race to do it."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        raise _translate(err, f"creating {path}") from err
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write every byte: ``os.write`` may write fewer bytes than asked."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on directories; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+class TempFile:
+    """A file being written under a temporary name, hashed as it goes.
+
+    ``commit(name)`` makes it appear under its final name; ``discard()`` removes it. Use as a
+    context manager: leaving the block without ``commit`` discards.
+    """
+
+    def __init__(self, directory: str, name: str) -> None:
+        ensure_dir(directory)
+        self.directory = directory
+        self.path = os.path.join(directory, name)
+        self.size = 0
+        self._hasher = hashlib.sha256()
+        self._done = False
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as err:
+            raise _translate(err, f"creating {self.path}") from err
+
+    def write(self, data: bytes | memoryview) -> None:
+        try:
+            write_all(self._fd, data)
+        except OSError as err:
+            self.discard()
+            raise _translate(err, f"writing {self.path}") from err
+        self._hasher.update(data)
+        self.size += len(data)
+
+    @property
+    def hash(self) -> str:
+        return encode_hash(self._hasher.digest())
+
+    def commit(self, name: str) -> str:
+        """fsync and rename to ``name`` in the same directory; returns the final path."""
+        final = os.path.join(self.directory, name)
+        try:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._done = True
+            os.rename(self.path, final)
+        except OSError as err:
+            self.discard()
+            raise _translate(err, f"saving {final}") from err
+        _fsync_dir(self.directory)
+        return final
+
+    def discard(self) -> None:
+        if not self._done:
+            self._done = True
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            log.warning("could not remove temp file %s: %s", self.path, err)
+
+    def __enter__(self) -> TempFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._done or os.path.exists(self.path):
+            self.discard()
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write a whole file atomically (temp name in the same directory, fsync, rename)."""
+    directory, name = os.path.split(path)
+    with TempFile(directory, f".{name}.{uuid.uuid4().hex}.tmp") as temp:
+        temp.write(data)
+        temp.commit(name)
+
+
+class SegmentStore:
+    """A base directory of ``CHANNEL/QUALITY/HOUR/NAME`` segment files."""
+
+    def __init__(self, base_dir: str) -> None:
+        self.base_dir = os.path.abspath(base_dir)
+
+    def hour_dir(self, channel: str, quality: str, hour: str) -> str:
+        check_path_part(channel, "channel")
+        check_path_part(quality, "quality")
+        check_path_part(hour, "hour")
+        return os.path.join(self.base_dir, channel, quality, hour)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def open_segment(self, channel: str, quality: str, start: datetime, duration: float) -> TempFile:
+        """Start writing a segment; finish with :meth:`commit_segment`."""
+        directory = self.hour_dir(channel, quality, hour_name(start))
+        return TempFile(directory, temp_name(start, duration, str(uuid.uuid4())))
+
+    def commit_segment(
+        self, temp: TempFile, channel: str, quality: str, start: datetime, duration: float,
+        type: str,
+    ) -> Segment:
+        segment = Segment(channel, quality, start, duration, type, temp.hash, temp.size)  # type: ignore[arg-type]
+        temp.commit(segment.name)
+        return segment
+
+    def write_segment(
+        self, channel: str, quality: str, start: datetime, duration: float, type: str,
+        data: bytes,
+    ) -> Segment:
+        """Write a whole segment at once (tests, backfill of small files)."""
+        with self.open_segment(channel, quality, start, duration) as temp:
+            temp.write(data)
+            return self.commit_segment(temp, channel, quality, start, duration, type)
+
+    def write_tombstone(self, segment: Segment) -> None:
+        directory = self.hour_dir(segment.channel, segment.quality, segment.hour)
+        atomic_write(os.path.join(directory, tombstone_name(segment.name)), b"")
+
+    # --- listing ---------------------------------------------------------------------------
+
+    def channels(self) -> list[str]:
+        return _visible_dirs(self.base_dir, exclude={"coverage-maps"})
+
+    def qualities(self, channel: str) -> list[str]:
+        check_path_part(channel, "channel")
+        return _visible_dirs(os.path.join(self.base_dir, channel))
+
+    def hours(self, channel: str, quality: str) -> list[str]:
+        check_path_part(channel, "channel")
+        check_path_part(quality, "quality")
+        names = []
+        for name in _visible_dirs(os.path.join(self.base_dir, channel, quality)):
+            try:
+                parse_hour(name)
+            except ValueError:
+                continue
+            names.append(name)
+        return names
+
+    def segment_names(
+        self, channel: str, quality: str, hour: str, tombstones: bool = False
+    ) -> list[str]:
+        """File names in an hour: segments (never temp, never hidden), and tombstones if asked."""
+        listing = list_hour(self.hour_dir(channel, quality, hour))
+        names = list(listing.visible)
+        if tombstones:
+            names.extend(listing.tombstones)
+        return sorted(names)
+
+    def segments(self, channel: str, quality: str, hour: str) -> HourListing:
+        """Parsed listing of an hour: visible segments, bad names and tombstones."""
+        return list_hour(self.hour_dir(channel, quality, hour), channel, quality, hour)
+
+    def segments_in_hours(self, channel: str, quality: str, hours: Iterable[str]) -> list[Segment]:
+        found: list[Segment] = []
+        for hour in hours:
+            found.extend(self.segments(channel, quality, hour).segments)
+        return found
+
+    def segment_path(self, segment: Segment) -> str:
+        return os.path.join(self.hour_dir(segment.channel, segment.quality, segment.hour), segment.name)
+
+    def size_of(self, segment: Segment) -> int:
+        if segment.size is not None:
+            return segment.size
+        try:
+            return os.stat(self.segment_path(segment)).st_size
+        except OSError:
+            return 0
+
+    # --- maintenance -----------------------------------------------------------------------
+
+    def remove_stale_temp_files(self) -> int:
+        """Remove ``temp`` segments left by a crash. Run at start-up, before any writer."""
+        removed = 0
+        for channel in self.channels():
+            for quality in self.qualities(channel):
+                for hour in self.hours(channel, quality):
+                    directory = os.path.join(self.base_dir, channel, quality, hour)
+                    for entry in _scandir(directory):
+                        if is_temp_name(entry.name) and entry.is_file():
+                            try:
+                                os.unlink(entry.path)
+                                removed += 1
+                            except OSError as err:
+                                log.warning("could not remove stale temp file %s: %s", entry.path, err)
+        if removed:
+            log.info("removed %d stale temp files from %s", removed, self.base_dir)
+        return removed
+
+
+@dataclass(slots=True)
+class HourListing:
+    """What one hour directory holds."""
+
+    segments: list[Segment] = field(default_factory=list)
+    visible: list[str] = field(default_factory=list)  # names of visible segment files
+    tombstones: list[str] = field(default_factory=list)  # tombstone file names
+    bad: list[str] = field(default_factory=list)  # names that do not parse
+
+
+def _scandir(path: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _visible_dirs(path: str, exclude: set[str] | None = None) -> list[str]:
+    names = [
+        entry.name
+        for entry in _scandir(path)
+        if not entry.name.startswith(".") and entry.is_dir() and entry.name not in (exclude or ())
+    ]
+    return sorted(names)
+
+
+def list_hour(
+    directory: str, channel: str = "", quality: str = "", hour: str | None = None
+) -> HourListing:
+    """List an hour directory: hidden (``.``), ``temp`` and tombstoned files are left out.
+
+    Segments are parsed only when ``hour`` is given; names that do not parse go to ``bad``.
+    """
+    listing = HourListing()
+    names: list[str] = []
+    hidden: set[str] = set()
+    for entry in _scandir(directory):
+        name = entry.name
+        if name.startswith("."):
+            continue
+        if is_tombstone_name(name):
+            listing.tombstones.append(name)
+            hidden.add(name[: -len(TOMBSTONE_SUFFIX)])
+        elif not is_temp_name(name):
+            names.append(name)
+    hour_start = parse_hour(hour) if hour is not None else None
+    for name in names:
+        if name in hidden:
+            continue
+        if hour_start is not None:
+            try:
+                listing.segments.append(parse_name(channel, quality, hour_start, name))
+            except MalformedName:
+                listing.bad.append(name)
+                continue
+        listing.visible.append(name)
+    listing.tombstones.sort()
+    return listing

@@ -1,0 +1,189 @@
+"""Segment file names and paths, to the byte (SPEC §3). Pure: no I/O.
+
+``BASE/CHANNEL/QUALITY/HOUR/TIME-DURATION-TYPE-HASH.ts``, for example
+``desertbus/source/2019-11-13T02/45:51.608000-2.0-full-7IS92rssMzoSBQDIevHStbTNy-URRV3Vw-jzZ6pwOZM.ts``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from ..errors import BadTime, MalformedName, UnsafePath
+from ..timeutil import hour_name, parse_hour
+
+SegmentType = Literal["full", "suspect", "partial"]
+SEGMENT_TYPES: tuple[SegmentType, ...] = ("full", "suspect", "partial")
+TEMP = "temp"
+SUFFIX = ".ts"
+TOMBSTONE_SUFFIX = ".tombstone"
+EMPTY_HASH = "47DEQpj8HBSa_-TImW_5JCeuQeRkm5NMpJWZG3hSuFU"
+
+_HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+_TIME_RE = re.compile(r"(\d{2}):(\d{2})\.(\d{6})")
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def encode_hash(digest: bytes) -> str:
+    """URL-safe base64 of a SHA-256 digest without padding (43 characters)."""
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def hash_bytes(data: bytes) -> str:
+    return encode_hash(hashlib.sha256(data).digest())
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment file in the store, as its path describes it.
+
+    ``size`` is not part of the name: listings may fill it, equality ignores it.
+    """
+
+    channel: str
+    quality: str
+    start: datetime
+    duration: float
+    type: SegmentType
+    hash: str
+    size: int | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=self.duration)
+
+    @property
+    def hour(self) -> str:
+        return hour_name(self.start)
+
+    @property
+    def name(self) -> str:
+        return format_name(self.start, self.duration, self.type, self.hash)
+
+    @property
+    def path(self) -> str:
+        """Path relative to the base directory, always with ``/``."""
+        return f"{self.channel}/{self.quality}/{self.hour}/{self.name}"
+
+    @property
+    def is_full(self) -> bool:
+        return self.type == "full"
+
+
+def check_path_part(part: str, what: str = "path part") -> str:
+    """Refuse names that could escape or hide in the store: empty, ``.``-leading, separators."""
+    if not part:
+        raise UnsafePath(f"empty {what}")
+    if part.startswith("."):
+        raise UnsafePath(f"{what} may not start with '.': {part!r}")
+    if "/" in part or "\\" in part or "\0" in part:
+        raise UnsafePath(f"{what} may not contain a path separator: {part!r}")
+    return part
+
+
+def format_duration(duration: float) -> str:
+    """Write a duration as Python writes a float: ``2.0``, ``2.002``."""
+    if not math.isfinite(duration) or duration < 0:
+        raise ValueError(f"a segment duration must be finite and not negative: {duration!r}")
+    return repr(float(duration))
+
+
+def format_time(start: datetime) -> str:
+    return start.astimezone(UTC).strftime("%M:%S.%f")
+
+
+def format_name(start: datetime, duration: float, type: str, hash: str) -> str:
+    """``TIME-DURATION-TYPE-HASH.ts``; ``hash`` is a UUID when ``type`` is ``temp``."""
+    return f"{format_time(start)}-{format_duration(duration)}-{type}-{hash}{SUFFIX}"
+
+
+def temp_name(start: datetime, duration: float, uuid: str) -> str:
+    """The name a segment is written under before its hash is known."""
+    return format_name(start, duration, TEMP, uuid)
+
+
+def tombstone_name(segment_name: str) -> str:
+    return segment_name + TOMBSTONE_SUFFIX
+
+
+def is_tombstone_name(name: str) -> bool:
+    return name.endswith(TOMBSTONE_SUFFIX)
+
+
+def is_temp_name(name: str) -> bool:
+    parts = name.split("-", 3)
+    return len(parts) == 4 and parts[2] == TEMP
+
+
+def _fields(name: str) -> tuple[str, str, str, str]:
+    if not name.endswith(SUFFIX):
+        raise MalformedName(f"segment name must end in {SUFFIX}: {name!r}")
+    parts = name[: -len(SUFFIX)].split("-", 3)
+    if len(parts) != 4:
+        raise MalformedName(f"segment name needs TIME-DURATION-TYPE-HASH: {name!r}")
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def parse_duration(text: str, name: str = "") -> float:
+    try:
+        duration = float(text)
+    except ValueError:
+        raise MalformedName(f"bad duration {text!r} in {name!r}") from None
+    # Only the exact text Python would write round-trips; "2" or "2.00" is not ours.
+    if not math.isfinite(duration) or duration < 0 or repr(duration) != text:
+        raise MalformedName(f"bad duration {text!r} in {name!r}")
+    return duration
+
+
+def parse_name(channel: str, quality: str, hour: datetime | str, name: str) -> Segment:
+    """Parse a final segment file name inside its hour directory.
+
+    Raises ``MalformedName`` for anything else, including ``temp`` names and tombstones.
+    """
+    if isinstance(hour, str):
+        try:
+            hour = parse_hour(hour)
+        except BadTime as err:
+            raise MalformedName(str(err)) from None
+    time_text, duration_text, type_text, hash_text = _fields(name)
+    match = _TIME_RE.fullmatch(time_text)
+    if match is None:
+        raise MalformedName(f"bad time {time_text!r} in {name!r} (want MM:SS.ffffff)")
+    minute, second, micro = int(match[1]), int(match[2]), int(match[3])
+    if minute > 59 or second > 59:
+        raise MalformedName(f"bad time {time_text!r} in {name!r}")
+    if type_text not in SEGMENT_TYPES:
+        raise MalformedName(f"bad segment type {type_text!r} in {name!r}")
+    if _HASH_RE.fullmatch(hash_text) is None:
+        raise MalformedName(f"bad hash {hash_text!r} in {name!r}")
+    start = hour.replace(minute=minute, second=second, microsecond=micro)
+    return Segment(
+        channel, quality, start, parse_duration(duration_text, name), type_text, hash_text  # type: ignore[arg-type]
+    )
+
+
+def parse_temp_name(name: str) -> tuple[str, float, str]:
+    """Parse a ``temp`` name into (time text, duration, uuid); ``MalformedName`` otherwise."""
+    time_text, duration_text, type_text, uuid = _fields(name)
+    if type_text != TEMP or _TIME_RE.fullmatch(time_text) is None or not _UUID_RE.fullmatch(uuid):
+        raise MalformedName(f"not a temp segment name: {name!r}")
+    return time_text, parse_duration(duration_text, name), uuid
+
+
+def parse_path(path: str) -> Segment:
+    """Parse ``CHANNEL/QUALITY/HOUR/NAME`` (relative to the base directory)."""
+    parts = path.split("/")
+    if len(parts) != 4:
+        raise MalformedName(f"segment path needs CHANNEL/QUALITY/HOUR/NAME: {path!r}")
+    channel, quality, hour, name = parts
+    try:
+        check_path_part(channel, "channel")
+        check_path_part(quality, "quality")
+    except UnsafePath as err:
+        raise MalformedName(str(err)) from None
+    return parse_name(channel, quality, hour, name)
