@@ -1,0 +1,1 @@
+"""Coverage: holes, overlaps and segment types per hour, coverage maps and metrics (SPEC §9)."""
