@@ -18,9 +18,10 @@ Definitions, for a window ``[start, end)``:
   data: the stream starting or stopping is not a hole. A gap across an hour boundary is a hole
   in both hours (each holds its own part).
 - **overlaps**: taking the preferred file per start time, in time order, a segment that starts
-  more than 10 ms before the end of the segments before it overlaps them; ``overlaps`` counts
-  such segments and sums the overlapping time (clipped to the window). Files sharing a start
-  are ``duplicates``, not overlaps.
+  more than 10 ms before the end of the chain ``select_segments`` has built so far overlaps it;
+  ``overlaps`` counts such segments and sums the overlapping time (clipped to the window). (The
+  selection skips a segment that overlaps a full one; one overlapping a non-full segment
+  replaces its untrusted end.) Files sharing a start are ``duplicates``, not overlaps.
 - **raw coverage**: the time in the window covered by any segment of any type.
 - **editable coverage**: the time in the window covered by the full segments that
   ``select_segments`` chains (what a cut can use without holes). ``editable <= raw <= window``.
@@ -246,15 +247,17 @@ def _type_figures(files: Iterable[Segment]) -> dict[str, TypeFigures]:
 
 
 def _overlaps(chosen: Sequence[Segment], start: datetime, end: datetime) -> tuple[int, timedelta]:
+    """Overlaps against the chain as ``select_segments`` builds it (see the module docstring)."""
     count, total = 0, _ZERO
     chain_end: datetime | None = None
+    trusted = False
     for segment in chosen:
         if chain_end is not None and chain_end - segment.start > TOLERANCE:
-            overlap_end = min(chain_end, segment.end, end)
-            overlap_start = max(segment.start, start)
             count += 1
-            total += max(_ZERO, overlap_end - overlap_start)
-        chain_end = segment.end if chain_end is None else max(chain_end, segment.end)
+            total += max(_ZERO, min(chain_end, segment.end, end) - max(segment.start, start))
+            if trusted:
+                continue  # the selection skips it and keeps the chain it has
+        chain_end, trusted = segment.end, segment.is_full
     return count, total
 
 
@@ -278,3 +281,51 @@ def _runs(
 def _union_length(segments: Iterable[Segment], start: datetime, end: datetime) -> timedelta:
     ordered = sorted(segments, key=lambda s: s.start)
     return sum(((b - a) for a, b in _runs(ordered, start, end, _ZERO)), _ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Figures summed over many hours of one channel and quality (metrics without an hour).
+
+    A gap across an hour boundary is one hole here, though each hour holds a part of it.
+    """
+
+    hours: int
+    types: dict[str, TypeFigures]
+    duplicates: int
+    hole_count: int
+    hole_seconds: float
+    overlap_count: int
+    overlap_seconds: float
+    raw_seconds: float
+    editable_seconds: float
+    bad: int
+
+
+def totals(hours: Iterable[HourCoverage]) -> Totals:
+    ordered = sorted(hours, key=lambda h: h.hour)
+    counts: dict[str, int] = dict.fromkeys(SEGMENT_TYPES, 0)
+    seconds: dict[str, float] = dict.fromkeys(SEGMENT_TYPES, 0.0)
+    hole_count = 0
+    open_hole_at: datetime | None = None  # where the previous hour's last hole ran to its end
+    for hour in ordered:
+        c = hour.coverage
+        for name, figures in c.types.items():
+            counts[name] += figures.count
+            seconds[name] += figures.seconds
+        hole_count += len(c.holes)
+        if c.holes and c.holes[0].start == c.start and open_hole_at == c.start:
+            hole_count -= 1  # the same gap, continued from the previous hour
+        open_hole_at = c.end if c.holes and c.holes[-1].end == c.end else None
+    return Totals(
+        hours=len(ordered),
+        types={name: TypeFigures(counts[name], seconds[name]) for name in SEGMENT_TYPES},
+        duplicates=sum(h.coverage.duplicates for h in ordered),
+        hole_count=hole_count,
+        hole_seconds=sum(h.coverage.hole_seconds for h in ordered),
+        overlap_count=sum(h.coverage.overlap_count for h in ordered),
+        overlap_seconds=sum(h.coverage.overlap_seconds for h in ordered),
+        raw_seconds=sum(h.coverage.raw_seconds for h in ordered),
+        editable_seconds=sum(h.coverage.editable_seconds for h in ordered),
+        bad=sum(h.bad for h in ordered),
+    )
