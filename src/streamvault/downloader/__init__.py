@@ -1,0 +1,1 @@
+"""The downloader: watches channels and stores every segment they publish (SPEC §6)."""

@@ -1,0 +1,225 @@
+"""One getter per segment: download it into the store, whatever the network does (SPEC §6.6).
+
+The first attempt uses the worker's keep-alive pool. A soft timeout (5 s to the headers, 15 s
+to the whole body) starts a second attempt on a fresh connection beside the slow one, and the
+first to finish well wins. Hard timeouts (60 s / 240 s) abandon an attempt. A body cut short is
+kept as ``partial``; a download that took 59 s or more, or an empty body, is ``suspect``; a
+403/404 means the URL expired: no file. Failed rounds are retried on fresh connections until
+20 minutes after the segment was first seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import aiohttp
+
+from ..errors import HTTPStatusError
+from ..sources.http import REQUEST_ERRORS, REQUEST_SECONDS, error_reason, wait_any
+from ..store.disk import TempFile
+from . import metrics
+from .tracker import Fetch
+
+if TYPE_CHECKING:
+    from .worker import StreamWorker
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["full", "suspect", "gone", "failed"]
+
+
+@dataclass(slots=True, eq=False)
+class Attempt:
+    fresh: bool
+    started: float
+    headers_at: float | None = None
+    temp: TempFile | None = None
+    task: asyncio.Task[Outcome] | None = None
+    outcome: Outcome | None = None
+
+
+def round_deadline(attempt: Attempt, hard_headers: float, hard_body: float) -> float:
+    return attempt.started + (hard_headers if attempt.headers_at is None else hard_body)
+
+
+class SegmentGetter:
+    def __init__(self, worker: StreamWorker, fetch: Fetch, first_seen: float) -> None:
+        self.worker = worker
+        self.fetch = fetch
+        self.first_seen = first_seen
+        self.log = worker.log
+        self._committed_hashes: set[str] = set()
+
+    @property
+    def name(self) -> str:
+        return f"segment {self.fetch.segment.sequence} ({self.fetch.start:%H:%M:%S.%f})"
+
+    async def run(self) -> str:
+        """Download until done; returns full, suspect, partial-then-gave-up, gone or gave_up."""
+        settings, clock = self.worker.settings, self.worker.clock
+        rounds = 0
+        while True:
+            outcome = await self._round(fresh=rounds > 0)
+            if outcome in ("full", "suspect"):
+                return outcome
+            if outcome == "gone":
+                self.log.info("%s: URL gone (403/404), giving up without a file", self.name)
+                metrics.GAVE_UP.labels(self.worker.channel, self.worker.quality, "gone").inc()
+                return "gone"
+            rounds += 1
+            delay = min(settings.retry_max, settings.retry_min * 2 ** (rounds - 1))
+            delay *= random.uniform(0.8, 1.2)
+            if clock.monotonic() + delay - self.first_seen >= settings.give_up_after:
+                self.log.error(
+                    "%s: still failing %.0f s after it was first seen, giving up",
+                    self.name,
+                    clock.monotonic() - self.first_seen,
+                )
+                metrics.GAVE_UP.labels(self.worker.channel, self.worker.quality, "timeout").inc()
+                return "gave_up"
+            self.log.debug("%s: retrying in %.1f s on a fresh connection", self.name, delay)
+            await clock.sleep(delay)
+
+    async def _round(self, fresh: bool) -> Outcome:
+        settings, clock = self.worker.settings, self.worker.clock
+        attempts = [self._start(fresh)]
+        try:
+            while True:
+                now = clock.monotonic()
+                for attempt in attempts:
+                    hard = round_deadline(attempt, settings.headers_hard, settings.body_hard)
+                    if attempt.task is not None and not attempt.task.done() and now >= hard:
+                        self.log.warning("%s: hard timeout, abandoning an attempt", self.name)
+                        REQUEST_ERRORS.labels("segment", "timeout").inc()
+                        attempt.task.cancel()
+                first = attempts[0]
+                soft = settings.headers_soft if first.headers_at is None else settings.body_soft
+                if len(attempts) == 1 and not _done(first) and now >= first.started + soft:
+                    self.log.info("%s: slow, starting a parallel attempt", self.name)
+                    attempts.append(self._start(fresh=True))
+                running = {a.task for a in attempts if a.task is not None and not a.task.done()}
+                deadlines = [
+                    round_deadline(a, settings.headers_hard, settings.body_hard)
+                    for a in attempts
+                    if not _done(a)
+                ]
+                if len(attempts) == 1:
+                    deadlines.append(first.started + soft)
+                if running:
+                    await wait_any(clock, running, max(0.0, min(deadlines) - now) + 0.001)
+                outcome = await self._settle(attempts)
+                if outcome is not None:
+                    return outcome
+        finally:
+            for attempt in attempts:
+                if attempt.task is not None and not attempt.task.done():
+                    attempt.task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await attempt.task
+                if attempt.temp is not None:
+                    attempt.temp.discard()
+
+    async def _settle(self, attempts: list[Attempt]) -> Outcome | None:
+        """Decide once attempts have finished: a winner, a loser's best bytes, or keep waiting."""
+        for attempt in attempts:
+            if attempt.task is not None and attempt.task.done() and attempt.outcome is None:
+                attempt.outcome = "failed" if attempt.task.cancelled() else attempt.task.result()
+        if any(a.outcome == "gone" for a in attempts):
+            return "gone"
+        full = [a for a in attempts if a.outcome == "full"]
+        if full:
+            await self._commit(full[0], "suspect" if self.fetch.suspect else "full")
+            return "full"
+        if any(a.outcome is None for a in attempts):
+            return None
+        suspect = [a for a in attempts if a.outcome == "suspect"]
+        if suspect:
+            await self._commit(max(suspect, key=_size), "suspect")
+            return "suspect"
+        partial = [a for a in attempts if a.temp is not None and a.temp.size > 0]
+        if partial:
+            await self._commit(max(partial, key=_size), "partial")
+        return "failed"
+
+    async def _commit(self, attempt: Attempt, kind: str) -> None:
+        temp = attempt.temp
+        assert temp is not None
+        attempt.temp = None
+        if kind == "partial" and temp.hash in self._committed_hashes:
+            temp.discard()
+            return
+        self._committed_hashes.add(temp.hash)
+        worker, fetch = self.worker, self.fetch
+        duration = fetch.segment.duration
+        segment = await asyncio.to_thread(
+            worker.store.commit_segment,
+            temp,
+            worker.channel,
+            worker.quality,
+            fetch.start,
+            duration,
+            kind,
+        )
+        metrics.SEGMENTS.labels(worker.channel, worker.quality, kind).inc()
+        metrics.SECONDS.labels(worker.channel, worker.quality, kind).inc(duration)
+        metrics.LATEST.update(worker.channel, worker.quality, fetch.start)
+        level = logging.DEBUG if kind == "full" else logging.WARNING
+        self.log.log(level, "%s: saved as %s (%d bytes)", self.name, kind, segment.size or 0)
+
+    def _start(self, fresh: bool) -> Attempt:
+        attempt = Attempt(fresh, self.worker.clock.monotonic())
+        attempt.task = asyncio.create_task(self._attempt(attempt))
+        return attempt
+
+    async def _attempt(self, attempt: Attempt) -> Outcome:
+        if not attempt.fresh:
+            return await self._download(attempt, self.worker.session)
+        async with self.worker.fresh_session() as session:
+            return await self._download(attempt, session)
+
+    async def _download(self, attempt: Attempt, session: aiohttp.ClientSession) -> Outcome:
+        worker, fetch, clock = self.worker, self.fetch, self.worker.clock
+        began = time.perf_counter()
+        try:
+            init = await worker.init_section(fetch.segment.map_uri, session)
+            async with session.get(fetch.segment.uri) as response:
+                attempt.headers_at = clock.monotonic()
+                if response.status in (403, 404):
+                    REQUEST_ERRORS.labels("segment", str(response.status)).inc()
+                    return "gone"
+                if response.status != 200:
+                    raise HTTPStatusError(response.status, fetch.segment.uri.split("?")[0])
+                attempt.temp = temp = worker.store.open_segment(
+                    worker.channel, worker.quality, fetch.start, fetch.segment.duration
+                )
+                if init:
+                    temp.write(init)
+                async for chunk in response.content.iter_any():
+                    temp.write(chunk)
+        except (aiohttp.ClientError, OSError, TimeoutError, HTTPStatusError) as err:
+            REQUEST_ERRORS.labels("segment", error_reason(err)).inc()
+            self.log.warning("%s: download failed: %s", self.name, err or type(err).__name__)
+            return "failed"
+        REQUEST_SECONDS.labels("segment").observe(time.perf_counter() - began)
+        elapsed = clock.monotonic() - attempt.started
+        if temp.size == len(init):
+            self.log.warning("%s: empty body", self.name)
+            return "suspect"
+        if elapsed >= worker.settings.suspect_after:
+            self.log.warning("%s: took %.1f s, suspect", self.name, elapsed)
+            return "suspect"
+        return "full"
+
+
+def _done(attempt: Attempt) -> bool:
+    return attempt.task is None or attempt.task.done()
+
+
+def _size(attempt: Attempt) -> int:
+    return attempt.temp.size if attempt.temp is not None else 0

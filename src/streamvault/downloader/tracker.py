@@ -1,0 +1,145 @@
+"""What to fetch next: the pure core of a worker and of a channel (httpcore style).
+
+``PlaylistTracker`` takes each parsed media playlist of one worker and says which segments are
+new, which are ads, whether a timestamp skew appeared and whether the worker now counts as
+working. ``SegmentRegistry`` is shared by every worker of a (channel, quality): the first
+worker to claim a segment start fetches it, so a replacement worker never duplicates one.
+Neither does any I/O; the async worker acts on what they return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..hls.ads import ad_flags
+from ..hls.models import MediaPlaylist, MediaSegment
+
+_KEEP_SEQUENCES = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """A segment to download, with its start time and whether it must be stored as suspect."""
+
+    segment: MediaSegment
+    start: datetime
+    suspect: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    fetch: list[Fetch] = field(default_factory=list)
+    ads: list[tuple[MediaSegment, datetime]] = field(default_factory=list)
+    skews: list[MediaSegment] = field(default_factory=list)
+    became_working: bool = False
+
+
+class PlaylistTracker:
+    """Follows one worker's media playlist from poll to poll (keyed by media sequence)."""
+
+    def __init__(self, skew_tolerance: float = 0.010) -> None:
+        self.skew_tolerance = skew_tolerance
+        self.working = False  # saw a non-ad segment
+        self.skewed = False  # saw a skew: everything from then on is suspect
+        self._seen: set[int] = set()
+        self._checked: set[int] = set()
+        self._last: tuple[int, datetime] | None = None  # (sequence, its end) of the last real one
+        self._guessed: dict[int, datetime] = {}  # starts we had to guess (no program date time)
+
+    def update(self, playlist: MediaPlaylist, now: datetime) -> Update:
+        starts = self._starts(playlist, now)
+        flags = ad_flags(playlist)
+        fetch: list[Fetch] = []
+        ads: list[tuple[MediaSegment, datetime]] = []
+        skews: list[MediaSegment] = []
+        was_working = self.working
+        for segment, start, ad in zip(playlist.segments, starts, flags, strict=True):
+            if ad:
+                self._last = None
+                if segment.sequence not in self._seen:
+                    self._seen.add(segment.sequence)
+                    ads.append((segment, start))
+                continue
+            if not segment.prefetch and self._is_skew(segment, start):
+                self.skewed = True
+                skews.append(segment)
+            if not segment.prefetch:
+                self._last = (segment.sequence, start + timedelta(seconds=segment.duration))
+            self.working = True
+            if segment.sequence not in self._seen:
+                self._seen.add(segment.sequence)
+                fetch.append(Fetch(segment, start, self.skewed))
+        self._forget(playlist)
+        return Update(fetch, ads, skews, self.working and not was_working)
+
+    def _is_skew(self, segment: MediaSegment, start: datetime) -> bool:
+        if segment.sequence in self._checked:
+            return False
+        self._checked.add(segment.sequence)
+        last = self._last
+        if segment.program_date_time is None or segment.discontinuity or last is None:
+            return False
+        if last[0] != segment.sequence - 1:
+            return False
+        return abs((start - last[1]).total_seconds()) > self.skew_tolerance
+
+    def _starts(self, playlist: MediaPlaylist, now: datetime) -> list[datetime]:
+        """Every segment's start; without any program date time, chain from what we know."""
+        starts: list[datetime | None] = [s.start for s in playlist.segments]
+        if all(start is not None for start in starts):
+            return starts  # type: ignore[return-value]
+        # Anchor on a segment we already placed, else "the playlist ends now".
+        segments = playlist.segments
+        cursor = now - timedelta(seconds=sum(s.duration for s in segments))
+        for index, segment in enumerate(segments):
+            if segment.sequence in self._guessed:
+                offset = sum(s.duration for s in segments[:index])
+                cursor = self._guessed[segment.sequence] - timedelta(seconds=offset)
+                break
+        filled: list[datetime] = []
+        for segment, start in zip(segments, starts, strict=True):
+            value = start if start is not None else cursor
+            if start is None:
+                self._guessed.setdefault(segment.sequence, value)
+                value = self._guessed[segment.sequence]
+            filled.append(value)
+            cursor = value + timedelta(seconds=segment.duration)
+        return filled
+
+    def _forget(self, playlist: MediaPlaylist) -> None:
+        if len(self._seen) > 2 * _KEEP_SEQUENCES and playlist.segments:
+            floor = playlist.segments[0].sequence - _KEEP_SEQUENCES
+            self._seen = {s for s in self._seen if s >= floor}
+            self._checked = {s for s in self._checked if s >= floor}
+            self._guessed = {k: v for k, v in self._guessed.items() if k >= floor}
+
+
+class SegmentRegistry:
+    """Segment starts already claimed by some worker of one (channel, quality)."""
+
+    def __init__(self) -> None:
+        self._claimed: dict[datetime, None] = {}
+        self._ads: dict[datetime, None] = {}
+
+    def claim(self, start: datetime) -> bool:
+        """True for the first caller: it must fetch the segment; later callers must not."""
+        if start in self._claimed:
+            return False
+        self._claimed[start] = None
+        return True
+
+    def note_ad(self, start: datetime) -> bool:
+        """True the first time an ad segment starting at ``start`` is seen."""
+        if start in self._ads:
+            return False
+        self._ads[start] = None
+        return True
+
+    def forget_before(self, cutoff: datetime) -> None:
+        for table in (self._claimed, self._ads):
+            for start in [s for s in table if s < cutoff]:
+                del table[start]
+
+    def __len__(self) -> int:
+        return len(self._claimed)

@@ -1,0 +1,1 @@
+"""Generic HLS: models, a parser for master and media playlists, and ad detection (pure)."""

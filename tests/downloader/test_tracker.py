@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streamvault.downloader.service import ChannelSpec, parse_channel
+from streamvault.downloader.tracker import PlaylistTracker, SegmentRegistry
+from streamvault.errors import ConfigError
+from streamvault.hls.parse import parse_media
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def playlist(
+    first: int,
+    count: int,
+    ads: tuple[int, ...] = (),
+    skew: dict[int, float] | None = None,
+    prefetch: int = 0,
+    pdt: bool = True,
+) -> str:
+    lines = ["#EXTM3U", "#EXT-X-TARGETDURATION:5", f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+    for seq in range(first, first + count):
+        start = T0 + timedelta(seconds=2 * seq + (skew or {}).get(seq, 0.0))
+        if pdt:
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{start:%Y-%m-%dT%H:%M:%S.%f}Z")
+        title = "Amazon|x" if seq in ads else "live"
+        lines += [f"#EXTINF:2.000,{title}", f"http://cdn/{seq}.ts"]
+    lines += [f"#EXT-X-TWITCH-PREFETCH:http://cdn/{first + count + i}.ts" for i in range(prefetch)]
+    return "\n".join(lines) + "\n"
+
+
+def update(tracker: PlaylistTracker, text: str, now: datetime = T0):  # type: ignore[no-untyped-def]
+    return tracker.update(parse_media(text), now)
+
+
+def test_new_segments_once_each_across_polls() -> None:
+    tracker = PlaylistTracker()
+    first = update(tracker, playlist(10, 3))
+    assert [f.segment.sequence for f in first.fetch] == [10, 11, 12]
+    assert first.became_working
+    second = update(tracker, playlist(11, 3))
+    assert [f.segment.sequence for f in second.fetch] == [13]
+    assert not second.became_working
+    assert second.fetch[0].start == T0 + timedelta(seconds=26)
+
+
+def test_prefetch_fetched_early_and_not_again() -> None:
+    tracker = PlaylistTracker()
+    first = update(tracker, playlist(10, 2, prefetch=2))
+    assert [f.segment.sequence for f in first.fetch] == [10, 11, 12, 13]
+    assert first.fetch[2].start == T0 + timedelta(seconds=24)
+    second = update(tracker, playlist(11, 3))
+    assert second.fetch == [] and second.skews == []
+
+
+def test_ads_are_not_fetched_and_do_not_make_a_worker_working() -> None:
+    tracker = PlaylistTracker()
+    first = update(tracker, playlist(10, 2, ads=(10, 11)))
+    assert first.fetch == [] and len(first.ads) == 2
+    assert not first.became_working and not tracker.working
+    second = update(tracker, playlist(10, 3, ads=(10, 11)))
+    assert [f.segment.sequence for f in second.fetch] == [12]
+    assert len(second.ads) == 0
+    assert second.became_working
+
+
+def test_skew_makes_later_segments_suspect() -> None:
+    tracker = PlaylistTracker()
+    update(tracker, playlist(10, 3))
+    result = update(tracker, playlist(10, 6, skew={13: 0.5, 14: 0.5, 15: 0.5}))
+    assert [s.sequence for s in result.skews] == [13]
+    assert [(f.segment.sequence, f.suspect) for f in result.fetch] == [
+        (13, True),
+        (14, True),
+        (15, True),
+    ]
+    later = update(tracker, playlist(14, 3, skew={14: 0.5, 15: 0.5, 16: 0.5}))
+    assert later.fetch[0].suspect and later.skews == []
+
+
+def test_within_tolerance_is_no_skew() -> None:
+    tracker = PlaylistTracker()
+    result = update(tracker, playlist(10, 4, skew={12: 0.009, 13: 0.009}))
+    assert result.skews == []
+    assert not any(f.suspect for f in result.fetch)
+
+
+def test_without_program_date_time_starts_chain_from_now() -> None:
+    tracker = PlaylistTracker()
+    now = T0 + timedelta(hours=1)
+    first = update(tracker, playlist(0, 3, pdt=False), now)
+    assert [f.start for f in first.fetch] == [now - timedelta(seconds=s) for s in (6, 4, 2)]
+    second = update(tracker, playlist(1, 3, pdt=False), now + timedelta(seconds=5))
+    assert [f.start for f in second.fetch] == [now]
+
+
+def test_registry_claims_once() -> None:
+    registry = SegmentRegistry()
+    assert registry.claim(T0) and not registry.claim(T0)
+    assert registry.note_ad(T0) and not registry.note_ad(T0)
+    registry.forget_before(T0 + timedelta(seconds=1))
+    assert registry.claim(T0)
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("foo", ChannelSpec("foo")),
+        ("foo!", ChannelSpec("foo", True)),
+        ("foo:twitch:", ChannelSpec("foo")),
+        ("bar!:url:https://h/x.m3u8?a=b", ChannelSpec("bar", True, "url", "https://h/x.m3u8?a=b")),
+    ],
+)
+def test_parse_channel(text: str, spec: ChannelSpec) -> None:
+    assert parse_channel(text) == spec
+
+
+@pytest.mark.parametrize("text", ["", "!", ".hidden", "foo:ftp:x", "foo:url:", "a/b"])
+def test_parse_channel_refuses(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_channel(text)

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from streamvault.errors import BadPlaylist
+from streamvault.hls.ads import ad_flags
+from streamvault.hls.parse import (
+    is_master,
+    parse_attributes,
+    parse_date,
+    parse_master,
+    parse_media,
+)
+
+TESTDATA = Path("/work/shared/testdata/twitch")
+
+
+def read(name: str) -> str:
+    return (TESTDATA / name).read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-09-17T02:31:48.242Z", datetime(2023, 9, 17, 2, 31, 48, 242000, tzinfo=UTC)),
+        ("2024-01-02T16:39:31.928999994Z", datetime(2024, 1, 2, 16, 39, 31, 928999, tzinfo=UTC)),
+        ("2024-01-02T16:39:31Z", datetime(2024, 1, 2, 16, 39, 31, tzinfo=UTC)),
+        ("2024-01-02T18:39:31.5+02:00", datetime(2024, 1, 2, 16, 39, 31, 500000, tzinfo=UTC)),
+        ("2024-01-02T16:39:31.1234567", datetime(2024, 1, 2, 16, 39, 31, 123456, tzinfo=UTC)),
+    ],
+)
+def test_parse_date_keeps_microseconds(text: str, expected: datetime) -> None:
+    assert parse_date(text) == expected
+
+
+def test_parse_date_rejects_garbage() -> None:
+    with pytest.raises(BadPlaylist):
+        parse_date("yesterday")
+
+
+def test_attributes_with_quoted_commas() -> None:
+    attrs = parse_attributes('BANDWIDTH=1,CODECS="avc1.4D402A,mp4a.40.2",IVS-GROUPS="a,b",X=y')
+    assert attrs == {
+        "BANDWIDTH": "1",
+        "CODECS": "avc1.4D402A,mp4a.40.2",
+        "IVS-GROUPS": "a,b",
+        "X": "y",
+    }
+
+
+def test_real_live_media_playlist() -> None:
+    text = read("media-live-prefetch.m3u8")
+    assert not is_master(text)
+    playlist = parse_media(text, "https://example.test/x/index.m3u8")
+    assert playlist.target_duration == 5
+    assert playlist.media_sequence == 4815
+    assert not playlist.endlist
+    assert len(playlist.segments) == 17  # 15 segments and 2 prefetch
+    regular = [s for s in playlist.segments if not s.prefetch]
+    assert len(regular) == 15
+    assert [s.sequence for s in playlist.segments] == list(range(4815, 4832))
+    first = playlist.segments[0]
+    assert first.start == datetime(2023, 9, 17, 2, 31, 48, 242000, tzinfo=UTC)
+    assert first.duration == 2.0 and first.title == "live"
+    assert first.uri.endswith("/v1/segment/abc-123DEF_456.ts")
+    prefetch = playlist.segments[15:]
+    assert all(s.prefetch for s in prefetch)
+    assert prefetch[0].start == datetime(2023, 9, 17, 2, 32, 18, 242000, tzinfo=UTC)
+    assert prefetch[1].start == datetime(2023, 9, 17, 2, 32, 20, 242000, tzinfo=UTC)
+    assert len(playlist.date_ranges) == 5
+    # None of the non-ad DATERANGEs with END-ON-NEXT makes anything an ad.
+    assert not any(ad_flags(playlist))
+    assert playlist.tags["EXT-X-TWITCH-LIVE-SEQUENCE"] == "4997"
+
+
+def test_start_without_program_date_time_follows_previous() -> None:
+    text = (
+        "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n"
+        "#EXTINF:2.002,\na.ts\n#EXTINF:1.5,\nb.ts\n#EXTINF:2,\nc.ts\n#EXT-X-ENDLIST\n"
+    )
+    playlist = parse_media(text, "http://h/p/index.m3u8")
+    starts = [s.start for s in playlist.segments]
+    assert starts[1] == datetime(2026, 1, 1, 0, 0, 2, 2000, tzinfo=UTC)
+    assert starts[2] == datetime(2026, 1, 1, 0, 0, 3, 502000, tzinfo=UTC)
+    assert playlist.segments[1].program_date_time is None
+    assert playlist.segments[0].uri == "http://h/p/a.ts"
+    assert playlist.endlist
+
+
+def test_no_program_date_time_at_all() -> None:
+    playlist = parse_media("#EXTM3U\n#EXTINF:2,\na.ts\n", "")
+    assert playlist.segments[0].start is None
+
+
+@pytest.mark.parametrize("text", ["", "hello", "#EXTM3U\n#EXTINF:abc,\na.ts\n", "#EXTM3U\na.ts\n"])
+def test_bad_media_playlists(text: str) -> None:
+    with pytest.raises(BadPlaylist):
+        parse_media(text)
+
+
+def test_map_applies_to_later_segments() -> None:
+    text = '#EXTM3U\n#EXTINF:2,\na.ts\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:2,\nb.m4s\n'
+    playlist = parse_media(text, "http://h/p/")
+    assert playlist.segments[0].map_uri is None
+    assert playlist.segments[1].map_uri == "http://h/p/init.mp4"
+
+
+def test_master_v1_chunked() -> None:
+    master = parse_master(read("master-v1-chunked.m3u8"), "https://x/")
+    assert len(master.variants) == 6
+    assert len(master.renditions) == 6
+    first = master.variants[0]
+    assert first.bandwidth == 5898203
+    rendition = master.rendition_for(first)
+    assert rendition is not None and rendition.group_id == "chunked"
+    assert rendition.name == "1080p60"
+
+
+def test_master_usher_v2_relative_uris() -> None:
+    master = parse_master(read("master-usher-v2-live.m3u8"), "https://usher.test/api/x.m3u8")
+    assert len(master.variants) == 12
+    assert master.variants[0].uri == "https://usher.test/1440p60.m3u8"
+    assert master.variants[0].attributes["IVS-NAME"] == "1440p60"
+    assert not master.renditions
+
+
+def test_master_without_variants() -> None:
+    with pytest.raises(BadPlaylist):
+        parse_master("#EXTM3U\n#EXT-X-VERSION:3\n")
