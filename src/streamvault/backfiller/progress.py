@@ -1,0 +1,172 @@
+"""Backfill progress and metrics.
+
+A node that joins late copies days of video; an operator wants to see how far it got and
+when it will be done: a log line with count, bytes, rate and ETA every few seconds, and the
+same numbers as metrics. Per peer: segments and bytes copied, hash mismatches, errors and
+replication lag.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from dataclasses import dataclass, field
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from ..clock import Clock
+from ..store.naming import Segment
+from .peers import Peer
+
+log = logging.getLogger(__name__)
+
+SEGMENTS = Counter(
+    "streamvault_backfill_segments", "Segments copied from a peer", ["peer", "channel", "quality"]
+)
+BYTES = Counter(
+    "streamvault_backfill_bytes",
+    "Bytes of segments copied from a peer",
+    ["peer", "channel", "quality"],
+)
+MISMATCHES = Counter(
+    "streamvault_backfill_hash_mismatches",
+    "Copies discarded because their bytes did not match the hash in their name",
+    ["peer"],
+)
+ERRORS = Counter(
+    "streamvault_backfill_errors", "Failed requests to a peer, by what was asked", ["peer", "kind"]
+)
+LAG = Histogram(
+    "streamvault_backfill_replication_lag_seconds",
+    "Time from a segment's end to its copy being saved here",
+    ["peer"],
+    buckets=(0.5, 1, 2, 3, 5, 10, 30, 60, 120, 300, 900, 3600, 6 * 3600, 24 * 3600, float("inf")),
+)
+FAILED = Counter(
+    "streamvault_backfill_failed_segments",
+    "Segments no peer could supply on a pass",
+    ["channel", "quality"],
+)
+TOMBSTONES = Counter(
+    "streamvault_backfill_tombstones", "Tombstones replicated from peers", ["channel", "quality"]
+)
+PENDING = Gauge("streamvault_backfill_pending_segments", "Segments planned but not yet copied")
+RATE = Gauge("streamvault_backfill_rate_bytes_per_second", "Recent copy rate")
+ETA = Gauge("streamvault_backfill_eta_seconds", "Estimated time to copy the pending segments")
+PEERS = Gauge("streamvault_backfill_peers", "Peers known, and how many are backing off", ["state"])
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    planned: int
+    copied: int
+    failed: int
+    bytes: int
+    rate: float  # bytes per second over the recent window
+    eta: float | None  # seconds, None when unknown
+
+    @property
+    def pending(self) -> int:
+        return max(0, self.planned - self.copied - self.failed)
+
+
+def format_bytes(value: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1000:
+            return f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def format_line(s: Snapshot) -> str:
+    eta = "?" if s.eta is None else f"{s.eta:.0f} s"
+    return (
+        f"backfill: {s.copied}/{s.planned} segments copied "
+        f"({s.failed} failed, {s.pending} pending), "
+        f"{format_bytes(s.bytes)}, {format_bytes(s.rate)}/s, ETA {eta}"
+    )
+
+
+@dataclass(slots=True)
+class Progress:
+    """Counts for this run; also feeds the Prometheus metrics."""
+
+    clock: Clock
+    window: float = 10.0
+    planned: int = 0
+    copied_count: int = 0
+    failed_count: int = 0
+    bytes: int = 0
+    mismatches: int = 0
+    errors: int = 0
+    tombstones: int = 0
+    failed_examples: list[str] = field(default_factory=list)
+    _samples: collections.deque[tuple[float, int]] = field(default_factory=collections.deque)
+
+    def plan(self, count: int) -> None:
+        self.planned += count
+        PENDING.set(self.snapshot().pending)
+
+    def copied(self, peer: Peer, segment: Segment, size: int, lag: float) -> None:
+        self.copied_count += 1
+        self.bytes += size
+        self._samples.append((self.clock.monotonic(), self.bytes))
+        SEGMENTS.labels(peer.name, segment.channel, segment.quality).inc()
+        BYTES.labels(peer.name, segment.channel, segment.quality).inc(size)
+        LAG.labels(peer.name).observe(max(0.0, lag))
+
+    def failed(self, segment: Segment) -> None:
+        self.failed_count += 1
+        if len(self.failed_examples) < 10:
+            self.failed_examples.append(segment.path)
+        FAILED.labels(segment.channel, segment.quality).inc()
+
+    def mismatch(self, peer: Peer) -> None:
+        self.mismatches += 1
+        MISMATCHES.labels(peer.name).inc()
+
+    def error(self, peer: Peer, kind: str) -> None:
+        self.errors += 1
+        ERRORS.labels(peer.name, kind).inc()
+
+    def tombstone(self, segment: Segment) -> None:
+        self.tombstones += 1
+        TOMBSTONES.labels(segment.channel, segment.quality).inc()
+
+    def rate(self) -> float:
+        now = self.clock.monotonic()
+        while self._samples and now - self._samples[0][0] > self.window:
+            self._samples.popleft()
+        if len(self._samples) < 2:
+            return 0.0
+        (t0, b0), (t1, b1) = self._samples[0], self._samples[-1]
+        span = max(now - t0, t1 - t0)
+        return (b1 - b0) / span if span > 0 else 0.0
+
+    def snapshot(self) -> Snapshot:
+        rate = self.rate()
+        pending = max(0, self.planned - self.copied_count - self.failed_count)
+        eta: float | None = None
+        if pending == 0:
+            eta = 0.0
+        elif rate > 0 and self.copied_count:
+            eta = pending * (self.bytes / self.copied_count) / rate
+        return Snapshot(self.planned, self.copied_count, self.failed_count, self.bytes, rate, eta)
+
+    def publish(self) -> Snapshot:
+        snap = self.snapshot()
+        PENDING.set(snap.pending)
+        RATE.set(snap.rate)
+        ETA.set(snap.eta if snap.eta is not None else float("nan"))
+        return snap
+
+    async def report(self, interval: float = 5.0) -> None:
+        """Log a progress line every ``interval`` seconds while there is anything to tell."""
+        last: tuple[int, int, int] | None = None
+        while True:
+            await self.clock.sleep(interval)
+            snap = self.publish()
+            state = (snap.planned, snap.copied, snap.failed)
+            if state != last and snap.planned:
+                log.info("%s", format_line(snap))
+            last = state

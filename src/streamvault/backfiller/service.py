@@ -1,0 +1,387 @@
+"""The backfiller: passes over the peers' listings, change-feed followers, peer refresh.
+
+A pass lists the hours every peer holds for every configured quality, takes their union
+(:func:`~.plan.hours_to_check`) and, hour by hour, plans (:func:`~.plan.plan_hour`) and starts
+the copies, so listing the next hour overlaps copying the last. Recent hours are checked on
+every pass, older ones on a full pass every ``full_interval`` seconds.
+
+Beside the passes, one follower per peer, channel and quality long-polls the peer's change
+feed and copies what it announces as soon as the recent cut-off allows; a peer without a feed
+(a wubloader node, 404) is left to the passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from ..clock import Clock, SystemClock
+from ..errors import RemoteError
+from ..logs import stream_logger
+from ..store.disk import SegmentStore
+from ..store.naming import Segment
+from .copy import Copier
+from .peers import Peer, PeerDiscovery
+from .plan import HourPlan, Order, hours_to_check, plan_hour, resolve_start
+from .progress import PEERS, Progress, format_line
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    channels: tuple[str, ...]
+    qualities: tuple[str, ...] = ("source",)
+    start: float | datetime = 14 * 24.0  # hours ago, or a time
+    recent_cutoff: float = 60.0
+    order: Order = "reverse"
+    interval: float = 10.0  # seconds between passes
+    full_interval: float = 600.0  # old hours are checked at most this often
+    recent_window: float = 2 * 3600.0  # hours that began this recently are checked every pass
+    per_peer: int = 4  # concurrent copies from one peer
+    refresh_interval: float = 60.0  # peer discovery
+    feed: bool = True
+    feed_timeout: float = 30.0
+    progress_interval: float = 5.0
+
+
+@dataclass(slots=True)
+class PassResult:
+    peers: int = 0
+    hours: int = 0
+    planned: int = 0
+    copied: int = 0
+    failed: int = 0
+    tombstones: int = 0
+    mismatches: int = 0
+    peer_errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.peers > 0 and self.failed == 0 and not self.peer_errors
+
+    def summary(self) -> str:
+        text = (
+            f"{self.peers} peers, {self.hours} hours checked, {self.planned} segments missing, "
+            f"{self.copied} copied, {self.failed} failed, {self.mismatches} hash mismatches, "
+            f"{self.tombstones} tombstones"
+        )
+        if self.peers == 0:
+            text += "; no peers found"
+        for name, error in sorted(self.peer_errors.items()):
+            text += f"; peer {name} failed: {error}"
+        return text
+
+
+class Backfiller:
+    def __init__(
+        self,
+        store: SegmentStore,
+        settings: Settings,
+        discovery: PeerDiscovery,
+        session: aiohttp.ClientSession,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.discovery = discovery
+        self.clock = clock or SystemClock()
+        self.progress = Progress(self.clock)
+        self.copier = Copier(store, session, self.clock, self.progress, settings.per_peer)
+        self._last_full: float | None = None
+        self._wake: asyncio.Event | None = None
+        self._followers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._deferred: set[str] = set()
+
+    @property
+    def cutoff(self) -> timedelta:
+        return timedelta(seconds=self.settings.recent_cutoff)
+
+    # --- passes ----------------------------------------------------------------------------
+
+    async def run_pass(self, full: bool | None = None) -> PassResult:
+        """Check every peer once; returns when every copy it started has finished."""
+        now = self.clock.monotonic()
+        if full is None:
+            full = self._last_full is None or now - self._last_full >= self.settings.full_interval
+        if full:
+            self._last_full = now
+        peers = list(self.discovery.peers)
+        result = PassResult(peers=len(peers))
+        mismatches = self.progress.mismatches
+        usable = [p for p in peers if self.copier.available(p)]
+        for peer in peers:
+            if peer not in usable:
+                result.peer_errors[peer.name] = f"backing off: {self.copier.state(peer).last_error}"
+        copies: set[asyncio.Task[bool]] = set()
+        room = asyncio.Semaphore(max(32, 4 * self.settings.per_peer * len(usable)))
+        for channel in self.settings.channels:
+            await self._pass_channel(channel, usable, full, result, copies, room)
+        for ok in await asyncio.gather(*copies):
+            result.copied += ok
+            result.failed += not ok
+        result.mismatches = self.progress.mismatches - mismatches
+        self.progress.publish()
+        log.info("%s pass: %s", "full" if full else "recent", result.summary())
+        return result
+
+    async def _pass_channel(
+        self,
+        channel: str,
+        peers: list[Peer],
+        full: bool,
+        result: PassResult,
+        copies: set[asyncio.Task[bool]],
+        room: asyncio.Semaphore,
+    ) -> None:
+        listed, answering = await self._list_hours(channel, peers, result)
+        now = self.clock.now()
+        hours = hours_to_check(
+            listed,
+            now,
+            resolve_start(self.settings.start, now),
+            self.settings.order,
+            timedelta(seconds=self.settings.recent_window),
+            include_old=full,
+        )
+        result.hours += len(hours)
+        for hour in hours:
+            for quality in self.settings.qualities:
+                answering = [p for p in answering if p.name not in result.peer_errors]
+                wanted = await self._plan_hour(channel, quality, hour, answering, result)
+                for segment, candidates in wanted:
+                    await room.acquire()
+                    task = asyncio.create_task(self.copier.copy(segment, candidates))
+                    task.add_done_callback(lambda _t: room.release())
+                    copies.add(task)
+                result.planned += len(wanted)
+
+    async def _list_hours(
+        self, channel: str, peers: list[Peer], result: PassResult
+    ) -> tuple[list[list[str]], list[Peer]]:
+        asks = [(p, q) for p in peers for q in self.settings.qualities]
+        answers = await asyncio.gather(
+            *(self.copier.client(p).list_hours(channel, q) for p, q in asks), return_exceptions=True
+        )
+        listed: list[list[str]] = []
+        for (peer, _quality), answer in zip(asks, answers, strict=True):
+            if isinstance(answer, list):
+                listed.append(answer)
+            else:
+                self._listing_failed(peer, answer, result)
+        return listed, [p for p in peers if p.name not in result.peer_errors]
+
+    def _listing_failed(self, peer: Peer, error: BaseException, result: PassResult) -> None:
+        if not isinstance(error, RemoteError):
+            raise error
+        if peer.name not in result.peer_errors:
+            result.peer_errors[peer.name] = str(error)
+            self.copier.peer_failed(peer, error, "listing")
+
+    async def _plan_hour(
+        self, channel: str, quality: str, hour: str, peers: list[Peer], result: PassResult
+    ) -> list[tuple[Segment, list[Peer]]]:
+        """List the hour on every peer; write missing tombstones; return what to copy from whom."""
+        answers = await asyncio.gather(
+            *(self.copier.client(p).list_hour(channel, quality, hour) for p in peers),
+            return_exceptions=True,
+        )
+        local = self.store.segment_names(channel, quality, hour, tombstones=True)
+        now = self.clock.now()
+        plans: list[tuple[Peer, HourPlan]] = []
+        for peer, answer in zip(peers, answers, strict=True):
+            if isinstance(answer, list):
+                plans.append(
+                    (peer, plan_hour(channel, quality, hour, local, answer, now, self.cutoff))
+                )
+            else:
+                self._listing_failed(peer, answer, result)
+        hidden = self._write_tombstones([t for _, plan in plans for t in plan.tombstones])
+        result.tombstones += len(hidden)
+        wanted: dict[str, tuple[Segment, list[Peer]]] = {}
+        for peer, plan in plans:
+            for segment in plan.fetch:
+                if segment.name not in hidden:
+                    wanted.setdefault(segment.name, (segment, []))[1].append(peer)
+        self.progress.plan(len(wanted))
+        return list(wanted.values())
+
+    def _write_tombstones(self, segments: Sequence[Segment]) -> set[str]:
+        written: set[str] = set()
+        for segment in segments:
+            if segment.name in written:
+                continue
+            self.store.write_tombstone(segment)
+            self.progress.tombstone(segment)
+            written.add(segment.name)
+            stream_logger(log, segment.channel, segment.quality).info(
+                "tombstone replicated: %s", segment.name
+            )
+        return written
+
+    # --- change feeds ----------------------------------------------------------------------
+
+    def follow_feeds(self) -> None:
+        """Start a follower for every peer, channel and quality; stop those of gone peers."""
+        wanted = {
+            (p.url, c, q): p
+            for p in self.discovery.peers
+            for c in self.settings.channels
+            for q in self.settings.qualities
+        }
+        for key in set(self._followers) - set(wanted):
+            self._followers.pop(key).cancel()
+        for key, peer in wanted.items():
+            if key not in self._followers:
+                self._followers[key] = asyncio.create_task(self._follow(peer, key[1], key[2]))
+
+    async def _follow(self, peer: Peer, channel: str, quality: str) -> None:
+        client = self.copier.client(peer)
+        cursor: int | None = None
+        instance = ""
+        while True:
+            wait = self.copier.state(peer).retry_at - self.clock.monotonic()
+            if wait > 0:
+                await self.clock.sleep(wait)
+            started = self.clock.monotonic()
+            try:
+                answer = await client.changes(channel, quality, cursor, self.settings.feed_timeout)
+            except RemoteError as err:
+                self.copier.peer_failed(peer, err, "feed")
+                continue
+            if answer is None:
+                log.info(
+                    "peer %s offers no change feed for %s/%s; polling it",
+                    peer.name,
+                    channel,
+                    quality,
+                )
+                await self.clock.sleep(self.settings.full_interval)
+                continue
+            if cursor is not None and (answer.reset or answer.instance != instance):
+                log.info("peer %s: change feed restarted; checking recent hours", peer.name)
+                self.wake()
+            elif cursor is not None:
+                self._apply_changes(peer, channel, quality, answer.changes)
+            cursor, instance = answer.cursor, answer.instance
+            if not answer.changes and self.clock.monotonic() - started < 0.5:
+                await self.clock.sleep(0.5)  # a peer that does not wait must not make us spin
+
+    def _apply_changes(
+        self, peer: Peer, channel: str, quality: str, changes: Sequence[Any]
+    ) -> None:
+        by_hour: dict[str, list[str]] = {}
+        for change in changes:
+            by_hour.setdefault(change.hour, []).append(change.name)
+        for hour, names in by_hour.items():
+            try:
+                local = self.store.segment_names(channel, quality, hour, tombstones=True)
+            except ValueError:
+                continue  # an unsafe hour name from the peer
+            now = self.clock.now()
+            plan = plan_hour(channel, quality, hour, local, names, now, self.cutoff)
+            self._write_tombstones(plan.tombstones)
+            self.progress.plan(len(plan.fetch))
+            for segment in plan.fetch:
+                self._spawn(self.copier.copy(segment, [peer]))
+            for segment in plan.too_recent:
+                if segment.path not in self._deferred:
+                    self._deferred.add(segment.path)
+                    self._spawn(self._copy_later(peer, segment))
+
+    async def _copy_later(self, peer: Peer, segment: Segment) -> None:
+        """Copy an announced segment once it is older than the cut-off, if still missing."""
+        try:
+            due = segment.start + self.cutoff
+            await self.clock.sleep((due - self.clock.now()).total_seconds())
+            local = self.store.segment_names(segment.channel, segment.quality, segment.hour, True)
+            plan = plan_hour(
+                segment.channel,
+                segment.quality,
+                segment.hour,
+                local,
+                [segment.name],
+                self.clock.now(),
+                self.cutoff,
+            )
+            if plan.fetch:
+                self.progress.plan(1)
+                await self.copier.copy(segment, [peer])
+        finally:
+            self._deferred.discard(segment.path)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Start the next pass now."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        self._wake = asyncio.Event()
+        await self.discovery.refresh()
+        tasks = [
+            asyncio.create_task(self._refresh_peers()),
+            asyncio.create_task(self.progress.report(self.settings.progress_interval)),
+        ]
+        try:
+            while True:
+                self._update_peers()
+                await self.run_pass()
+                await self._pause(self.settings.interval)
+        finally:
+            for task in [*tasks, *self._followers.values(), *self._background]:
+                task.cancel()
+            await asyncio.gather(
+                *tasks, *self._followers.values(), *self._background, return_exceptions=True
+            )
+            self._followers.clear()
+
+    async def run_once(self) -> PassResult:
+        """One full pass (``--once``)."""
+        await self.discovery.refresh()
+        result = await self.run_pass(full=True)
+        log.info("%s", format_line(self.progress.publish()))
+        return result
+
+    def _update_peers(self) -> None:
+        peers = self.discovery.peers
+        now = self.clock.monotonic()
+        backing_off = sum(not self.copier.state(p).available(now) for p in peers)
+        PEERS.labels("known").set(len(peers))
+        PEERS.labels("backing_off").set(backing_off)
+        if self.settings.feed:
+            self.follow_feeds()
+
+    async def _refresh_peers(self) -> None:
+        while True:
+            await self.clock.sleep(self.settings.refresh_interval)
+            await self.discovery.refresh()
+            self._update_peers()
+
+    async def _pause(self, seconds: float) -> None:
+        assert self._wake is not None
+        sleeper = asyncio.create_task(self.clock.sleep(seconds))
+        waker = asyncio.create_task(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(sleeper, waker)
+        self._wake.clear()
