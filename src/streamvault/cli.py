@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.set_defaults(run=lambda args, n=name, i=issue: _not_built(n, i))
         else:
             sub = subparsers.add_parser(
-                name, help=module.HELP, description=module.HELP,
+                name,
+                help=module.HELP,
+                description=module.HELP,
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter,
             )
             module.add_arguments(sub)

@@ -19,7 +19,9 @@ def setup_logging(level: str = "INFO") -> None:
 class StreamLogger(logging.LoggerAdapter[logging.Logger]):
     """Prefixes every message with ``channel/quality``: ``desertbus/source: stream down``."""
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
         return f"{self.extra['context'] if self.extra else ''}: {msg}", kwargs
 
 

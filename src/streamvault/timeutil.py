@@ -46,7 +46,13 @@ def parse_utc_only(text: str) -> datetime:
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
         return datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro,
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second or 0),
+            micro,
             tzinfo=UTC,
         )
     except ValueError as err:

@@ -160,13 +160,20 @@ class SegmentStore:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def open_segment(self, channel: str, quality: str, start: datetime, duration: float) -> TempFile:
+    def open_segment(
+        self, channel: str, quality: str, start: datetime, duration: float
+    ) -> TempFile:
         """Start writing a segment; finish with :meth:`commit_segment`."""
         directory = self.hour_dir(channel, quality, hour_name(start))
         return TempFile(directory, temp_name(start, duration, str(uuid.uuid4())))
 
     def commit_segment(
-        self, temp: TempFile, channel: str, quality: str, start: datetime, duration: float,
+        self,
+        temp: TempFile,
+        channel: str,
+        quality: str,
+        start: datetime,
+        duration: float,
         type: str,
     ) -> Segment:
         segment = Segment(channel, quality, start, duration, type, temp.hash, temp.size)  # type: ignore[arg-type]
@@ -174,7 +181,12 @@ class SegmentStore:
         return segment
 
     def write_segment(
-        self, channel: str, quality: str, start: datetime, duration: float, type: str,
+        self,
+        channel: str,
+        quality: str,
+        start: datetime,
+        duration: float,
+        type: str,
         data: bytes,
     ) -> Segment:
         """Write a whole segment at once (tests, backfill of small files)."""
@@ -228,7 +240,9 @@ class SegmentStore:
         return found
 
     def segment_path(self, segment: Segment) -> str:
-        return os.path.join(self.hour_dir(segment.channel, segment.quality, segment.hour), segment.name)
+        return os.path.join(
+            self.hour_dir(segment.channel, segment.quality, segment.hour), segment.name
+        )
 
     def size_of(self, segment: Segment) -> int:
         if segment.size is not None:
@@ -253,7 +267,9 @@ class SegmentStore:
                                 os.unlink(entry.path)
                                 removed += 1
                             except OSError as err:
-                                log.warning("could not remove stale temp file %s: %s", entry.path, err)
+                                log.warning(
+                                    "could not remove stale temp file %s: %s", entry.path, err
+                                )
         if removed:
             log.info("removed %d stale temp files from %s", removed, self.base_dir)
         return removed

@@ -88,9 +88,12 @@ def check_path_part(part: str, what: str = "path part") -> str:
 
 def format_duration(duration: float) -> str:
     """Write a duration as Python writes a float: ``2.0``, ``2.002``."""
-    if not math.isfinite(duration) or duration < 0:
-        raise ValueError(f"a segment duration must be finite and not negative: {duration!r}")
-    return repr(float(duration))
+    text = repr(float(duration))
+    # Python writes very small and very large floats with an exponent ("1e-05"), whose "-"
+    # would split the name wrongly; no real segment lasts under 0.1 ms or over 31 years.
+    if not math.isfinite(duration) or duration < 0 or "e" in text:
+        raise ValueError(f"not a storable segment duration: {duration!r}")
+    return text
 
 
 def format_time(start: datetime) -> str:
@@ -135,7 +138,7 @@ def parse_duration(text: str, name: str = "") -> float:
     except ValueError:
         raise MalformedName(f"bad duration {text!r} in {name!r}") from None
     # Only the exact text Python would write round-trips; "2" or "2.00" is not ours.
-    if not math.isfinite(duration) or duration < 0 or repr(duration) != text:
+    if not math.isfinite(duration) or duration < 0 or repr(duration) != text or "e" in text:
         raise MalformedName(f"bad duration {text!r} in {name!r}")
     return duration
 
@@ -151,10 +154,20 @@ def parse_name(channel: str, quality: str, hour: datetime | str, name: str) -> S
         except BadTime as err:
             raise MalformedName(str(err)) from None
     time_text, duration_text, type_text, hash_text = _fields(name)
-    match = _TIME_RE.fullmatch(time_text)
-    if match is None:
+    # Fixed positions instead of a regex: a cold 24 h playlist parses 43,200 names.
+    if (
+        len(time_text) != 12
+        or not time_text.isascii()
+        or time_text[2] != ":"
+        or not (
+            time_text[5] == "."
+            and time_text[:2].isdigit()
+            and time_text[3:5].isdigit()
+            and time_text[6:].isdigit()
+        )
+    ):
         raise MalformedName(f"bad time {time_text!r} in {name!r} (want MM:SS.ffffff)")
-    minute, second, micro = int(match[1]), int(match[2]), int(match[3])
+    minute, second, micro = int(time_text[:2]), int(time_text[3:5]), int(time_text[6:])
     if minute > 59 or second > 59:
         raise MalformedName(f"bad time {time_text!r} in {name!r}")
     if type_text not in SEGMENT_TYPES:
@@ -163,7 +176,12 @@ def parse_name(channel: str, quality: str, hour: datetime | str, name: str) -> S
         raise MalformedName(f"bad hash {hash_text!r} in {name!r}")
     start = hour.replace(minute=minute, second=second, microsecond=micro)
     return Segment(
-        channel, quality, start, parse_duration(duration_text, name), type_text, hash_text  # type: ignore[arg-type]
+        channel,
+        quality,
+        start,
+        parse_duration(duration_text, name),
+        type_text,
+        hash_text,  # type: ignore[arg-type]
     )
 
 

@@ -83,23 +83,38 @@ def select_segments(
     """
     if end <= start:
         return []
-    relevant = (s for s in segments if s.start < end and s.end > start)
+    # This runs over a day of segments per playlist request, so it avoids recomputing
+    # ``Segment.end`` (a new timedelta each time): durations repeat, their timedeltas are cached.
+    lengths: dict[float, timedelta] = {}
+
+    def length(segment: Segment) -> timedelta:
+        value = lengths.get(segment.duration)
+        if value is None:
+            value = lengths[segment.duration] = timedelta(seconds=segment.duration)
+        return value
+
+    relevant = (
+        s
+        for s in segments
+        if s.start < end and (s.start + length(s) > start if s.start <= start else True)
+    )
     result: list[Segment | Hole] = []
     chain_end = start
     previous: Segment | None = None
     for segment in best_by_start(relevant, size_of):
+        segment_start = segment.start
         if previous is None:
-            if segment.start - start > TOLERANCE:
-                result.append(Hole(start, segment.start))
+            if segment_start > start + TOLERANCE:
+                result.append(Hole(start, segment_start))
         elif not previous.is_full:
-            result.append(Hole(min(chain_end, segment.start), segment.start))
-        elif segment.start - chain_end > TOLERANCE:
-            result.append(Hole(chain_end, segment.start))
-        elif chain_end - segment.start > TOLERANCE:
+            result.append(Hole(min(chain_end, segment_start), segment_start))
+        elif segment_start > chain_end + TOLERANCE:
+            result.append(Hole(chain_end, segment_start))
+        elif segment_start < chain_end - TOLERANCE:
             continue  # overlaps a trusted segment: keep the chain we have
         result.append(segment)
         previous = segment
-        chain_end = segment.end
+        chain_end = segment_start + length(segment)
     if previous is None:
         result.append(Hole(start, end))
     elif not previous.is_full or end - chain_end > TOLERANCE:

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from streamvault.errors import DiskFull
+from streamvault.store import disk
+from streamvault.store.disk import SegmentStore, atomic_write
+from streamvault.store.naming import hash_bytes, is_temp_name
+
+START = datetime(2026, 11, 28, 4, 0, 0, tzinfo=UTC)
+
+
+def files_under(base: Path) -> list[str]:
+    return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
+
+
+def test_write_segment_names_file_by_its_hash(tmp_path: Path) -> None:
+    store = SegmentStore(str(tmp_path))
+    data = os.urandom(5000)
+    segment = store.write_segment("chan", "source", START, 2.0, "full", data)
+    path = tmp_path / "chan" / "source" / "2026-11-28T04" / segment.name
+    assert path.read_bytes() == data
+    assert segment.hash == hash_bytes(data)
+    assert files_under(tmp_path) == [segment.path]
+
+
+def test_short_writes_still_write_every_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    calls = 0
+
+    def stingy_write(fd: int, data: bytes | memoryview) -> int:
+        nonlocal calls
+        calls += 1
+        return real_write(fd, bytes(data[:7]))
+
+    monkeypatch.setattr(disk.os, "write", stingy_write)
+    data = bytes(range(256)) * 40
+    segment = SegmentStore(str(tmp_path)).write_segment("c", "q", START, 2.0, "full", data)
+    assert (tmp_path / segment.path).read_bytes() == data
+    assert calls >= len(data) // 7
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from datetime import datetime, UTC
+    from streamvault.store.disk import SegmentStore
+    store = SegmentStore(sys.argv[1])
+    temp = store.open_segment("c", "q", datetime(2026, 11, 28, 4, tzinfo=UTC), 2.0)
+    temp.write(b"x" * 1000)
+    print("writing", flush=True)
+    sys.stdin.readline()   # killed here, half-way through the segment
+    temp.write(b"y" * 1000)
+    store.commit_segment(temp, "c", "q", datetime(2026, 11, 28, 4, tzinfo=UTC), 2.0, "full")
+    """
+)
+
+
+def test_sigkill_mid_write_leaves_no_final_name(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"writing\n"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    left = files_under(tmp_path)
+    assert len(left) == 1 and is_temp_name(os.path.basename(left[0]))
+    store = SegmentStore(str(tmp_path))
+    assert store.segment_names("c", "q", "2026-11-28T04") == []  # readers ignore temp files
+    assert store.remove_stale_temp_files() == 1
+    assert files_under(tmp_path) == []
+
+
+@pytest.fixture
+def tiny_disk() -> Iterator[Path]:
+    """A 64 KiB tmpfs, where root may mount one; else skip to the injected variant."""
+    mount_point = Path(tempfile.mkdtemp(prefix="sv-tiny-"))
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    if not mounted:
+        os.rmdir(mount_point)
+        pytest.skip("cannot mount a tmpfs here; test_enospc_injected covers the same path")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)
+        os.rmdir(mount_point)
+
+
+def test_full_disk_is_a_clear_error_and_leaves_no_final_name(tiny_disk: Path) -> None:
+    store = SegmentStore(str(tiny_disk))
+    kept = store.write_segment("c", "q", START, 2.0, "full", b"k" * 1000)
+    with pytest.raises(DiskFull, match="disk full"):
+        store.write_segment("c", "q", START + timedelta(seconds=2), 2.0, "full", b"z" * 200_000)
+    assert files_under(tiny_disk) == [kept.path]  # nothing half-written, nothing lost
+    assert (tiny_disk / kept.path).read_bytes() == b"k" * 1000
+
+
+def test_enospc_injected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_write = os.write
+    written = 0
+
+    def filling_write(fd: int, data: bytes | memoryview) -> int:
+        nonlocal written
+        if written > 3000:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written += len(data[:1000])
+        return real_write(fd, bytes(data[:1000]))
+
+    monkeypatch.setattr(disk.os, "write", filling_write)
+    with pytest.raises(DiskFull):
+        SegmentStore(str(tmp_path)).write_segment("c", "q", START, 2.0, "full", b"z" * 10_000)
+    assert files_under(tmp_path) == []
+
+
+def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
+    target = tmp_path / "maps" / "a.png"
+    atomic_write(str(target), b"one")
+    atomic_write(str(target), b"two")
+    assert target.read_bytes() == b"two"
+    assert files_under(tmp_path) == ["maps/a.png"]
+
+
+def test_directory_creation_is_safe_under_races(tmp_path: Path) -> None:
+    store = SegmentStore(str(tmp_path))
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def writer(i: int) -> None:
+        barrier.wait()
+        try:
+            store.write_segment("c", "q", START + timedelta(seconds=2 * i), 2.0, "full", b"%d" % i)
+        except BaseException as err:  # pragma: no cover - the failure being tested for
+            errors.append(err)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.segment_names("c", "q", "2026-11-28T04")) == 8
+
+
+def test_listings_skip_hidden_temp_and_tombstoned(tmp_path: Path) -> None:
+    store = SegmentStore(str(tmp_path))
+    a = store.write_segment("chan", "source", START, 2.0, "full", b"a")
+    b = store.write_segment("chan", "source", START + timedelta(seconds=2), 2.0, "partial", b"b")
+    hidden = store.write_segment("chan", "source", START + timedelta(seconds=4), 2.0, "full", b"c")
+    store.write_tombstone(hidden)
+    hour_dir = tmp_path / "chan" / "source" / "2026-11-28T04"
+    (hour_dir / ".secret.ts").write_bytes(b"")
+    (hour_dir / "not-a-segment.ts").write_bytes(b"")
+    temp = store.open_segment("chan", "source", START + timedelta(seconds=6), 2.0)
+    (tmp_path / ".dot").mkdir()
+    (tmp_path / "chan" / "source" / "not-an-hour").mkdir()
+    (tmp_path / "coverage-maps").mkdir()
+    try:
+        assert store.channels() == ["chan"]
+        assert store.qualities("chan") == ["source"]
+        assert store.qualities("nope") == []
+        assert store.hours("chan", "source") == ["2026-11-28T04"]
+        listing = store.segments("chan", "source", "2026-11-28T04")
+        assert sorted(listing.segments, key=lambda s: s.start) == [a, b]
+        assert listing.bad == ["not-a-segment.ts"]
+        assert listing.tombstones == [hidden.name + ".tombstone"]
+        names = store.segment_names("chan", "source", "2026-11-28T04")
+        assert hidden.name not in names and a.name in names
+        assert not any(is_temp_name(n) or n.startswith(".") for n in names)
+        with_tombstones = store.segment_names("chan", "source", "2026-11-28T04", tombstones=True)
+        assert hidden.name + ".tombstone" in with_tombstones
+    finally:
+        temp.discard()
+
+
+def test_stale_temp_files_are_removed_but_nothing_else(tmp_path: Path) -> None:
+    store = SegmentStore(str(tmp_path))
+    kept = store.write_segment("c", "q", START, 2.0, "full", b"keep")
+    for i in range(3):
+        temp = store.open_segment("c", "q", START + timedelta(hours=i), 2.0)
+        temp.write(b"half")
+        os.close(temp._fd)  # the writer "crashed": its temp file stays behind
+        temp._done = True
+    time.sleep(0)
+    assert store.remove_stale_temp_files() == 3
+    assert files_under(tmp_path) == [kept.path]
