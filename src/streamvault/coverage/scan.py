@@ -1,0 +1,208 @@
+"""The incremental coverage scanner: the I/O shell that lists hour directories.
+
+A pass lists only the hour directories whose modification time changed since the last pass
+(or that are new, or whose time was too recent to trust), and recomputes those hours plus the
+neighbours whose figures depend on what changed: the next hour when this hour's data running
+into it (:func:`spill_over`) or its having data changed, the previous hour when this hour's
+having data changed. Everything else keeps its cached :class:`HourCoverage`.
+
+Per hour only small facts are kept between passes (mtime, has-data, the few segments running
+into the next hour, the computed figures), never the whole listing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ..errors import BadTime
+from ..store.disk import HourListing, SegmentStore
+from ..store.naming import Segment
+from ..timeutil import hour_name, parse_hour
+from .compute import HourCoverage, hour_coverage, spill_over
+
+log = logging.getLogger(__name__)
+
+#: A directory changed this recently may change again within the same mtime tick: re-list it.
+SETTLE_NS = 2_000_000_000
+
+
+@dataclass(slots=True)
+class _Hour:
+    mtime_ns: int
+    settled: bool
+    has_data: bool
+    tail: tuple[Segment, ...]
+    coverage: HourCoverage | None = None
+
+
+@dataclass(slots=True)
+class _Variant:
+    hours: dict[str, _Hour] = field(default_factory=dict)
+    listed: int = 0  # hour directories listed, ever
+
+
+@dataclass(frozen=True, slots=True)
+class VariantPass:
+    """What one pass did for one channel and quality."""
+
+    channel: str
+    quality: str
+    listed: tuple[str, ...]  # hour directories listed this pass
+    computed: tuple[str, ...]  # hours whose figures were recomputed
+    removed: tuple[str, ...]  # hours that disappeared
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.computed or self.removed)
+
+
+class CoverageScanner:
+    """Keeps per-hour coverage of channels and qualities up to date, one pass at a time.
+
+    ``channels`` / ``qualities`` of ``None`` mean whatever the store holds. Thread-safe for
+    readers: :meth:`results` may run (e.g. from a metrics thread) while a pass runs.
+    """
+
+    def __init__(
+        self,
+        store: SegmentStore,
+        channels: Sequence[str] | None = None,
+        qualities: Sequence[str] | None = None,
+        fs_now_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.store = store
+        self.channels = list(channels) if channels else None
+        self.qualities = list(qualities) if qualities else None
+        self._fs_now_ns = fs_now_ns
+        self._variants: dict[tuple[str, str], _Variant] = {}
+        self._lock = threading.Lock()
+
+    def variants(self) -> list[tuple[str, str]]:
+        """The (channel, quality) pairs to measure now."""
+        channels = self.channels if self.channels is not None else self.store.channels()
+        pairs: list[tuple[str, str]] = []
+        for channel in channels:
+            qualities = self.qualities or self.store.qualities(channel)
+            pairs.extend((channel, quality) for quality in qualities)
+        return pairs
+
+    def scan(self) -> list[VariantPass]:
+        """One pass over every variant."""
+        return [self.scan_variant(channel, quality) for channel, quality in self.variants()]
+
+    def scan_variant(self, channel: str, quality: str) -> VariantPass:
+        variant = self._variants.setdefault((channel, quality), _Variant())
+        found = self._hour_mtimes(channel, quality)
+        removed = sorted(set(variant.hours) - set(found))
+        to_list = [
+            hour
+            for hour, mtime in found.items()
+            if (old := variant.hours.get(hour)) is None or old.mtime_ns != mtime or not old.settled
+        ]
+        listings: dict[str, HourListing] = {}
+        dirty: set[str] = set()
+        now_ns = self._fs_now_ns()
+        hours = dict(variant.hours)
+        for hour in removed:
+            old = hours.pop(hour)
+            if old.has_data:
+                dirty.update(_neighbours(hour))
+        for hour in sorted(to_list):
+            listing = self.store.segments(channel, quality, hour)
+            listings[hour] = listing
+            new = _Hour(
+                found[hour],
+                now_ns - found[hour] >= SETTLE_NS,
+                bool(listing.segments),
+                spill_over(listing.segments, hour),
+            )
+            old = hours.get(hour)
+            dirty.add(hour)
+            if old is None or old.has_data != new.has_data:
+                dirty.update(_neighbours(hour))
+            elif old.tail != new.tail:
+                dirty.add(_next(hour))
+            hours[hour] = new
+        dirty &= set(hours)
+        for hour in sorted(dirty):
+            if hour not in listings:
+                listings[hour] = self.store.segments(channel, quality, hour)
+            hours[hour].coverage = self._compute(hours, hour, listings[hour])
+        with self._lock:
+            variant.hours = hours
+            variant.listed += len(listings)
+        if listings or removed:
+            log.debug(
+                "coverage %s/%s: listed %d hours, recomputed %d, removed %d",
+                channel,
+                quality,
+                len(listings),
+                len(dirty),
+                len(removed),
+            )
+        return VariantPass(
+            channel, quality, tuple(sorted(listings)), tuple(sorted(dirty)), tuple(removed)
+        )
+
+    @staticmethod
+    def _compute(hours: dict[str, _Hour], hour: str, listing: HourListing) -> HourCoverage:
+        previous = hours.get(_previous(hour))
+        following = hours.get(_next(hour))
+        return hour_coverage(
+            hour,
+            listing,
+            previous.tail if previous else (),
+            previous_has_data=bool(previous and previous.has_data),
+            next_has_data=bool(following and following.has_data),
+        )
+
+    def _hour_mtimes(self, channel: str, quality: str) -> dict[str, int]:
+        directory = os.path.join(self.store.base_dir, channel, quality)
+        found: dict[str, int] = {}
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return found
+        for entry in entries:
+            try:
+                parse_hour(entry.name)
+                if entry.is_dir():
+                    found[entry.name] = entry.stat().st_mtime_ns
+            except (BadTime, OSError):
+                continue
+        return found
+
+    def results(self, channel: str, quality: str) -> list[HourCoverage]:
+        """The current figures of every hour directory, oldest first."""
+        with self._lock:
+            variant = self._variants.get((channel, quality))
+            hours = dict(variant.hours) if variant else {}
+        return [hours[h].coverage for h in sorted(hours) if hours[h].coverage is not None]  # type: ignore[misc]
+
+    def known_variants(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return sorted(self._variants)
+
+    def listed(self, channel: str, quality: str) -> int:
+        """How many hour directories this scanner has listed for the variant, ever."""
+        with self._lock:
+            variant = self._variants.get((channel, quality))
+            return variant.listed if variant else 0
+
+
+def _previous(hour: str) -> str:
+    return hour_name(parse_hour(hour) - timedelta(hours=1))
+
+
+def _next(hour: str) -> str:
+    return hour_name(parse_hour(hour) + timedelta(hours=1))
+
+
+def _neighbours(hour: str) -> tuple[str, str]:
+    return _previous(hour), _next(hour)
