@@ -1,0 +1,64 @@
+"""The restreamer application (SPEC §5).
+
+``create_app(base_dir)`` returns an aiohttp application with every route. Its state lives under
+the keys of :mod:`.state`: ``app[ARCHIVE]`` (the store with cached listings), ``app[CLOCK]``,
+``app[INFLIGHT]`` (shared computations) and ``app[OPENAPI_PATHS]``.
+
+Extending: a module that adds routes (the change feed, :mod:`.feed`) gets
+``setup(app, store)`` called after the built-in routes; it adds its routes and puts its OpenAPI
+path items into ``app[OPENAPI_PATHS]`` (path template -> path item), which ``/openapi.json``
+renders with the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..clock import Clock, SystemClock
+from ..metrics import CONTENT_TYPE, render
+from ..store.disk import SegmentStore
+from . import coverage, cuts, files, playlists
+from .archive import Archive
+from .cache import InFlight
+from .http import add_cors, error_middleware, metrics_middleware
+from .openapi import build_paths, handle_openapi
+from .state import ARCHIVE, CLOCK, INFLIGHT, OPENAPI_PATHS
+
+try:
+    from . import feed
+except ImportError:  # the change feed is optional
+    feed = None  # type: ignore[assignment]
+
+__all__ = ["ARCHIVE", "CLOCK", "INFLIGHT", "OPENAPI_PATHS", "create_app"]
+
+log = logging.getLogger(__name__)
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    response = web.Response(body=render())
+    response.headers["Content-Type"] = CONTENT_TYPE
+    return response
+
+
+def create_app(
+    base_dir: str, *, clock: Clock | None = None, store: SegmentStore | None = None
+) -> web.Application:
+    """The restreamer over ``base_dir`` (or over ``store``, when one is shared in-process)."""
+    store = store or SegmentStore(base_dir)
+    app = web.Application(middlewares=[metrics_middleware, error_middleware])
+    app[ARCHIVE] = Archive(store)
+    app[CLOCK] = clock or SystemClock()
+    app[INFLIGHT] = InFlight()
+    app[OPENAPI_PATHS] = build_paths()
+    files.add_routes(app)
+    playlists.add_routes(app)
+    cuts.add_routes(app)
+    coverage.add_routes(app)
+    app.router.add_get("/metrics", handle_metrics)
+    app.router.add_get("/openapi.json", handle_openapi)
+    app.on_response_prepare.append(add_cors)
+    if feed is not None:
+        feed.setup(app, store)
+    return app

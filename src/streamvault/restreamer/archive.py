@@ -1,0 +1,114 @@
+"""The restreamer's view of the store: safe paths, cached listings, segments for a range.
+
+Synchronous I/O: handlers call these methods in a worker thread (``asyncio.to_thread``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from ..errors import UnsafePath
+from ..store.disk import SegmentStore
+from ..store.naming import Segment, check_path_part
+from ..store.select import hours_for_range
+from ..timeutil import parse_hour
+from .cache import HourListingCache
+
+
+class NotFound(LookupError):
+    """An unknown channel, quality, hour or file (HTTP 404)."""
+
+
+class NotAcceptable(Exception):
+    """The range holds holes (without ``allow_holes=true``) or no video at all (HTTP 406)."""
+
+
+class Archive:
+    def __init__(self, store: SegmentStore) -> None:
+        self.store = store
+        self.base_dir = os.path.realpath(store.base_dir)
+        self.listings = HourListingCache()
+
+    def path(self, *parts: str) -> str:
+        """Join path parts under the base directory, refusing any way out of it.
+
+        Parts starting with ``.`` or holding separators are refused, and so is a path whose
+        real location (symlinks resolved) is not inside the base directory.
+        """
+        for part in parts:
+            check_path_part(part)
+        joined = os.path.join(self.base_dir, *parts)
+        real = os.path.realpath(joined)
+        if real != self.base_dir and not real.startswith(self.base_dir + os.sep):
+            raise UnsafePath(f"path leaves the base directory: {'/'.join(parts)!r}")
+        return joined
+
+    def is_dir(self, *parts: str) -> bool:
+        return os.path.isdir(self.path(*parts))
+
+    def require_stream(self, channel: str, quality: str) -> None:
+        if not self.is_dir(channel):
+            raise NotFound(f"unknown channel {channel!r}")
+        if not self.is_dir(channel, quality):
+            raise NotFound(f"unknown quality {quality!r} of channel {channel!r}")
+
+    def channels(self) -> list[str]:
+        return [c for c in self.store.channels() if self._inside(c)]
+
+    def qualities(self, channel: str) -> list[str]:
+        self.path(channel)
+        return [q for q in self.store.qualities(channel) if self._inside(channel, q)]
+
+    def hours(self, channel: str, quality: str) -> list[str]:
+        self.path(channel, quality)
+        return [h for h in self.store.hours(channel, quality) if self._inside(channel, quality, h)]
+
+    def _inside(self, *parts: str) -> bool:
+        try:
+            self.path(*parts)
+        except UnsafePath:
+            return False
+        return True
+
+    def hour_names(self, channel: str, quality: str, hour: str, tombstones: bool) -> list[str]:
+        parse_hour(hour)
+        listing = self.listings.get(self.path(channel, quality, hour), channel, quality, hour)
+        names = list(listing.visible)
+        if tombstones:
+            names.extend(listing.tombstones)
+        return sorted(names)
+
+    def segments(self, channel: str, quality: str, hours: list[str]) -> list[Segment]:
+        found: list[Segment] = []
+        for hour in hours:
+            directory = self.path(channel, quality, hour)
+            found.extend(self.listings.get(directory, channel, quality, hour).segments)
+        return found
+
+    def segments_for_range(
+        self, channel: str, quality: str, start: datetime, end: datetime
+    ) -> list[Segment]:
+        """Every visible segment of the hours that can hold ``[start, end)``."""
+        wanted = set(hours_for_range(start, end))
+        existing = [hour for hour in self.hours(channel, quality) if hour in wanted]
+        return self.segments(channel, quality, existing)
+
+    def earliest(self, channel: str, quality: str, end: datetime | None) -> datetime | None:
+        """Start of the first segment of the stream (before ``end`` if given)."""
+        for hour in self.hours(channel, quality):
+            if end is not None and parse_hour(hour) > end:
+                break
+            segments = self.segments(channel, quality, [hour])
+            if segments:
+                return min(segment.start for segment in segments)
+        return None
+
+    def size_of(self, segment: Segment) -> int:
+        try:
+            return os.stat(self.segment_path(segment)).st_size
+        except OSError:
+            return 0
+
+    def segment_path(self, segment: Segment) -> str:
+        return self.path(segment.channel, segment.quality, segment.hour, segment.name)

@@ -1,0 +1,28 @@
+"""``streamvault restream``: serve the store over HTTP (SPEC §5)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from aiohttp import web
+
+from ..cliargs import add_base_dir
+from .app import create_app
+
+HELP = "serve the store over HTTP: listings, segments, playlists, cuts, coverage, metrics"
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_base_dir(parser)
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+
+
+def run(args: argparse.Namespace) -> int:
+    app = create_app(args.base_dir)
+    log.info("restreamer serving %s on %s:%d", args.base_dir, args.host, args.port)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    return 0

@@ -1,0 +1,48 @@
+"""``GET /coverage/CHANNEL/QUALITY.json?start&end`` ★: holes, overlaps and per-type durations
+of a range, measured by :func:`streamvault.coverage.compute.range_coverage` over the same
+selection playlists and cuts use. Without ``end`` the range ends now; without ``start`` it is
+the hour before ``end``; a ``start`` in the future without ``end`` is a 400.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import BadInput
+from .archive import Archive
+from .http import json_response, query
+from .params import range_params
+from .state import ARCHIVE, CLOCK
+
+DEFAULT_SPAN = timedelta(hours=1)
+
+
+def coverage_json(
+    archive: Archive, channel: str, quality: str, start: datetime, end: datetime
+) -> dict[str, Any]:
+    from ..coverage.compute import range_coverage  # another component: loaded when used
+
+    archive.require_stream(channel, quality)
+    segments = archive.segments_for_range(channel, quality, start, end)
+    return range_coverage(segments, start, end).to_json()
+
+
+async def handle_coverage(request: web.Request) -> web.Response:
+    archive, info = request.app[ARCHIVE], request.match_info
+    channel, quality = info["channel"], info["quality"]
+    given = range_params(query(request))
+    archive.path(channel, quality)
+    end = given.end or request.app[CLOCK].now()
+    start = given.start or end - DEFAULT_SPAN
+    if end <= start:
+        raise BadInput("parameter 'start' is in the future: give an 'end' after it")
+    body = await asyncio.to_thread(coverage_json, archive, channel, quality, start, end)
+    return json_response(body)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/coverage/{channel}/{quality}.json", handle_coverage)

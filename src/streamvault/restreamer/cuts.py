@@ -1,0 +1,149 @@
+"""Cuts over HTTP (SPEC §7): ``GET /cut/CHANNEL/QUALITY.ts?start&end|range&type&allow_holes``.
+
+``rough`` cuts are sent with ``sendfile`` and a ``Content-Length``; every other type streams
+ffmpeg's output as it comes. When the client goes away the ffmpeg process is killed: the
+handler polls the connection while it waits for output, so a disconnect is noticed within
+:data:`POLL` seconds even while ffmpeg is still encoding and has nothing to send yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+from aiohttp import hdrs, web
+
+from ..cutter.plan import CONTENT_TYPES, EXTENSIONS, CutPlan, CutType, plan_cut
+from ..cutter.run import CutFailed, cut
+from ..store.select import select_segments
+from ..timeutil import format_iso
+from .archive import Archive, NotAcceptable
+from .http import query
+from .params import bool_param, cut_ranges, cut_type
+from .sendfile import send_file
+from .state import ARCHIVE
+
+log = logging.getLogger(__name__)
+
+POLL = 0.25
+
+
+def plan_for(
+    archive: Archive, channel: str, quality: str, ranges: list[tuple[datetime, datetime]]
+) -> CutPlan:
+    archive.require_stream(channel, quality)
+    selections = []
+    for start, end in ranges:
+        segments = archive.segments_for_range(channel, quality, start, end)
+        selections.append((select_segments(segments, start, end, archive.size_of), start, end))
+    return plan_cut(selections)
+
+
+def check_plan(plan: CutPlan, allow_holes: bool) -> None:
+    if not plan.runs:
+        raise NotAcceptable("the range holds no video")
+    if plan.holes and not allow_holes:
+        first = plan.holes[0]
+        raise NotAcceptable(
+            f"the range holds {len(plan.holes)} hole(s), the first from "
+            f"{format_iso(first.start)} to {format_iso(first.end)}; "
+            "add allow_holes=true to cut anyway"
+        )
+
+
+def _filename(channel: str, quality: str, plan: CutPlan, type: CutType) -> str:
+    start = plan.runs[0].start.strftime("%Y-%m-%dT%H-%M-%S")
+    return f"{channel}-{quality}-{start}.{EXTENSIONS.get(type, 'ts')}"
+
+
+def client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+async def _next(chunks: AsyncGenerator[bytes, None]) -> bytes:
+    return await chunks.__anext__()
+
+
+async def stream(
+    request: web.Request, response: web.StreamResponse, chunks: AsyncGenerator[bytes, None]
+) -> None:
+    """Write every chunk; stop (closing ``chunks``, which kills ffmpeg) if the client leaves."""
+    async with contextlib.aclosing(chunks):
+        while True:
+            pending = asyncio.ensure_future(_next(chunks))
+            try:
+                while not (await asyncio.wait({pending}, timeout=POLL))[0]:
+                    if client_gone(request):
+                        raise ConnectionResetError("client went away during a cut")
+            except BaseException:
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+                raise
+            try:
+                chunk = pending.result()
+            except StopAsyncIteration:
+                return
+            await response.write(chunk)
+
+
+async def send_rough(
+    request: web.Request, response: web.StreamResponse, archive: Archive, plan: CutPlan
+) -> None:
+    paths = [archive.segment_path(segment) for segment in plan.segments]
+    sizes = await asyncio.to_thread(lambda: [os.stat(path).st_size for path in paths])
+    response.content_length = sum(sizes)
+    await response.prepare(request)
+    if request.method == hdrs.METH_HEAD:
+        return
+    for path, size in zip(paths, sizes, strict=True):
+        with open(path, "rb") as file:
+            if os.fstat(file.fileno()).st_size != size:
+                raise ConnectionResetError(f"segment changed while cutting: {path}")
+            await send_file(request, response, file, 0, size)
+
+
+async def handle_cut(request: web.Request) -> web.StreamResponse:
+    archive, info = request.app[ARCHIVE], request.match_info
+    channel, quality = info["channel"], info["quality"]
+    params = query(request)
+    ranges, type = cut_ranges(params), cut_type(params)
+    allow_holes = bool_param(params, "allow_holes")
+    archive.path(channel, quality)
+    plan = await asyncio.to_thread(plan_for, archive, channel, quality, ranges)
+    check_plan(plan, allow_holes)
+    disposition = f'inline; filename="{_filename(channel, quality, plan, type)}"'
+    response = web.StreamResponse(
+        headers={hdrs.CONTENT_TYPE: CONTENT_TYPES[type], hdrs.CONTENT_DISPOSITION: disposition}
+    )
+    log.info(
+        "%s/%s: %s cut of %.1f s in %d run(s)",
+        channel,
+        quality,
+        type,
+        plan.duration,
+        len(plan.runs),
+    )
+    if type == "rough":
+        await send_rough(request, response, archive, plan)
+    else:
+        await response.prepare(request)
+        if request.method != hdrs.METH_HEAD:
+            try:
+                await stream(request, response, cut(plan, type, archive.segment_path))
+            except CutFailed as err:
+                log.error("%s/%s: %s cut failed: %s", channel, quality, type, err)
+                if request.transport is not None:
+                    request.transport.close()  # the client must not take a cut-short file as whole
+                return response
+    await response.write_eof()
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/cut/{channel}/{quality}.ts", handle_cut)

@@ -1,0 +1,151 @@
+"""Listings and segment files: the wubloader-compatible routes (SPEC §5).
+
+``GET /files[/CHANNEL[/QUALITY[/HOUR]]]`` answer JSON lists (``[]`` when there is nothing);
+``GET|HEAD /segments/CHANNEL/QUALITY/HOUR/FILE`` sends a file with ``sendfile``, single byte
+ranges, its hash as ``ETag`` and immutable caching (a name never changes its bytes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import stat
+
+from aiohttp import hdrs, web
+
+from ..errors import MalformedName
+from ..store.naming import TOMBSTONE_SUFFIX, parse_name
+from .archive import NotFound
+from .http import MP2T, json_response, query
+from .params import bool_param
+from .sendfile import send_file
+from .state import ARCHIVE
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+async def channels(request: web.Request) -> web.Response:
+    return json_response(await asyncio.to_thread(request.app[ARCHIVE].channels))
+
+
+async def qualities(request: web.Request) -> web.Response:
+    archive = request.app[ARCHIVE]
+    return json_response(await asyncio.to_thread(archive.qualities, request.match_info["channel"]))
+
+
+async def hours(request: web.Request) -> web.Response:
+    archive, info = request.app[ARCHIVE], request.match_info
+    names = await asyncio.to_thread(archive.hours, info["channel"], info["quality"])
+    return json_response(names)
+
+
+async def hour_files(request: web.Request) -> web.Response:
+    """Segment names of an hour (never ``temp``), and tombstone names with ``tombstones=true``."""
+    archive, info = request.app[ARCHIVE], request.match_info
+    tombstones = bool_param(query(request), "tombstones")
+    names = await asyncio.to_thread(
+        archive.hour_names, info["channel"], info["quality"], info["hour"], tombstones
+    )
+    return json_response(names)
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """``(offset, count)`` of a single byte range; None to send everything.
+
+    Raises ``ValueError`` when the range cannot be satisfied (416).
+    """
+    match = _RANGE.fullmatch(header.strip())
+    if match is None:
+        return None  # multiple ranges or other units: the whole file is a valid answer
+    first, last = match[1], match[2]
+    if not first and not last:
+        return None
+    if not first:
+        suffix = int(last)
+        if suffix == 0:
+            raise ValueError("empty suffix range")
+        return max(0, size - suffix), min(suffix, size)
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
+        raise ValueError("range not satisfiable")
+    return start, end - start + 1
+
+
+def _segment_hash(name: str, channel: str, quality: str, hour: str) -> str:
+    segment_name = name.removesuffix(TOMBSTONE_SUFFIX)
+    try:
+        return parse_name(channel, quality, hour, segment_name).hash
+    except MalformedName as err:
+        raise NotFound(f"not a segment file: {err}") from None
+
+
+async def segment(request: web.Request) -> web.StreamResponse:
+    archive, info = request.app[ARCHIVE], request.match_info
+    channel, quality, hour, name = info["channel"], info["quality"], info["hour"], info["name"]
+    etag = f'"{_segment_hash(name, channel, quality, hour)}"'
+    path = archive.path(channel, quality, hour, name)
+    try:
+        file = open(path, "rb")  # noqa: SIM115 - closed below, after sending
+    except OSError:
+        raise NotFound(f"no such segment: {name}") from None
+    try:
+        size = _regular_size(file)
+        if not name.endswith(TOMBSTONE_SUFFIX) and os.path.exists(path + TOMBSTONE_SUFFIX):
+            raise NotFound(f"segment was removed (tombstone): {name}")
+        return await _send(request, file, size, etag)
+    finally:
+        file.close()
+
+
+def _regular_size(file: object) -> int:
+    info = os.fstat(file.fileno())  # type: ignore[attr-defined]
+    if not stat.S_ISREG(info.st_mode):
+        raise NotFound("not a file")
+    return info.st_size
+
+
+async def _send(request: web.Request, file: object, size: int, etag: str) -> web.StreamResponse:
+    headers = {
+        hdrs.ETAG: etag,
+        hdrs.CACHE_CONTROL: IMMUTABLE,
+        hdrs.ACCEPT_RANGES: "bytes",
+        hdrs.CONTENT_TYPE: MP2T,
+    }
+    matches = _etags(request.headers.get(hdrs.IF_NONE_MATCH, ""))
+    if etag in matches or "*" in matches:
+        return web.Response(status=304, headers=headers)
+    offset, count, status = 0, size, 200
+    wanted = request.headers.get(hdrs.RANGE)
+    if_range = request.headers.get(hdrs.IF_RANGE)
+    if wanted and (if_range is None or if_range.strip() == etag):
+        try:
+            part = parse_range(wanted, size)
+        except ValueError:
+            headers[hdrs.CONTENT_RANGE] = f"bytes */{size}"
+            return web.Response(status=416, headers=headers, text="range not satisfiable\n")
+        if part is not None:
+            offset, count = part
+            status = 206
+            headers[hdrs.CONTENT_RANGE] = f"bytes {offset}-{offset + count - 1}/{size}"
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_length = count
+    await response.prepare(request)
+    if request.method != hdrs.METH_HEAD:
+        await send_file(request, response, file, offset, count)  # type: ignore[arg-type]
+    await response.write_eof()
+    return response
+
+
+def _etags(header: str) -> list[str]:
+    return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/files", channels)
+    app.router.add_get("/files/{channel}", qualities)
+    app.router.add_get("/files/{channel}/{quality}", hours)
+    app.router.add_get("/files/{channel}/{quality}/{hour}", hour_files)
+    app.router.add_get("/segments/{channel}/{quality}/{hour}/{name}", segment)

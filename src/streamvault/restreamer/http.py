@@ -1,0 +1,128 @@
+"""HTTP plumbing shared by every route: errors, path safety, CORS, request metrics.
+
+Handlers raise plain exceptions and this module turns them into answers with a one-line
+``text/plain`` reason:
+
+- :class:`~streamvault.errors.UnsafePath` -> 403, any other
+  :class:`~streamvault.errors.BadInput` -> 400,
+- :class:`NotFound` -> 404, :class:`NotAcceptable` -> 406,
+- anything else -> a logged 500, as a last resort (tests make sure hostile input never gets
+  there).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+from prometheus_client import Counter, Histogram
+
+from ..errors import BadInput, UnsafePath
+from .archive import NotAcceptable, NotFound
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+JSON = "application/json"
+M3U8 = "application/vnd.apple.mpegurl"
+MP2T = "video/mp2t"
+
+requests_total = Counter(
+    "streamvault_http_requests_total",
+    "HTTP requests answered by the restreamer",
+    ["route", "method", "status"],
+)
+request_seconds = Histogram(
+    "streamvault_http_request_duration_seconds",
+    "Time to answer (or, for streamed answers, to finish) a restreamer HTTP request",
+    ["route"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+internal_errors = Counter(
+    "streamvault_http_internal_errors_total", "Restreamer requests that failed with a 500"
+)
+
+
+def text_error(status: int, reason: str) -> web.Response:
+    line = " ".join(reason.split()) or web.Response(status=status).reason
+    return web.Response(status=status, text=line + "\n", content_type="text/plain")
+
+
+def check_raw_path(raw_path: str) -> None:
+    """Refuse ``.``-leading parts and encoded separators before the router normalises them."""
+    for part in raw_path.split("?", 1)[0].split("/"):
+        decoded = unquote(part)
+        if decoded.startswith("."):
+            raise UnsafePath(f"a path part may not start with '.': {decoded!r}")
+        if "/" in decoded or "\\" in decoded or "\0" in decoded:
+            raise UnsafePath(f"a path part may not hold a separator: {decoded!r}")
+
+
+def _route(request: web.Request) -> str:
+    info = request.match_info
+    resource = info.route.resource if info.http_exception is None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    began = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as err:
+        status = err.status
+        raise
+    finally:
+        route = _route(request)
+        requests_total.labels(route, request.method, str(status)).inc()
+        request_seconds.labels(route).observe(time.perf_counter() - began)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        check_raw_path(request.raw_path)
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except UnsafePath as err:
+        return text_error(403, str(err))
+    except BadInput as err:
+        return text_error(400, str(err))
+    except NotFound as err:
+        return text_error(404, str(err))
+    except NotAcceptable as err:
+        return text_error(406, str(err))
+    except (ConnectionResetError, ConnectionError):
+        raise  # the client went away during a streamed answer: nothing to answer
+    except Exception:
+        internal_errors.inc()
+        log.exception("internal error answering %s %s", request.method, request.path_qs)
+        return text_error(500, "internal error (logged)")
+
+
+EXPOSED = "Content-Length, Content-Range, ETag, Accept-Ranges"
+
+
+async def add_cors(request: web.Request, response: web.StreamResponse) -> None:
+    """Any origin may GET (SPEC §5): players and editors run in browsers on other hosts."""
+    if request.method in ("GET", "HEAD"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED
+
+
+def json_response(data: Any, **kwargs: Any) -> web.Response:
+    return web.json_response(data, content_type=JSON, **kwargs)
+
+
+def query(request: web.Request) -> dict[str, list[str]]:
+    """The query string as name -> every value given (for :mod:`.params`)."""
+    return {name: request.query.getall(name) for name in set(request.query.keys())}

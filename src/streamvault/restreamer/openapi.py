@@ -1,0 +1,231 @@
+"""The OpenAPI 3.1 description of the restreamer, served at ``/openapi.json``.
+
+Route modules describe themselves here; a module that adds routes to a running application
+(``feed.setup``) puts its path items into ``app[OPENAPI_PATHS]`` and they appear too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from .. import __version__
+from ..cutter.plan import CUT_TYPES
+from .http import JSON, M3U8, MP2T
+from .state import OPENAPI_PATHS
+
+TEXT = "text/plain"
+#: The UTC ISO 8601 times the API accepts (``timeutil.parse_utc_only``).
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00:?00)?$"
+HOUR_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}$"
+
+_TIME = {"type": "string", "pattern": TIME_PATTERN, "example": "2026-11-28T04:05:06.789Z"}
+
+
+def _path(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": schema, **extra}
+
+
+CHANNEL = _path("channel", "channel name")
+QUALITY = _path("quality", "quality name, e.g. source or 480p")
+HOUR = _path("hour", "UTC hour directory, YYYY-MM-DDTHH", pattern=HOUR_PATTERN)
+START = _query("start", "start of the range, UTC ISO 8601", _TIME)
+END = _query("end", "end of the range, UTC ISO 8601 (omitted: now)", _TIME)
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {TEXT: {"schema": {"type": "string"}}}}
+
+
+ERRORS = {
+    "400": _error("a parameter does not parse (the body gives the reason in one line)"),
+    "403": _error("a path part starts with '.' or leaves the base directory"),
+    "404": _error("unknown channel, quality or file"),
+}
+NOT_ACCEPTABLE = {"406": _error("the range holds no video (or holes, for cuts)")}
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+
+def _json_list(description: str) -> dict[str, Any]:
+    return {"200": {"description": description, "content": {JSON: {"schema": _STRINGS}}}}
+
+
+def _get(
+    summary: str, parameters: list[dict[str, Any]], responses: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "get": {"summary": summary, "parameters": parameters, "responses": {**responses, **ERRORS}}
+    }
+
+
+_BINARY = {"type": "string", "format": "binary"}
+_PLAYLIST = {"content": {M3U8: {"schema": {"type": "string"}}}}
+
+_SEGMENT_HEADERS = {
+    "ETag": {"description": "the segment's hash, quoted", "schema": {"type": "string"}},
+    "Cache-Control": {"description": "public, immutable", "schema": {"type": "string"}},
+}
+
+_COVERAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["start", "end", "holes", "hole_count", "raw_coverage", "editable_coverage"],
+    "properties": {
+        "start": {"type": "string"},
+        "end": {"type": "string"},
+        "seconds": {"type": "number"},
+        "segments": {"type": "integer"},
+        "types": {"type": "object"},
+        "duplicates": {"type": "integer"},
+        "holes": {"type": "array", "items": {"type": "object"}},
+        "hole_count": {"type": "integer"},
+        "hole_duration": {"type": "number"},
+        "overlaps": {"type": "object"},
+        "raw_coverage": {"type": "object"},
+        "editable_coverage": {"type": "object"},
+    },
+}
+
+
+def _cut() -> dict[str, Any]:
+    parameters = [
+        CHANNEL,
+        QUALITY,
+        START,
+        END,
+        _query(
+            "range",
+            "START,END; repeat to join several ranges back to back (instead of start/end)",
+            {"type": "array", "items": {"type": "string"}},
+            style="form",
+            explode=True,
+        ),
+        _query(
+            "type",
+            "how to cut (SPEC §7)",
+            {"type": "string", "enum": list(CUT_TYPES), "default": "rough"},
+        ),
+        _query(
+            "allow_holes",
+            "cut even where the range has holes",
+            {"type": "boolean", "default": False},
+        ),
+    ]
+    content = {kind: {"schema": _BINARY} for kind in ("video/mp2t", "video/mp4", "video/webm")}
+    responses = {
+        "200": {"description": "the cut video, streamed as it is made", "content": content}
+    }
+    return _get(
+        "Cut a video file from one or more ranges", parameters, {**responses, **NOT_ACCEPTABLE}
+    )
+
+
+def build_paths() -> dict[str, Any]:
+    segment = _get(
+        "A segment file (HEAD, single byte ranges, ETag, immutable caching)",
+        [CHANNEL, QUALITY, HOUR, _path("name", "segment (or tombstone) file name")],
+        {
+            "200": {
+                "description": "the whole file",
+                "headers": _SEGMENT_HEADERS,
+                "content": {MP2T: {"schema": _BINARY}},
+            },
+            "206": {
+                "description": "one byte range",
+                "headers": _SEGMENT_HEADERS,
+                "content": {MP2T: {"schema": _BINARY}},
+            },
+            "304": {"description": "not modified (If-None-Match matched)"},
+            "416": _error("byte range not satisfiable"),
+        },
+    )
+    tombstones = _query(
+        "tombstones", "list tombstone files too", {"type": "boolean", "default": False}
+    )
+    return {
+        "/files": _get("Channels", [], _json_list("channel names")),
+        "/files/{channel}": _get(
+            "Qualities of a channel", [CHANNEL], _json_list("quality names, [] if none")
+        ),
+        "/files/{channel}/{quality}": _get(
+            "Hours of a quality", [CHANNEL, QUALITY], _json_list("hour names, [] if none")
+        ),
+        "/files/{channel}/{quality}/{hour}": _get(
+            "Segment file names of an hour (never temp files)",
+            [CHANNEL, QUALITY, HOUR, tombstones],
+            _json_list("file names, [] if none"),
+        ),
+        "/segments/{channel}/{quality}/{hour}/{name}": segment,
+        "/playlist/{channel}.m3u8": _get(
+            "HLS master playlist of the qualities with data in the range",
+            [CHANNEL, START, END],
+            {"200": {"description": "master playlist", **_PLAYLIST}, **NOT_ACCEPTABLE},
+        ),
+        "/playlist/{channel}/{quality}.m3u8": _get(
+            "HLS media playlist (live without end; at most 12 h unless start and end are given)",
+            [CHANNEL, QUALITY, START, END],
+            {"200": {"description": "media playlist", **_PLAYLIST}, **NOT_ACCEPTABLE},
+        ),
+        "/cut/{channel}/{quality}.ts": _cut(),
+        "/coverage/{channel}/{quality}.json": _get(
+            "Holes, overlaps and per-type durations of a range (default: the last hour)",
+            [CHANNEL, QUALITY, START, END],
+            {
+                "200": {
+                    "description": "coverage figures",
+                    "content": {JSON: {"schema": _COVERAGE_SCHEMA}},
+                }
+            },
+        ),
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "text format 0.0.4",
+                        "content": {TEXT: {"schema": {"type": "string"}}},
+                    },
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {JSON: {"schema": {"type": "object"}}},
+                    },
+                },
+            }
+        },
+    }
+
+
+def document(app: web.Application) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "streamvault restreamer",
+            "version": __version__,
+            "description": (
+                "Listings, segments, HLS playlists, cuts and coverage of a stream archive."
+            ),
+        },
+        "paths": dict(sorted(app[OPENAPI_PATHS].items())),
+    }
+
+
+async def handle_openapi(request: web.Request) -> web.Response:
+    return web.json_response(document(request.app))

@@ -1,0 +1,109 @@
+"""HLS playlists for the restreamer (SPEC §5). Pure: no I/O.
+
+Media playlists carry ``#EXT-X-VERSION``, an integer ``#EXT-X-TARGETDURATION`` (the ceiling of
+the longest segment), ``#EXT-X-PROGRAM-DATE-TIME`` before every segment and
+``#EXT-X-DISCONTINUITY`` at every hole between segments. ``#EXT-X-ENDLIST`` is written only
+when the caller says the range is closed and wholly in the past; otherwise the playlist is an
+``EVENT`` playlist that players keep reloading.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from ..store.naming import Segment
+from ..store.select import Hole
+from ..timeutil import format_iso
+
+VERSION = 3
+
+
+def segment_uri(segment: Segment) -> str:
+    """Relative URI of a segment from ``/playlist/CHANNEL/QUALITY.m3u8``."""
+    parts = (segment.channel, segment.quality, segment.hour, segment.name)
+    return "../../segments/" + "/".join(quote(part, safe=":") for part in parts)
+
+
+def target_duration(segments: Iterable[Segment]) -> int:
+    """Ceiling of the longest segment (at least 1), as HLS requires an integer."""
+    longest = max((segment.duration for segment in segments), default=1.0)
+    # A float duration like 2.0000000001 must not become 3: round to the millisecond first.
+    return max(1, math.ceil(round(longest, 3)))
+
+
+def _extinf(duration: float) -> str:
+    return f"#EXTINF:{duration:.3f},"
+
+
+def media_playlist(
+    selection: Sequence[Segment | Hole],
+    ended: bool,
+    uri: Callable[[Segment], str] = segment_uri,
+) -> str:
+    """Render a media playlist from :func:`~streamvault.store.select.select_segments` output."""
+    segments = [item for item in selection if isinstance(item, Segment)]
+    lines = [
+        "#EXTM3U",
+        f"#EXT-X-VERSION:{VERSION}",
+        f"#EXT-X-TARGETDURATION:{target_duration(segments)}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        f"#EXT-X-PLAYLIST-TYPE:{'VOD' if ended else 'EVENT'}",
+    ]
+    hole_pending = False
+    started = False
+    for item in selection:
+        if isinstance(item, Hole):
+            hole_pending = started  # a hole before the first segment needs no marker
+            continue
+        if hole_pending:
+            lines.append("#EXT-X-DISCONTINUITY")
+            hole_pending = False
+        started = True
+        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{format_iso(item.start)}")
+        lines.append(_extinf(item.duration))
+        lines.append(uri(item))
+    if ended:
+        lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One quality in a master playlist."""
+
+    quality: str
+    bandwidth: int  # bits per second
+    uri: str
+
+
+def bandwidth(segments: Iterable[Segment]) -> int:
+    """Average bits per second of segments whose size is known (at least 1)."""
+    size = 0
+    duration = 0.0
+    for segment in segments:
+        if segment.size is not None and segment.duration > 0:
+            size += segment.size
+            duration += segment.duration
+    if duration <= 0:
+        return 1
+    return max(1, round(size * 8 / duration))
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', "'").replace("\n", " ") + '"'
+
+
+def master_playlist(variants: Sequence[Variant]) -> str:
+    """A master playlist, one ``EXT-X-MEDIA`` group per quality (named as the quality)."""
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{VERSION}"]
+    for variant in variants:
+        name = _quoted(variant.quality)
+        lines.append(
+            f"#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID={name},NAME={name},AUTOSELECT=YES,DEFAULT=YES"
+        )
+        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={variant.bandwidth},VIDEO={name}")
+        lines.append(variant.uri)
+    return "\n".join(lines) + "\n"
