@@ -33,18 +33,18 @@ M3U8 = "application/vnd.apple.mpegurl"
 MP2T = "video/mp2t"
 
 requests_total = Counter(
-    "streamvault_http_requests_total",
+    "streamvault_restreamer_requests_total",
     "HTTP requests answered by the restreamer",
     ["route", "method", "status"],
 )
 request_seconds = Histogram(
-    "streamvault_http_request_duration_seconds",
+    "streamvault_restreamer_request_duration_seconds",
     "Time to answer (or, for streamed answers, to finish) a restreamer HTTP request",
     ["route"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 internal_errors = Counter(
-    "streamvault_http_internal_errors_total", "Restreamer requests that failed with a 500"
+    "streamvault_restreamer_internal_errors_total", "Restreamer requests that failed with a 500"
 )
 
 

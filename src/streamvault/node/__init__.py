@@ -1,0 +1,1 @@
+"""Every component in one process: ``streamvault node`` (SPEC §11)."""

@@ -1,0 +1,145 @@
+"""The node's configuration: defaults < TOML file < ``STREAMVAULT_*`` environment < flags.
+
+Pure: takes the file's text, the environment and the flags as values. Unknown keys are an
+error that names them, so a typo never silently turns a feature off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+
+ENV_PREFIX = "STREAMVAULT_"
+
+
+@dataclass(slots=True)
+class NodeConfig:
+    base_dir: str = "./data"
+    channels: list[str] = field(default_factory=list)
+    qualities: list[str] = field(default_factory=lambda: ["source"])
+    host: str = "0.0.0.0"
+    port: int = 8000
+    # peers for the backfiller
+    nodes: list[str] = field(default_factory=list)
+    node_file: str | None = None
+    node_dns: str | None = None
+    localhost: str | None = None
+    # downloader
+    twitch_gql_url: str | None = None
+    twitch_usher_url: str | None = None
+    twitch_auth_file: str | None = None
+    ca_file: str | None = None
+    # backfiller
+    backfill_start: str = "336"  # hours ago, or a time
+    recent_cutoff: float = 60.0
+    backfill_interval: float = 10.0
+    # coverage: other nodes whose maps the HTML page shows, as NAME=URL
+    coverage_nodes: list[str] = field(default_factory=list)
+    coverage_interval: float = 60.0
+    # operations
+    console_port: int | None = None
+    log_level: str = "INFO"
+    downloader: bool = True
+    backfiller: bool = True
+    coverage: bool = True
+
+    @property
+    def recording(self) -> bool:
+        return self.downloader and bool(self.channels)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(NodeConfig)}
+
+
+def _kind(name: str) -> str:
+    default = NodeConfig()
+    value = getattr(default, name)
+    annotation = str(FIELDS[name].type)
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, list):
+        return "list"
+    if "int" in annotation:
+        return "int"
+    if "float" in annotation:
+        return "float"
+    return "str"
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    kind = _kind(name)
+    try:
+        if kind == "list":
+            if isinstance(value, str):
+                return [item.strip() for item in value.split(",") if item.strip()]
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return list(value)
+            raise TypeError
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise TypeError
+        if kind == "int":
+            if value is None or value == "":
+                return None
+            if isinstance(value, bool):
+                raise TypeError
+            return int(value)
+        if kind == "float":
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        return None if value is None else str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {name} must be a {kind}, not {value!r}") from None
+
+
+def parse_toml(text: str, source: str = "config file") -> dict[str, Any]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: not valid TOML: {err}") from err
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise ConfigError(f"{source}: unknown keys: {', '.join(unknown)}")
+    return {name: _coerce(name, value, source) for name, value in data.items()}
+
+
+def from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    values = {}
+    for name in FIELDS:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            values[name] = _coerce(name, env[key], f"environment {key}")
+    return values
+
+
+def load(
+    file_text: str | None,
+    env: Mapping[str, str],
+    flags: Mapping[str, Any],
+    file_name: str = "config file",
+) -> NodeConfig:
+    """Merge the layers; ``flags`` holds only the flags given on the command line."""
+    merged: dict[str, Any] = {}
+    if file_text is not None:
+        merged.update(parse_toml(file_text, file_name))
+    merged.update(from_environment(env))
+    for name, value in flags.items():
+        if name not in FIELDS:
+            raise ConfigError(f"unknown setting {name!r}")
+        merged[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
+    config = NodeConfig(**merged)
+    if config.port < 0 or config.port > 65535:
+        raise ConfigError(f"port out of range: {config.port}")
+    return config

@@ -1,0 +1,208 @@
+"""A running node: restreamer, downloader, backfiller and coverage sharing one store and loop.
+
+``Node(config)`` is what ``streamvault node`` runs and what the demo and tests embed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import ssl
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ..backfiller.peers import PeerDiscovery
+from ..backfiller.service import Backfiller
+from ..backfiller.service import Settings as BackfillSettings
+from ..clock import Clock, SystemClock
+from ..console import ConsoleServer
+from ..coverage.command import parse_node
+from ..coverage.maps import MAPS_DIR
+from ..coverage.metrics import CoverageCollector
+from ..coverage.scan import CoverageScanner
+from ..coverage.service import CoverageService
+from ..downloader.service import Downloader, parse_channel
+from ..downloader.settings import Settings as DownloadSettings
+from ..metrics import REGISTRY
+from ..restreamer.app import create_app
+from ..sources.twitch import GQL_URL, USHER_URL
+from ..store.disk import SegmentStore, ensure_dir
+from .config import NodeConfig
+
+log = logging.getLogger(__name__)
+
+
+class Node:
+    def __init__(
+        self,
+        config: NodeConfig,
+        clock: Clock | None = None,
+        download_settings: DownloadSettings | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.download_settings = download_settings
+        self.store = SegmentStore(config.base_dir)
+        self.channels = [parse_channel(text) for text in config.channels]
+        self.downloader: Downloader | None = None
+        self.backfiller: Backfiller | None = None
+        self.coverage: CoverageService | None = None
+        self.console: ConsoleServer | None = None
+        self.port = config.port
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._collector: CoverageCollector | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stop_coverage = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.config.host in ("0.0.0.0", "::", "") else self.config.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        ensure_dir(self.store.base_dir)
+        self.store.remove_stale_temp_files()
+        await self._start_restreamer()
+        if self.config.recording:
+            self._start_downloader()
+        if self.config.backfiller:
+            self._start_backfiller()
+        if self.config.coverage:
+            self._start_coverage()
+        if self.config.console_port is not None:
+            self.console = ConsoleServer(self.console_namespace(), self.config.console_port)
+            await self.console.start()
+        log.info(
+            "node up: restreamer on %s, recording %s, %s",
+            self.url,
+            ", ".join(c.name for c in self.channels) if self.config.recording else "nothing",
+            f"backfilling from {self._peer_summary()}" if self.backfiller else "no backfill",
+        )
+
+    async def _start_restreamer(self) -> None:
+        app = create_app(self.store.base_dir, store=self.store, clock=self.clock)
+        maps = os.path.join(self.store.base_dir, MAPS_DIR)
+        ensure_dir(maps)
+        app.router.add_static(f"/{MAPS_DIR}", maps)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        await site.start()
+        if self.config.port == 0:
+            server = site._server  # aiohttp has no public accessor for the bound port
+            assert isinstance(server, asyncio.base_events.Server)
+            self.port = server.sockets[0].getsockname()[1]
+
+    def _start_downloader(self) -> None:
+        context = None
+        if self.config.ca_file:
+            context = ssl.create_default_context(cafile=self.config.ca_file)
+        token = None
+        if self.config.twitch_auth_file:
+            with open(self.config.twitch_auth_file, encoding="utf-8") as f:
+                token = f.read().strip() or None
+        self.downloader = Downloader(
+            self.store,
+            self.channels,
+            self.config.qualities,
+            clock=self.clock,
+            settings=self.download_settings,
+            gql_url=self.config.twitch_gql_url or GQL_URL,
+            usher_url=self.config.twitch_usher_url or USHER_URL,
+            auth_token=token,
+            ssl_context=context,
+        )
+        self.downloader.start()
+
+    def _peer_summary(self) -> str:
+        parts = list(self.config.nodes)
+        if self.config.node_file:
+            parts.append(f"file {self.config.node_file}")
+        if self.config.node_dns:
+            parts.append(f"DNS {self.config.node_dns}")
+        return ", ".join(parts)
+
+    def _start_backfiller(self) -> None:
+        if not (self.config.nodes or self.config.node_file or self.config.node_dns):
+            log.info("no peers configured (nodes, node_file, node_dns): backfill is off")
+            return
+        if not self.channels:
+            log.info("no channels configured: backfill is off")
+            return
+        from ..backfiller.command import parse_start
+
+        discovery = PeerDiscovery(
+            self.config.nodes,
+            self.config.node_file,
+            self.config.node_dns,
+            self.config.localhost or self.url,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)
+        )
+        settings = BackfillSettings(
+            channels=tuple(c.name for c in self.channels),
+            qualities=tuple(self.config.qualities),
+            start=parse_start(self.config.backfill_start),
+            recent_cutoff=self.config.recent_cutoff,
+            interval=self.config.backfill_interval,
+        )
+        self.backfiller = Backfiller(self.store, settings, discovery, self._session, self.clock)
+        self._tasks.append(asyncio.create_task(self.backfiller.run()))
+
+    def _start_coverage(self) -> None:
+        channels = [c.name for c in self.channels] or None
+        scanner = CoverageScanner(self.store, channels, self.config.qualities or None)
+        nodes = [parse_node(text) for text in self.config.coverage_nodes]
+        self.coverage = CoverageService(
+            self.store, scanner, nodes, clock=self.clock, interval=self.config.coverage_interval
+        )
+        self._collector = CoverageCollector(scanner)
+        REGISTRY.register(self._collector)
+        self._tasks.append(asyncio.create_task(self.coverage.run(stop=self._stop_coverage)))
+
+    def console_namespace(self) -> dict[str, Any]:
+        def workers() -> list[str]:
+            """One line per (channel, quality) worker the downloader runs."""
+            if self.downloader is None:
+                return []
+            return [
+                f"{manager.channel}/{quality}: {len(running)} worker(s)"
+                for manager in self.downloader.managers
+                for quality, running in manager.workers.items()
+            ]
+
+        return {"node": self, "config": self.config, "store": self.store, "workers": workers}
+
+    async def stop(self) -> None:
+        """Graceful: recording stops after in-flight segments, then everything else."""
+        if self.console is not None:
+            await self.console.stop()
+        if self.downloader is not None:
+            await self.downloader.stop()
+        self._stop_coverage.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._collector is not None:
+            REGISTRY.unregister(self._collector)
+            self._collector = None
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        log.info("node stopped")
+
+    async def __aenter__(self) -> Node:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
