@@ -1,0 +1,163 @@
+"""The simulator's CDN: signed live media playlists and segments, with their faults."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+import struct
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from .context import M3U8, base, check_signature, node_of, signed, sim_of
+from .faults import Fault
+from .playlists import MediaEntry, MediaPlaylist, render_media
+from .tspackets import PACKET_SIZE
+
+if TYPE_CHECKING:
+    from .simulator import ChannelTimeline, Simulator
+
+log = logging.getLogger(__name__)
+
+_SEQUENCE_RE = re.compile(r"\d{1,12}")
+
+# -- CDN -----------------------------------------------------------------------------------
+
+
+def _known(request: web.Request) -> tuple[ChannelTimeline, str]:
+    sim = sim_of(request)
+    timeline = sim.channel(request.match_info["channel"])
+    quality = request.match_info["quality"]
+    if timeline is None or quality not in sim.qualities(timeline):
+        raise web.HTTPNotFound(text="unknown channel or quality")
+    return timeline, quality
+
+
+def _media_playlist(
+    sim: Simulator, timeline: ChannelTimeline, quality: str, node: str | None, base: str
+) -> MediaPlaylist:
+    name, d = timeline.config.name, timeline.duration
+    max_age = sim.config.segment_url_max_age
+    entries = [
+        MediaEntry(
+            sequence=sequence,
+            program_date_time=sim.program_date_time(timeline, quality, node, sequence),
+            duration=d,
+            uri=signed(sim, base, f"/cdn/{name}/{quality}/{sequence}.ts", max_age),
+            ad=sim.ad_break(timeline, quality, node, sequence),
+        )
+        for sequence in timeline.published[-sim.config.window :]
+    ]
+    prefetch: list[str] = []
+    if sim.playlist_fault("prefetch", timeline, quality, node) is not None:
+        sim.count_fault("prefetch")
+        upcoming = (timeline.next_sequence, timeline.next_sequence + 1)
+        prefetch = [signed(sim, base, f"/cdn/{name}/{quality}/{s}.ts", max_age) for s in upcoming]
+    endlist = sim.playlist_fault("endlist", timeline, quality, node) is not None
+    if endlist:
+        sim.count_fault("endlist")
+    first = entries[0].sequence if entries else timeline.next_sequence
+    return MediaPlaylist(
+        entries=entries,
+        segment_duration=d,
+        created=sim.clock.now(),
+        elapsed_seconds=first * d,
+        prefetch=prefetch,
+        endlist=endlist,
+    )
+
+
+async def media_playlist(request: web.Request) -> web.StreamResponse:
+    sim, node = sim_of(request), node_of(request)
+    check_signature(request, request.path.removeprefix(f"/node/{node}" if node else ""))
+    timeline, quality = _known(request)
+    sim.advance()
+    if not sim.is_live(timeline, node):
+        raise web.HTTPNotFound(text="stream is offline")
+    fault = sim.playlist_fault("playlist_status", timeline, quality, node)
+    if fault is not None and fault.status is not None:
+        sim.count_fault("playlist_status")
+        return web.Response(status=fault.status, text="simulated playlist fault")
+    playlist = _media_playlist(sim, timeline, quality, node, base(request))
+    return web.Response(text=render_media(playlist), content_type=M3U8)
+
+
+async def _await_segment(sim: Simulator, timeline: ChannelTimeline, sequence: int) -> bool:
+    """Whether ``sequence`` is published, waiting for it if it is the one in progress or the
+    next (a prefetched segment is served once it is complete)."""
+    sim.advance()
+    if sequence in timeline.published_set:
+        return True
+    if not (timeline.next_sequence <= sequence <= sim.live_sequence(timeline) + 1):
+        return False
+    end = (sequence + 1) * timeline.duration
+    await sim.clock.sleep(end - sim.stream_seconds(timeline) + 0.001)
+    sim.advance()
+    return sequence in timeline.published_set
+
+
+async def segment(request: web.Request) -> web.StreamResponse:
+    sim, node = sim_of(request), node_of(request)
+    check_signature(request, request.path.removeprefix(f"/node/{node}" if node else ""))
+    timeline, quality = _known(request)
+    text = request.match_info["sequence"]
+    if not _SEQUENCE_RE.fullmatch(text) or not await _await_segment(sim, timeline, int(text)):
+        raise web.HTTPNotFound(text="no such segment")
+    sequence = int(text)
+    fault = next(
+        (
+            found
+            for kind in ("segment_status", "empty_body", "stall_then_truncate", "reset_mid_body")
+            if (found := sim.segment_fault(kind, timeline, quality, node, sequence)) is not None
+        ),
+        None,
+    )
+    if fault is not None:
+        sim.count_fault(fault.kind)
+        log.debug("segment %s/%s/%d: fault %s", timeline.config.name, quality, sequence, fault.kind)
+    if fault is not None and fault.kind == "segment_status":
+        return web.Response(status=fault.status or 500, text="simulated segment fault")
+    if fault is not None and fault.kind == "empty_body":
+        return web.Response(body=b"", content_type="video/mp2t")
+    data = sim.segment_bytes(timeline.config.name, quality, sequence)
+    if fault is not None and fault.kind == "stall_then_truncate":
+        return await _stall_then_truncate(request, sim, fault, data)
+    if fault is not None and fault.kind == "reset_mid_body":
+        return await _reset_mid_body(request, fault, data)
+    return web.Response(body=data, content_type="video/mp2t")
+
+
+def _cut(data: bytes, fraction: float) -> bytes:
+    packets = len(data) // PACKET_SIZE
+    return data[: max(1, int(packets * fraction)) * PACKET_SIZE] if packets else b""
+
+
+async def _stall_then_truncate(
+    request: web.Request, sim: Simulator, fault: Fault, data: bytes
+) -> web.StreamResponse:
+    """Headers and part of the body, a stall, then a clean (chunked) end: a short 'full' file."""
+    response = web.StreamResponse(headers={"Content-Type": "video/mp2t"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(_cut(data, fault.truncate_fraction))
+    await sim.clock.sleep(fault.stall_seconds)
+    await response.write_eof()
+    return response
+
+
+async def _reset_mid_body(request: web.Request, fault: Fault, data: bytes) -> web.StreamResponse:
+    """Announce the full length, send part of it, then reset the TCP connection."""
+    response = web.StreamResponse(headers={"Content-Type": "video/mp2t"})
+    response.content_length = len(data)
+    await response.prepare(request)
+    await response.write(_cut(data, fault.truncate_fraction or 0.5))
+    await asyncio.sleep(0.01)  # let the partial body reach the socket before the reset
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    raise ConnectionResetError("simulated reset mid-body")

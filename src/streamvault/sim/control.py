@@ -1,0 +1,44 @@
+"""The simulator's control routes: counters, faults, channel state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..errors import ConfigError
+from .context import sim_of
+from .faults import faults_from_json
+
+# -- control -------------------------------------------------------------------------------
+
+
+async def counters(request: web.Request) -> web.StreamResponse:
+    return web.json_response(sim_of(request).counters)
+
+
+async def list_faults(request: web.Request) -> web.StreamResponse:
+    return web.json_response([fault.to_dict() for fault in sim_of(request).faults])
+
+
+async def add_faults(request: web.Request) -> web.StreamResponse:
+    sim = sim_of(request)
+    try:
+        faults = faults_from_json(await request.json())
+    except (ValueError, ConfigError) as err:
+        return web.json_response({"error": str(err)}, status=400)
+    for fault in faults:
+        sim.add_fault(fault)
+    return web.json_response({"added": len(faults), "active": len(sim.faults)})
+
+
+async def clear_faults(request: web.Request) -> web.StreamResponse:
+    sim_of(request).clear_faults()
+    return web.json_response({"active": 0})
+
+
+async def set_state(request: web.Request) -> web.StreamResponse:
+    state = request.match_info["state"]
+    if state not in ("online", "offline"):
+        raise web.HTTPNotFound()
+    if not sim_of(request).set_online(request.match_info["channel"], state == "online"):
+        raise web.HTTPNotFound(text="unknown channel")
+    return web.json_response({"channel": request.match_info["channel"], "state": state})
