@@ -25,8 +25,6 @@ from ..store.disk import TempFile
 from ..store.naming import Segment
 from .peers import Peer
 
-#: Listing requests are small: a peer that takes longer than this is treated as failing.
-LISTING_TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)
 #: Segment bodies may be large and the peer busy, but a stalled body is abandoned.
 SEGMENT_TIMEOUT = aiohttp.ClientTimeout(total=300, sock_connect=5, sock_read=30)
 CHUNK = 256 * 1024
@@ -88,9 +86,12 @@ def parse_feed_answer(data: Any, url: str = "") -> FeedAnswer:
 class PeerClient:
     """Requests to one peer through a shared session."""
 
-    def __init__(self, session: aiohttp.ClientSession, peer: Peer) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, peer: Peer, listing_timeout: float = 20.0
+    ) -> None:
         self.session = session
         self.peer = peer
+        self.listing_timeout = aiohttp.ClientTimeout(total=listing_timeout, sock_connect=5)
 
     def url(self, path: str) -> URL:
         return URL(f"{self.peer.url}/{path}", encoded=True)
@@ -99,10 +100,11 @@ class PeerClient:
         self,
         path: str,
         params: dict[str, str] | None = None,
-        timeout: aiohttp.ClientTimeout = LISTING_TIMEOUT,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> Any | None:
         """The JSON body, or ``None`` for a 404."""
         url = self.url(path)
+        timeout = timeout or self.listing_timeout
         try:
             async with self.session.get(url, params=params, timeout=timeout) as response:
                 if response.status == 404:

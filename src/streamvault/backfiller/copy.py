@@ -106,12 +106,14 @@ class Copier:
         clock: Clock,
         progress: Progress,
         per_peer: int = 4,
+        listing_timeout: float = 20.0,
     ) -> None:
         self.store = store
         self.session = session
         self.clock = clock
         self.progress = progress
         self.per_peer = per_peer
+        self.listing_timeout = listing_timeout
         self._states: dict[str, PeerState] = {}
         self._clients: dict[str, PeerClient] = {}
         self._in_flight: dict[str, asyncio.Future[bool]] = {}
@@ -126,7 +128,7 @@ class Copier:
     def client(self, peer: Peer) -> PeerClient:
         client = self._clients.get(peer.url)
         if client is None:
-            client = self._clients[peer.url] = PeerClient(self.session, peer)
+            client = self._clients[peer.url] = PeerClient(self.session, peer, self.listing_timeout)
         return client
 
     def available(self, peer: Peer) -> bool:

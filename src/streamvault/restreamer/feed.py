@@ -251,8 +251,14 @@ OPENAPI: dict[str, Any] = {
                     }
                 },
             },
-            "400": {"description": "cursor or timeout does not parse"},
-            "403": {"description": "a path part starts with '.'"},
+            "400": {
+                "description": "cursor or timeout does not parse",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            "403": {
+                "description": "a path part starts with '.'",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
         },
     }
 }
@@ -277,10 +283,8 @@ def setup(app: web.Application, store: SegmentStore, interval: float = SCAN_INTE
 
 
 def _add_openapi(app: web.Application) -> None:
-    try:
-        from .app import OPENAPI_PATHS  # type: ignore[import-not-found,attr-defined,unused-ignore]
-    except ImportError:
-        return
+    from .state import OPENAPI_PATHS
+
     paths = app.get(OPENAPI_PATHS)
     if isinstance(paths, dict):
         paths["/changes/{channel}/{quality}"] = OPENAPI

@@ -1,0 +1,213 @@
+"""End to end: real restreamers and backfillers on real sockets, one base directory each."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+
+from streamvault.backfiller.peers import PeerDiscovery
+from streamvault.backfiller.service import Backfiller, Settings
+from streamvault.clock import FakeClock, SystemClock
+from streamvault.restreamer.app import create_app
+from streamvault.store.disk import SegmentStore
+from streamvault.store.naming import Segment
+
+from .conftest import NOW, Serve, at, closed_port_url, peer_app, tree, write
+
+QUALITIES = ("source", "480p")
+
+
+def node_store(tmp_path: Path, name: str) -> SegmentStore:
+    return SegmentStore(str(tmp_path / name))
+
+
+def backfiller(
+    store: SegmentStore,
+    peers: list[str],
+    session: aiohttp.ClientSession,
+    clock: FakeClock | None = None,
+    **settings: object,
+) -> Backfiller:
+    options: dict[str, object] = {"channels": ("ch",), "qualities": QUALITIES, "start": 48.0}
+    options.update(settings)
+    return Backfiller(
+        store,
+        Settings(**options),  # type: ignore[arg-type]
+        PeerDiscovery(peers),
+        session,
+        clock or FakeClock(NOW),
+    )
+
+
+def visible(store: SegmentStore) -> dict[str, bytes | list[str]]:
+    """What a user of a node sees: every listing (with tombstones) and every listed file."""
+    seen: dict[str, bytes | list[str]] = {}
+    for quality in store.qualities("ch"):
+        for hour in store.hours("ch", quality):
+            names = store.segment_names("ch", quality, hour, tombstones=True)
+            seen[f"{quality}/{hour}"] = names
+            for segment in store.segments("ch", quality, hour).segments:
+                with open(store.segment_path(segment), "rb") as f:
+                    seen[segment.path] = f.read()
+    return seen
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 8.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_three_nodes_with_different_holes_converge(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    stores = [node_store(tmp_path, name) for name in "abc"]
+    every: list[Segment] = []
+    # two hours of 2-second segments in two qualities; each node misses a different third
+    for i in range(120):
+        start = at(50) + timedelta(seconds=2 * i)  # 10:50 to 10:54 ... crosses no hour
+        if i >= 60:
+            start += timedelta(minutes=30)  # 11:20 onwards: a second hour
+        for quality in QUALITIES:
+            for n, store in enumerate(stores):
+                if i % 3 != n:
+                    every.append(write(store, start, quality))
+    hidden = every[0]  # held by b and c only
+    stores[0].write_tombstone(hidden)  # a tombstone on a: it must end hidden everywhere
+    urls = [await serve(create_app(store.base_dir)) for store in stores]
+    nodes = [
+        backfiller(store, [u for u in urls if u != url], session)
+        for store, url in zip(stores, urls, strict=True)
+    ]
+    results = await asyncio.gather(*(node.run_pass() for node in nodes))
+    assert all(r.ok and r.failed == 0 for r in results)
+    # each node lacked a third: 120 * 2 copies in all, but a never copies the hidden one
+    assert sum(r.copied for r in results) == 120 * len(QUALITIES) - 1
+    views = [visible(store) for store in stores]
+    assert views[0] == views[1] == views[2]
+    assert len(views[0]) == 120 * 2 - 1 + 4  # 239 visible segments, 2 hours x 2 listings
+    # the hidden segment was never copied to a; b and c keep their bytes, hidden
+    assert not os.path.exists(stores[0].segment_path(hidden))
+    assert os.path.exists(stores[1].segment_path(hidden))
+    for store in stores:
+        names = store.segment_names("ch", "source", hidden.hour)
+        assert hidden.name not in names
+        assert len(names) + 1 == 60
+    # a second round finds nothing to do
+    again = await asyncio.gather(*(node.run_pass() for node in nodes))
+    assert [r.planned for r in again] == [0, 0, 0]
+
+
+async def test_a_peer_with_a_corrupted_file_on_disk(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    good, bad, mine = (node_store(tmp_path, name) for name in ("good", "bad", "mine"))
+    segment = write(good, at(1))
+    write(bad, at(1))
+    with open(bad.segment_path(segment), "r+b") as f:
+        f.write(b"X")  # bit rot under a final name
+    bad_url, good_url = (
+        await serve(create_app(bad.base_dir)),
+        await serve(create_app(good.base_dir)),
+    )
+    node = backfiller(mine, [bad_url, good_url], session)
+    result = await node.run_pass()
+    assert result.mismatches == 1
+    assert (result.copied, result.failed) == (1, 0)
+    assert tree(mine) == tree(good)
+
+
+async def test_the_change_feed_brings_new_segments_within_seconds(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    a, b = node_store(tmp_path, "a"), node_store(tmp_path, "b")
+    clock = FakeClock(NOW)
+    url = await serve(create_app(a.base_dir))
+    # passes every 1000 fake seconds: only the feed can bring anything in this test
+    node = backfiller(b, [url], session, clock, interval=1000.0, recent_cutoff=60.0)
+    task = asyncio.create_task(node.run())
+    try:
+        await eventually(lambda: (url, "ch", "source") in node._followers)
+        await asyncio.sleep(1.0)  # the followers have their cursors
+        old = write(a, NOW - timedelta(seconds=120))
+        young = write(a, NOW - timedelta(seconds=10))
+        started = time.monotonic()
+        await eventually(lambda: os.path.exists(b.segment_path(old)))
+        assert time.monotonic() - started < 5
+        # the young one is left to the local downloader until it is 60 s old
+        await asyncio.sleep(0.5)
+        assert not os.path.exists(b.segment_path(young))
+        await clock.advance(51)
+        await eventually(lambda: os.path.exists(b.segment_path(young)))
+        # a tombstone travels the same way
+        a.write_tombstone(old)
+        await eventually(lambda: old.name not in b.segment_names("ch", "source", old.hour))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert tree(a) == tree(b)
+
+
+async def test_a_peer_without_a_feed_is_polled(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    a, b = node_store(tmp_path, "a"), node_store(tmp_path, "b")
+    clock = FakeClock(NOW)
+    url = await serve(peer_app(a))  # like a wubloader node: /changes answers 404
+    node = backfiller(b, [url], session, clock, interval=10.0)
+    task = asyncio.create_task(node.run())
+    try:
+        await eventually(lambda: (url, "ch", "source") in node._followers)
+        await asyncio.sleep(0.5)
+        segment = write(a, NOW - timedelta(seconds=120))
+        await asyncio.sleep(0.5)
+        assert not os.path.exists(b.segment_path(segment))  # no feed: nothing until a pass
+        await clock.advance(10)
+        await eventually(lambda: os.path.exists(b.segment_path(segment)))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+Run = Callable[..., Awaitable[tuple[int, str]]]
+
+
+async def run_cli(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streamvault", "backfill", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode() + err.decode()
+
+
+async def test_once_exit_codes(tmp_path: Path, serve: Serve) -> None:
+    peer, mine = node_store(tmp_path, "peer"), node_store(tmp_path, "mine")
+    now = SystemClock().now()
+    for i in range(5):
+        write(peer, now - timedelta(minutes=10, seconds=2 * i))
+    url = await serve(create_app(peer.base_dir))
+    common = ["--base-dir", mine.base_dir, "--channel", "ch", "--once", "--start", "2"]
+
+    code, output = await run_cli(*common, "--node", url)
+    assert code == 0, output
+    assert "5 copied" in output
+    assert tree(mine) == tree(peer)
+
+    down = closed_port_url()
+    code, output = await run_cli(*common, "--node", url, "--node", down)
+    assert code == 1, output
+    assert f"peer {down} failed" in output
+
+    code, output = await run_cli("--base-dir", mine.base_dir, "--channel", "ch", "--once")
+    assert code == 2
+    assert "--node" in output

@@ -1,0 +1,150 @@
+"""The restreamer's change feed, ``/changes/CHANNEL/QUALITY``, on a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from streamvault.restreamer import feed
+from streamvault.restreamer.feed import ChangeLog
+from streamvault.store.disk import SegmentStore
+
+from .conftest import Serve, at, write
+
+WRITER = """
+import sys
+from datetime import datetime
+from streamvault.store.disk import SegmentStore
+seg = SegmentStore(sys.argv[1]).write_segment(
+    "ch", "source", datetime.fromisoformat(sys.argv[2]), 2.0, "full", b"from another process")
+print(seg.name)
+"""
+
+
+def feed_app(store: SegmentStore) -> web.Application:
+    app = web.Application()
+    feed.setup(app, store, interval=0.05)
+    return app
+
+
+async def get(session: aiohttp.ClientSession, url: str, **params: str) -> tuple[int, Any]:
+    async with session.get(url, params=params) as response:
+        if response.content_type == "application/json":
+            return response.status, await response.json()
+        return response.status, await response.text()
+
+
+async def test_announces_a_segment_written_by_another_process(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    store = SegmentStore(str(tmp_path))
+    existing = write(store, at(1))  # there before the server: not news
+    base = await serve(feed_app(store))
+    url = f"{base}/changes/ch/source"
+    status, first = await get(session, url)
+    assert status == 200
+    assert first["changes"] == [] and first["reset"] is False
+
+    poll = asyncio.create_task(get(session, url, cursor=str(first["cursor"]), timeout="20"))
+    await asyncio.sleep(0.2)
+    assert not poll.done()  # a long-poll waits for news
+    started = time.monotonic()
+    writer = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WRITER, str(tmp_path), at(2).isoformat(),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await writer.communicate()
+    status, answer = await poll
+    assert time.monotonic() - started < 5
+    assert answer["changes"] == [{"hour": existing.hour, "name": out.decode().strip()}]
+    assert answer["cursor"] > first["cursor"]
+    assert answer["instance"] == first["instance"]
+
+    # resuming from the new cursor: nothing more (timeout=0 answers at once)
+    status, again = await get(session, url, cursor=str(answer["cursor"]), timeout="0")
+    assert again["changes"] == []
+    # resuming from the old cursor: the same change again
+    status, replay = await get(session, url, cursor=str(first["cursor"]), timeout="0")
+    assert replay["changes"] == answer["changes"]
+
+
+async def test_announces_tombstones_and_new_hours_but_no_temp_files(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    store = SegmentStore(str(tmp_path))
+    segment = write(store, at(1))
+    base = await serve(feed_app(store))
+    url = f"{base}/changes/ch/source"
+    _, first = await get(session, url)
+
+    temp = store.open_segment("ch", "source", at(3), 2.0)
+    temp.write(b"half")
+    store.write_tombstone(segment)
+    later = write(store, at(61))  # the next hour directory
+    seen: list[dict[str, str]] = []
+    cursor = first["cursor"]
+    deadline = time.monotonic() + 5
+    while len(seen) < 2 and time.monotonic() < deadline:
+        _, answer = await get(session, url, cursor=str(cursor), timeout="5")
+        seen += answer["changes"]
+        cursor = answer["cursor"]
+    temp.discard()
+    assert sorted(seen, key=lambda c: c["name"]) == sorted(
+        [
+            {"hour": segment.hour, "name": segment.name + ".tombstone"},
+            {"hour": later.hour, "name": later.name},
+        ],
+        key=lambda c: c["name"],
+    )
+    assert later.hour != segment.hour
+
+
+async def test_other_channels_do_not_wake_a_poll_and_bad_requests_are_refused(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    store = SegmentStore(str(tmp_path))
+    base = await serve(feed_app(store))
+    _, first = await get(session, f"{base}/changes/ch/source")
+    write(store, at(1), quality="480p")
+    await asyncio.sleep(0.3)
+    _, answer = await get(session, f"{base}/changes/ch/source", cursor=str(first["cursor"]),
+                          timeout="0.5")  # fmt: skip
+    assert answer["changes"] == []
+    _, low = await get(session, f"{base}/changes/ch/480p", cursor=str(first["cursor"]), timeout="5")
+    assert len(low["changes"]) == 1
+
+    assert (await get(session, f"{base}/changes/ch/source", cursor="abc"))[0] == 400
+    assert (await get(session, f"{base}/changes/ch/source", timeout="-1"))[0] == 400
+    assert (await get(session, f"{base}/changes/ch/source", timeout="nan"))[0] == 400
+    assert (await get(session, f"{base}/changes/.ch/source"))[0] == 403
+
+
+async def test_a_cursor_from_a_restarted_server_asks_for_a_reset(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    store = SegmentStore(str(tmp_path))
+    base = await serve(feed_app(store))
+    _, answer = await get(session, f"{base}/changes/ch/source", cursor="999", timeout="5")
+    assert answer["reset"] is True
+    assert answer["cursor"] == 0
+
+
+def test_change_log_keeps_a_bounded_history() -> None:
+    log = ChangeLog(keep=3)
+    log.add("ch", "source", "h", ["a", "b"])
+    log.add("ch", "480p", "h", ["x"])
+    events, cursor, reset = log.since("ch", "source", 0)
+    assert [e[2] for e in events] == ["a", "b"] and cursor == 3 and not reset
+    log.add("ch", "source", "h", ["c", "d"])
+    events, cursor, reset = log.since("ch", "source", 0)
+    assert reset and events == []  # "a" was dropped: the caller must check in full
+    events, cursor, reset = log.since("ch", "source", 1)
+    assert [e[2] for e in events] == ["b", "c", "d"] and not reset
+    events, cursor, reset = log.since("ch", "source", 2, limit=1)
+    assert [e[2] for e in events] == ["c"] and cursor == 4
