@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from streamvault.clock import FakeClock
@@ -62,7 +63,25 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def client(archive: Archive, clock: FakeClock) -> AsyncIterator[TestClient]:
-    app = create_app(archive.base, clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
-        yield client
+def seen() -> list[str]:
+    """Paths the test server answered, in order."""
+    return []
+
+
+async def serve(base: str, clock: FakeClock, seen: list[str]) -> TestClient:
+    app = create_app(base, clock=clock)
+
+    async def record(request: web.Request, response: web.StreamResponse) -> None:
+        seen.append(request.path)
+
+    app.on_response_prepare.append(record)
+    client = TestClient(TestServer(app, host="127.0.0.1", port=0))
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def client(archive: Archive, clock: FakeClock, seen: list[str]) -> AsyncIterator[TestClient]:
+    client = await serve(archive.base, clock, seen)
+    yield client
+    await client.close()

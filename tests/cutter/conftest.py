@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from tests.restreamer.conftest import archive, segment_datas  # noqa: F401 - shared fixtures

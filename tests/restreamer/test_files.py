@@ -1,0 +1,190 @@
+"""The wubloader-compatible routes: listings and segment files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from streamvault.store.naming import encode_hash, parse_name
+
+from .conftest import Archive
+from .rawhttp import raw_request
+
+HOUR3, HOUR4 = "2026-11-28T03", "2026-11-28T04"
+
+
+async def get_json(client: TestClient, path: str) -> object:
+    response = await client.get(path)
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    return await response.json()
+
+
+async def test_listings(client: TestClient, archive: Archive) -> None:
+    assert await get_json(client, "/files") == ["holes", "test"]
+    assert await get_json(client, "/files/test") == ["480p", "source"]
+    assert await get_json(client, "/files/nobody") == []
+    assert await get_json(client, "/files/test/source") == [HOUR3, HOUR4]
+    assert await get_json(client, "/files/test/nothing") == []
+    names = await get_json(client, f"/files/test/source/{HOUR3}")
+    assert names == sorted(s.name for s in archive.source if s.hour == HOUR3)
+    assert await get_json(client, "/files/test/source/2020-01-01T00") == []
+
+
+async def test_tombstones_only_when_asked_and_temp_files_never(
+    client: TestClient, archive: Archive
+) -> None:
+    plain = await get_json(client, f"/files/test/source/{HOUR3}")
+    with_tombstones = await get_json(client, f"/files/test/source/{HOUR3}?tombstones=true")
+    tombstone = archive.tombstoned.name + ".tombstone"
+    assert isinstance(plain, list) and isinstance(with_tombstones, list)
+    assert tombstone not in plain and archive.tombstoned.name not in plain
+    assert sorted([*plain, tombstone]) == with_tombstones
+    assert archive.temp_name not in with_tombstones
+    assert os.path.exists(os.path.join(archive.base, "test", "source", HOUR3, archive.temp_name))
+    response = await client.get(f"/files/test/source/{HOUR3}?tombstones=perhaps")
+    assert response.status == 400
+
+
+async def test_segment_get_head_etag_and_caching(client: TestClient, archive: Archive) -> None:
+    segment = archive.source[3]
+    url = f"/segments/test/source/{segment.hour}/{segment.name}"
+    response = await client.get(url)
+    body = await response.read()
+    assert response.status == 200
+    assert body == archive.datas[3]
+    assert response.headers["Content-Type"] == "video/mp2t"
+    assert response.headers["ETag"] == f'"{segment.hash}"'
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Accept-Ranges"] == "bytes"
+    head = await client.head(url)
+    assert head.status == 200
+    assert head.headers["Content-Length"] == str(len(body))
+    assert await head.read() == b""
+    cached = await client.get(url, headers={"If-None-Match": f'"{segment.hash}"'})
+    assert cached.status == 304
+    assert await cached.read() == b""
+
+
+@pytest.mark.parametrize(
+    ("header", "piece"),
+    [
+        ("bytes=0-99", slice(0, 100)),
+        ("bytes=1000-", slice(1000, None)),
+        ("bytes=-188", slice(-188, None)),
+    ],
+)
+async def test_single_byte_ranges(
+    client: TestClient, archive: Archive, header: str, piece: slice
+) -> None:
+    segment = archive.source[0]
+    data = archive.datas[0]
+    response = await client.get(
+        f"/segments/test/source/{segment.hour}/{segment.name}", headers={"Range": header}
+    )
+    assert response.status == 206
+    assert await response.read() == data[piece]
+    start = piece.start if piece.start >= 0 else len(data) + piece.start
+    end = (piece.stop or len(data)) - 1
+    assert response.headers["Content-Range"] == f"bytes {start}-{end}/{len(data)}"
+
+
+async def test_unsatisfiable_range(client: TestClient, archive: Archive) -> None:
+    segment = archive.source[0]
+    response = await client.get(
+        f"/segments/test/source/{segment.hour}/{segment.name}",
+        headers={"Range": f"bytes={len(archive.datas[0])}-"},
+    )
+    assert response.status == 416
+    assert response.headers["Content-Range"] == f"bytes */{len(archive.datas[0])}"
+
+
+async def test_hidden_temp_and_unknown_files_are_404(client: TestClient, archive: Archive) -> None:
+    hidden = archive.tombstoned
+    for name in (hidden.name, archive.temp_name, "59:30.000000-2.0-full-" + "A" * 43 + ".ts", "x"):
+        response = await client.get(f"/segments/test/source/{HOUR3}/{name}")
+        assert response.status == 404, name
+    tombstone = await client.get(f"/segments/test/source/{HOUR3}/{hidden.name}.tombstone")
+    assert tombstone.status == 200
+    assert await tombstone.read() == b""
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/files/%2e%2e",
+        "/files/%2E%2E/%2E%2E",
+        "/files/.hidden",
+        "/files/test/..%2f..%2f",
+        f"/files/test/source/{HOUR3}%2f..",
+        "/segments/test/source/%2e%2e/%2e%2e",
+        "/segments/test/source/..%2F..%2F..%2Fetc/passwd",
+        "/segments/%2e%2e/%2e%2e/%2e%2e/etc%2fpasswd",
+        "/files/test/../../etc",
+        "/playlist/..%2f..%2ftest/source.m3u8",
+        "/cut/.test/source.ts",
+        "/coverage/test/.source.json",
+    ],
+)
+async def test_no_way_out_of_the_base_directory(client: TestClient, target: str) -> None:
+    status, body = await raw_request(client.port, target)
+    assert status == 403, (target, body)
+    assert body.count(b"\n") == 1
+
+
+async def test_symlinks_out_of_the_base_directory_are_refused(
+    client: TestClient, archive: Archive, tmp_path: pytest.TempPathFactory
+) -> None:
+    outside = os.path.join(str(tmp_path), "secret")
+    os.makedirs(os.path.join(outside, "q", HOUR3))
+    name = "00:00.000000-2.0-full-" + encode_hash(hashlib.sha256(b"secret").digest()) + ".ts"
+    with open(os.path.join(outside, "q", HOUR3, name), "wb") as file:
+        file.write(b"secret")
+    link = os.path.join(archive.base, "escape")
+    os.symlink(outside, link)
+    try:
+        assert "escape" not in await get_json(client, "/files")
+        for path in (
+            "/files/escape",
+            f"/files/escape/q/{HOUR3}",
+            f"/segments/escape/q/{HOUR3}/{name}",
+        ):
+            response = await client.get(path)
+            assert response.status == 403, path
+            assert await response.read() != b"secret"
+    finally:
+        os.unlink(link)
+
+
+async def test_bad_hour_is_400(client: TestClient) -> None:
+    response = await client.get("/files/test/source/yesterday")
+    assert response.status == 400
+    assert "hour" in await response.text()
+
+
+async def test_a_wubloader_backfiller_can_copy_everything(
+    client: TestClient, archive: Archive
+) -> None:
+    """Only the paths a wubloader backfiller uses: list, fetch, verify each hash."""
+    copied: dict[str, bytes] = {}
+    for channel in await get_json(client, "/files"):  # type: ignore[attr-defined]
+        for quality in await get_json(client, f"/files/{channel}"):  # type: ignore[attr-defined]
+            for hour in await get_json(client, f"/files/{channel}/{quality}"):  # type: ignore[attr-defined]
+                names = await get_json(client, f"/files/{channel}/{quality}/{hour}?tombstones=true")
+                for name in names:  # type: ignore[attr-defined]
+                    response = await client.get(f"/segments/{channel}/{quality}/{hour}/{name}")
+                    assert response.status == 200, name
+                    data = await response.read()
+                    if not name.endswith(".tombstone"):
+                        assert (
+                            encode_hash(hashlib.sha256(data).digest())
+                            == parse_name(channel, quality, hour, name).hash
+                        )
+                    copied[f"{channel}/{quality}/{hour}/{name}"] = data
+    expected = {s.path for s in archive.source} | {s.path for s in archive.holes}
+    assert expected <= set(copied)
+    assert len(copied) == 20 + 10 + 18 + 1  # source, 480p, holes and one tombstone
