@@ -83,10 +83,15 @@ class Fault:
 
     def to_dict(self) -> dict[str, Any]:
         defaults = Fault(kind=self.kind, status=self.status)
+        if self.status is not None:
+            return {"status": self.status} | self._changed(defaults)
+        return self._changed(defaults)
+
+    def _changed(self, defaults: Fault) -> dict[str, Any]:
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name in ("kind", "status") or getattr(self, f.name) != getattr(defaults, f.name)
+            if f.name == "kind" or getattr(self, f.name) != getattr(defaults, f.name)
         }
 
 
