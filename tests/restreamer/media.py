@@ -45,7 +45,7 @@ def render_segments(directory: str, count: int = COUNT) -> list[bytes]:
     return datas
 
 
-def start_of(index: int, origin: datetime = T0) -> datetime:
+def start_of(index: float, origin: datetime = T0) -> datetime:
     return origin + timedelta(seconds=index * SEGMENT_SECONDS)
 
 

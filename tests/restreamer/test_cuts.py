@@ -1,0 +1,174 @@
+"""Cuts over HTTP (SPEC §7), checked with PyAV."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+from datetime import timedelta
+
+import av
+import pytest
+from aiohttp.test_utils import TestClient
+
+from streamvault.cutter.run import running_pids
+from streamvault.timeutil import format_iso
+
+from .conftest import Archive
+from .media import T0
+
+
+def iso(index: float) -> str:
+    return format_iso(T0 + timedelta(seconds=2 * index))
+
+
+async def fetch(client: TestClient, path: str, status: int = 200) -> bytes:
+    response = await client.get(path)
+    body = await response.read()
+    assert response.status == status, body[:300]
+    return body
+
+
+def save(tmp_path: object, data: bytes, name: str = "cut") -> str:
+    path = os.path.join(str(tmp_path), name)
+    with open(path, "wb") as file:
+        file.write(data)
+    return path
+
+
+def timestamps(path: str) -> dict[str, list[tuple[float, float]]]:
+    """(dts, end) of every packet per stream type, in file order."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    with av.open(path) as container:
+        for packet in container.demux():
+            if packet.dts is None or packet.time_base is None:
+                continue
+            start = float(packet.dts * packet.time_base)
+            length = float((packet.duration or 0) * packet.time_base)
+            found.setdefault(packet.stream.type, []).append((start, start + length))
+    return found
+
+
+def duration(path: str) -> float:
+    """Play time of the video stream: first frame to the end of the last one."""
+    video = sorted(timestamps(path)["video"])
+    return video[-1][1] - video[0][0]
+
+
+def assert_continuous(path: str) -> None:
+    for kind, packets in timestamps(path).items():
+        starts = [start for start, _ in packets]
+        steps = [b - a for a, b in itertools.pairwise(starts)]
+        assert all(step > 0 for step in steps), f"{kind} timestamps go back"
+        assert max(steps) < 0.1, f"{kind} timestamps jump by {max(steps):.3f} s"
+
+
+async def test_rough_cut_is_the_segments_bytes(client: TestClient, archive: Archive) -> None:
+    response = await client.get(f"/cut/test/source.ts?start={iso(2.5)}&end={iso(5.2)}")
+    body = await response.read()
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "video/mp2t"
+    assert response.headers["Content-Length"] == str(len(body))
+    assert body == b"".join(archive.datas[2:6])
+
+
+async def test_holes_need_allow_holes(client: TestClient, archive: Archive) -> None:
+    path = f"/cut/holes/source.ts?start={iso(9)}&end={iso(13)}"
+    refused = await fetch(client, path, 406)
+    assert b"allow_holes=true" in refused and refused.count(b"\n") == 1
+    body = await fetch(client, path + "&allow_holes=true")
+    assert body == archive.datas[9] + archive.datas[12]
+
+
+async def test_several_ranges_join_back_to_back(client: TestClient, archive: Archive) -> None:
+    body = await fetch(
+        client, f"/cut/test/source.ts?range={iso(7)},{iso(8)}&range={iso(1)},{iso(2)}"
+    )
+    assert body == archive.datas[7] + archive.datas[1]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/cut/test/source.ts", 400),
+        (f"/cut/test/source.ts?start={iso(1)}&end={iso(2)}&type=best", 400),
+        (f"/cut/test/source.ts?start={iso(1)}&end={iso(2)}&allow_holes=sometimes", 400),
+        (f"/cut/test/source.ts?range={iso(1)}", 400),
+        ("/cut/test/source.ts?start=2020-01-01T00:00&end=2020-01-01T01:00&allow_holes=true", 406),
+        (f"/cut/test/none.ts?start={iso(1)}&end={iso(2)}", 404),
+        (f"/cut/nobody/source.ts?start={iso(1)}&end={iso(2)}", 404),
+    ],
+)
+async def test_cut_errors(client: TestClient, path: str, status: int) -> None:
+    body = await fetch(client, path, status)
+    assert body.count(b"\n") == 1
+
+
+@pytest.mark.parametrize("type", ["fast", "smart"])
+async def test_fast_and_smart_cuts_are_exact(
+    client: TestClient, type: str, tmp_path: pytest.TempPathFactory
+) -> None:
+    body = await fetch(client, f"/cut/test/source.ts?start={iso(1.25)}&end={iso(6.6)}&type={type}")
+    path = save(tmp_path, body)
+    assert abs(duration(path) - 10.7) < 0.1
+    with av.open(path) as container:
+        assert abs(container.duration / 1_000_000 - 10.7) < 0.1  # what ffprobe would report
+    if type == "smart":
+        assert_continuous(path)
+
+
+async def test_smart_cut_of_several_ranges_is_continuous(
+    client: TestClient, tmp_path: pytest.TempPathFactory
+) -> None:
+    path = save(
+        tmp_path,
+        await fetch(
+            client,
+            f"/cut/test/source.ts?range={iso(12.5)},{iso(14)}&range={iso(2)},{iso(3.75)}&type=smart",
+        ),
+    )
+    assert abs(duration(path) - 6.5) < 0.1
+    assert_continuous(path)
+
+
+@pytest.mark.parametrize(
+    ("type", "content_type"),
+    [("mpegts", "video/mp2t"), ("mp4", "video/mp4"), ("webm", "video/webm")],
+)
+async def test_full_reencodes(
+    client: TestClient, type: str, content_type: str, tmp_path: pytest.TempPathFactory
+) -> None:
+    response = await client.get(
+        f"/cut/test/source.ts?range={iso(1.5)},{iso(3)}&range={iso(10)},{iso(11.25)}&type={type}"
+    )
+    body = await response.read()
+    assert response.status == 200
+    assert response.headers["Content-Type"] == content_type
+    assert f'.{"ts" if type == "mpegts" else type}"' in response.headers["Content-Disposition"]
+    path = save(tmp_path, body)
+    assert abs(duration(path) - 5.5) < 0.1
+    with av.open(path) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert abs(frames - 5.5 * 30) <= 3
+
+
+async def test_a_client_that_leaves_stops_ffmpeg(client: TestClient) -> None:
+    before = running_pids()
+    response = await client.get(f"/cut/test/source.ts?start={iso(0)}&end={iso(20)}&type=webm")
+    assert response.status == 200
+    for _ in range(500):
+        started = running_pids() - before
+        if started:
+            break
+        await asyncio.sleep(0.01)
+    (pid,) = started
+    os.kill(pid, signal.SIGSTOP)  # ffmpeg can no longer finish on its own
+    response.close()  # the client goes away
+    for _ in range(500):
+        if pid not in running_pids():
+            break
+        await asyncio.sleep(0.01)
+    assert pid not in running_pids()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped
