@@ -12,6 +12,7 @@ Everything a peer sends is checked; anything unusable raises a
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -152,6 +153,8 @@ class PeerClient:
                 if response.status != 200:
                     raise HTTPStatusError(response.status, str(url))
                 async for chunk in response.content.iter_chunked(CHUNK):
-                    temp.write(chunk)
+                    # disk writes and hashing release the GIL: off the loop, other copies'
+                    # bytes keep flowing while this chunk is written
+                    await asyncio.to_thread(temp.write, chunk)
         except (TimeoutError, aiohttp.ClientError) as err:
             raise RemoteError(f"{url}: {type(err).__name__}: {err}") from err

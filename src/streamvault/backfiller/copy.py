@@ -74,7 +74,9 @@ async def copy_segment(client: PeerClient, store: SegmentStore, segment: Segment
 
     Raises ``HashMismatch`` (nothing is kept), ``RemoteError`` or ``StoreError``.
     """
-    temp = store.open_segment(segment.channel, segment.quality, segment.start, segment.duration)
+    temp = await asyncio.to_thread(
+        store.open_segment, segment.channel, segment.quality, segment.start, segment.duration
+    )
     committed = False
     try:
         await client.fetch_into(segment, temp)
