@@ -34,6 +34,8 @@ def test_master_media_style_names_source_and_groups() -> None:
     media = [line for line in lines if line.startswith("#EXT-X-MEDIA:")]
     assert 'GROUP-ID="chunked",NAME="1080p60 (source)"' in media[0]
     assert 'GROUP-ID="720p60",NAME="720p60"' in media[1]
+    plain = render_master_media_style(variants(False), 1.0, source_name="Source")
+    assert '#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="chunked",NAME="Source"' in plain
     assert 'GROUP-ID="480p30",NAME="480p"' in media[2]
     index = lines.index(media[2])
     assert lines[index + 1].startswith("#EXT-X-STREAM-INF:")

@@ -20,13 +20,13 @@ HELP = "run a simulated Twitch (API, usher, CDN) with real video and scriptable 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8090, help="port to listen on (0: any)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--channels", type=comma_list, default=["alpha"], help="channel names")
+    parser.add_argument("--channels", type=comma_list, default="alpha", help="channel names")
     parser.add_argument(
-        "--qualities", type=comma_list, default=["source", "480p"],
+        "--qualities", type=comma_list, default="source,480p",
         help="qualities every channel offers (downloader names: source, 720p60, 480p, ...)",
     )  # fmt: skip
     parser.add_argument(
-        "--master-style", type=comma_list, default=["media"],
+        "--master-style", type=comma_list, default="media",
         help=f"master playlist style per channel, one of {MASTER_STYLES}; the last one repeats",
     )  # fmt: skip
     parser.add_argument("--scenario", type=Path, default=None, help="TOML file of [[fault]]s")

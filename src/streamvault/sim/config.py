@@ -27,6 +27,9 @@ class ChannelConfig:
     master_style: MasterStyle = "media"
     online: bool = True
     history: int = 0
+    #: the original's NAME in the older master style; Twitch has also used "1080p (source)"
+    #: and plain "Source" over the years
+    source_name: str = "1080p60 (source)"
 
 
 @dataclass(frozen=True, slots=True)

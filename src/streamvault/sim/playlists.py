@@ -36,7 +36,9 @@ def _stream_inf(variant: Variant, extra: str) -> str:
     )
 
 
-def render_master_media_style(variants: Sequence[Variant], server_time: float) -> str:
+def render_master_media_style(
+    variants: Sequence[Variant], server_time: float, source_name: str = "1080p60 (source)"
+) -> str:
     """Older usher style: an ``EXT-X-MEDIA TYPE=VIDEO`` rendition names each variant."""
     lines = [
         "#EXTM3U",
@@ -47,7 +49,7 @@ def render_master_media_style(variants: Sequence[Variant], server_time: float) -
         if variant.portrait:
             continue
         q = variant.quality
-        name = f"{q.display_name} (source)" if q.name == "source" else q.display_name
+        name = source_name if q.name == "source" else q.display_name
         lines += [
             f'#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="{q.group_id}",NAME="{name}",'
             "AUTOSELECT=YES,DEFAULT=YES",

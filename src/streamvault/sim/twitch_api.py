@@ -104,5 +104,5 @@ async def usher(request: web.Request) -> web.StreamResponse:
     if timeline.config.master_style == "ivs":
         text = render_master_ivs_style(variants)
     else:
-        text = render_master_media_style(variants, now(sim))
+        text = render_master_media_style(variants, now(sim), timeline.config.source_name)
     return web.Response(text=text, content_type=M3U8)
