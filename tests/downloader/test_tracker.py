@@ -121,3 +121,22 @@ def test_parse_channel(text: str, spec: ChannelSpec) -> None:
 def test_parse_channel_refuses(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_channel(text)
+
+
+def test_forward_gap_is_not_a_skew_but_going_back_is() -> None:
+    tracker = PlaylistTracker()
+    result = update(tracker, playlist(10, 6, skew={13: 30.0, 14: 30.0, 15: 29.5}))
+    assert [s.sequence for s in result.skews] == [15]  # 13: a gap; 15: half a second back
+    assert tracker.gaps == 1
+    assert [f.suspect for f in result.fetch] == [False, False, False, False, False, True]
+
+
+def test_segments_another_worker_took_are_not_judged() -> None:
+    tracker = PlaylistTracker()
+    parsed = parse_media(playlist(10, 4, skew={11: 0.5}))
+    taken = {s.start for s in parsed.segments[:3]}  # 10, 11 (late by 0.5 s), 12
+    result = tracker.update(
+        parse_media(playlist(10, 4, skew={11: 0.5})), T0, lambda start: start not in taken
+    )
+    assert result.skews == [] and not tracker.skewed
+    assert [f.segment.sequence for f in result.fetch] == [10, 11, 12, 13]

@@ -9,13 +9,14 @@ Neither does any I/O; the async worker acts on what they return.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..hls.ads import ad_flags
 from ..hls.models import MediaPlaylist, MediaSegment
 
-_KEEP_SEQUENCES = 2000
+_KEEP = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,47 +43,65 @@ class PlaylistTracker:
         self.skew_tolerance = skew_tolerance
         self.working = False  # saw a non-ad segment
         self.skewed = False  # saw a skew: everything from then on is suspect
-        self._seen: set[int] = set()
-        self._checked: set[int] = set()
-        self._last: tuple[int, datetime] | None = None  # (sequence, its end) of the last real one
+        self.gaps = 0  # forward jumps of a segment or more (the stream was down)
+        self._seen: set[datetime] = set()
+        self._checked: set[datetime] = set()
+        self._last: tuple[float, datetime] | None = None  # (duration, end) of the previous one
         self._guessed: dict[int, datetime] = {}  # starts we had to guess (no program date time)
 
-    def update(self, playlist: MediaPlaylist, now: datetime) -> Update:
+    def update(
+        self, playlist: MediaPlaylist, now: datetime,
+        is_new: Callable[[datetime], bool] = lambda start: True,
+    ) -> Update:  # fmt: skip
+        """What this playlist adds. ``is_new(start)``: no other worker has taken that segment."""
         starts = self._starts(playlist, now)
         flags = ad_flags(playlist)
         fetch: list[Fetch] = []
         ads: list[tuple[MediaSegment, datetime]] = []
         skews: list[MediaSegment] = []
         was_working = self.working
+        self._last = None
         for segment, start, ad in zip(playlist.segments, starts, flags, strict=True):
             if ad:
                 self._last = None
-                if segment.sequence not in self._seen:
-                    self._seen.add(segment.sequence)
+                if start not in self._seen:
+                    self._seen.add(start)
                     ads.append((segment, start))
                 continue
-            if not segment.prefetch and self._is_skew(segment, start):
+            if not segment.prefetch and self._is_skew(segment, start, is_new):
                 self.skewed = True
                 skews.append(segment)
             if not segment.prefetch:
-                self._last = (segment.sequence, start + timedelta(seconds=segment.duration))
+                self._last = (segment.duration, start + timedelta(seconds=segment.duration))
             self.working = True
-            if segment.sequence not in self._seen:
-                self._seen.add(segment.sequence)
+            if start not in self._seen:
+                self._seen.add(start)
                 fetch.append(Fetch(segment, start, self.skewed))
-        self._forget(playlist)
+        self._forget(starts)
         return Update(fetch, ads, skews, self.working and not was_working)
 
-    def _is_skew(self, segment: MediaSegment, start: datetime) -> bool:
-        if segment.sequence in self._checked:
+    def _is_skew(
+        self, segment: MediaSegment, start: datetime, is_new: Callable[[datetime], bool]
+    ) -> bool:
+        """Whether this start jumps against the previous listed segment's start + duration.
+
+        A forward jump of at least the previous segment's duration is a gap upstream (the
+        stream was down), not a skew. Segments another worker already took are not judged
+        again, so a replacement worker does not inherit a skew it did not see happen.
+        """
+        if start in self._checked:
             return False
-        self._checked.add(segment.sequence)
+        self._checked.add(start)
         last = self._last
         if segment.program_date_time is None or segment.discontinuity or last is None:
             return False
-        if last[0] != segment.sequence - 1:
+        if not is_new(start):
             return False
-        return abs((start - last[1]).total_seconds()) > self.skew_tolerance
+        jump = (start - last[1]).total_seconds()
+        if jump >= last[0] - self.skew_tolerance:
+            self.gaps += 1
+            return False
+        return abs(jump) > self.skew_tolerance
 
     def _starts(self, playlist: MediaPlaylist, now: datetime) -> list[datetime]:
         """Every segment's start; without any program date time, chain from what we know."""
@@ -107,12 +126,14 @@ class PlaylistTracker:
             cursor = value + timedelta(seconds=segment.duration)
         return filled
 
-    def _forget(self, playlist: MediaPlaylist) -> None:
-        if len(self._seen) > 2 * _KEEP_SEQUENCES and playlist.segments:
-            floor = playlist.segments[0].sequence - _KEEP_SEQUENCES
+    def _forget(self, starts: list[datetime]) -> None:
+        if len(self._seen) > 2 * _KEEP and starts:
+            floor = min(starts) - timedelta(hours=1)
             self._seen = {s for s in self._seen if s >= floor}
             self._checked = {s for s in self._checked if s >= floor}
-            self._guessed = {k: v for k, v in self._guessed.items() if k >= floor}
+        if len(self._guessed) > 2 * _KEEP:
+            newest = sorted(self._guessed)[-_KEEP:]
+            self._guessed = {k: self._guessed[k] for k in newest}
 
 
 class SegmentRegistry:
@@ -128,6 +149,9 @@ class SegmentRegistry:
             return False
         self._claimed[start] = None
         return True
+
+    def is_claimed(self, start: datetime) -> bool:
+        return start in self._claimed
 
     def note_ad(self, start: datetime) -> bool:
         """True the first time an ad segment starting at ``start`` is seen."""

@@ -151,7 +151,9 @@ class StreamWorker:
         return True
 
     def _handle(self, playlist: MediaPlaylist) -> None:
-        update = self.tracker.update(playlist, self.clock.now())
+        update = self.tracker.update(
+            playlist, self.clock.now(), lambda start: not self.registry.is_claimed(start)
+        )
         for segment, start in update.ads:
             if self.registry.note_ad(start):
                 metrics.ADS.labels(self.channel, self.quality).inc()
