@@ -161,12 +161,13 @@ class Progress:
         return snap
 
     async def report(self, interval: float = 5.0) -> None:
-        """Log a progress line every ``interval`` seconds while there is anything to tell."""
+        """Log a progress line every ``interval`` seconds while copies are pending (and once
+        more when they are done)."""
         last: tuple[int, int, int] | None = None
         while True:
             await self.clock.sleep(interval)
             snap = self.publish()
             state = (snap.planned, snap.copied, snap.failed)
-            if state != last and snap.planned:
+            if snap.pending or (state != last and snap.planned):
                 log.info("%s", format_line(snap))
             last = state

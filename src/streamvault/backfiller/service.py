@@ -360,7 +360,13 @@ class Backfiller:
     async def run_once(self) -> PassResult:
         """One full pass (``--once``)."""
         await self.discovery.refresh()
-        result = await self.run_pass(full=True)
+        reporter = asyncio.create_task(self.progress.report(self.settings.progress_interval))
+        try:
+            result = await self.run_pass(full=True)
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
         log.info("%s", format_line(self.progress.publish()))
         return result
 
