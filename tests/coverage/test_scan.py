@@ -71,10 +71,19 @@ def test_a_segment_running_into_the_next_hour_recomputes_that_hour(tmp_path: Pat
 
 def test_a_directory_changed_just_now_is_listed_again_next_pass(tmp_path: Path) -> None:
     store = three_hours(tmp_path)
-    scanner = CoverageScanner(store)  # the real time: the directories are seconds old
+    changed = time.time_ns()
+    for hour in (HOUR0, hour_at(1), hour_at(2)):
+        os.utime(tmp_path / "c" / "q" / hour, ns=(changed, changed))
+    now = [changed + 500_000_000]  # half a second after the last change
+    scanner = CoverageScanner(store, fs_now_ns=lambda: now[0])
     scanner.scan()
     [again] = scanner.scan()
     assert again.listed == (HOUR0, hour_at(1), hour_at(2))
+    assert again.computed == (HOUR0, hour_at(1), hour_at(2))
+    now[0] += 2_000_000_000
+    scanner.scan()
+    [settled] = scanner.scan()
+    assert settled.listed == ()
 
 
 def test_a_malformed_name_is_counted_and_breaks_nothing(tmp_path: Path) -> None:

@@ -100,55 +100,69 @@ class CoverageScanner:
         variant = self._variants.setdefault((channel, quality), _Variant())
         found = self._hour_mtimes(channel, quality)
         removed = sorted(set(variant.hours) - set(found))
-        to_list = [
+        remaining = {
             hour
             for hour, mtime in found.items()
             if (old := variant.hours.get(hour)) is None or old.mtime_ns != mtime or not old.settled
-        ]
-        listings: dict[str, HourListing] = {}
+        }
+        listed: list[str] = []
+        pending: dict[str, HourListing] = {}  # listed, not yet computed: kept to a few hours
         dirty: set[str] = set()
-        now_ns = self._fs_now_ns()
+        computed: set[str] = set()
         hours = dict(variant.hours)
         for hour in removed:
-            old = hours.pop(hour)
-            if old.has_data:
+            if hours.pop(hour).has_data:
                 dirty.update(_neighbours(hour))
-        for hour in sorted(to_list):
-            listing = self.store.segments(channel, quality, hour)
-            listings[hour] = listing
-            new = _Hour(
-                found[hour],
-                now_ns - found[hour] >= SETTLE_NS,
-                bool(listing.segments),
-                spill_over(listing.segments, hour),
-            )
-            old = hours.get(hour)
-            dirty.add(hour)
-            if old is None or old.has_data != new.has_data:
-                dirty.update(_neighbours(hour))
-            elif old.tail != new.tail:
-                dirty.add(_next(hour))
-            hours[hour] = new
-        dirty &= set(hours)
-        for hour in sorted(dirty):
-            if hour not in listings:
-                listings[hour] = self.store.segments(channel, quality, hour)
-            hours[hour].coverage = self._compute(hours, hour, listings[hour])
+        now_ns = self._fs_now_ns()
+        for hour in sorted(remaining):
+            remaining.discard(hour)
+            pending[hour] = listing = self.store.segments(channel, quality, hour)
+            listed.append(hour)
+            dirty.update(self._update(hours, hour, found[hour], now_ns, listing))
+            # An hour is ready once neither neighbour can change any more in this pass.
+            for ready in [h for h in pending if not remaining.intersection(_neighbours(h))]:
+                hours[ready].coverage = self._compute(hours, ready, pending.pop(ready))
+                computed.add(ready)
+        for hour in sorted((dirty & set(hours)) - computed):
+            if hour not in pending:
+                pending[hour] = self.store.segments(channel, quality, hour)
+                listed.append(hour)
+            hours[hour].coverage = self._compute(hours, hour, pending.pop(hour))
+            computed.add(hour)
         with self._lock:
             variant.hours = hours
-            variant.listed += len(listings)
-        if listings or removed:
+            variant.listed += len(listed)
+        if listed or removed:
             log.debug(
                 "coverage %s/%s: listed %d hours, recomputed %d, removed %d",
                 channel,
                 quality,
-                len(listings),
-                len(dirty),
+                len(listed),
+                len(computed),
                 len(removed),
             )
         return VariantPass(
-            channel, quality, tuple(sorted(listings)), tuple(sorted(dirty)), tuple(removed)
+            channel, quality, tuple(sorted(listed)), tuple(sorted(computed)), tuple(removed)
         )
+
+    @staticmethod
+    def _update(
+        hours: dict[str, _Hour], hour: str, mtime_ns: int, now_ns: int, listing: HourListing
+    ) -> set[str]:
+        """Record a fresh listing's facts; returns the hours whose figures may have changed."""
+        new = _Hour(
+            mtime_ns,
+            now_ns - mtime_ns >= SETTLE_NS,
+            bool(listing.segments),
+            spill_over(listing.segments, hour),
+        )
+        old = hours.get(hour)
+        hours[hour] = new
+        if old is None or old.has_data != new.has_data:
+            return {hour, *_neighbours(hour)}
+        if old.tail != new.tail:
+            return {hour, _next(hour)}
+        return {hour}
 
     @staticmethod
     def _compute(hours: dict[str, _Hour], hour: str, listing: HourListing) -> HourCoverage:
