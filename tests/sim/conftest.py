@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from streamvault.clock import Clock
 from streamvault.sim import ChannelConfig, SimConfig, Simulator
 
 #: small loop, so ten consecutive segments cross a loop boundary
@@ -43,8 +44,8 @@ def base_config(cache: Path, **overrides: Any) -> SimConfig:
 async def make_sim(sim_cache: Path) -> AsyncIterator[MakeSim]:
     started: list[Simulator] = []
 
-    async def make(**overrides: Any) -> Simulator:
-        sim = Simulator(base_config(sim_cache, **overrides))
+    async def make(clock: Clock | None = None, **overrides: Any) -> Simulator:
+        sim = Simulator(base_config(sim_cache, **overrides), clock=clock)
         await sim.start(host="127.0.0.1", port=0)
         started.append(sim)
         return sim

@@ -7,10 +7,12 @@ import json
 import os
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 
+from streamvault.clock import FakeClock
 from streamvault.sim import Simulator
 from streamvault.sim.tls import client_context
 
@@ -106,3 +108,19 @@ async def test_command_prints_flags_and_stops_on_sigterm(sim_cache: Path, tmp_pa
             assert json.loads(await response.text())["requests"]["control"] == 2
     process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), 30) == 0
+
+
+async def test_the_sim_follows_the_clock_it_is_given(
+    make_sim: MakeSim, session: aiohttp.ClientSession
+) -> None:
+    clock = FakeClock()
+    sim = await make_sim(clock=clock)
+    assert sim.clock is clock
+    before = sim.published("alpha", "source")
+    assert [p.sequence for p in before] == list(range(6))
+    assert before[-1].program_date_time == clock.now() - timedelta(seconds=2)
+    await clock.advance(5.0, step=0.5)
+    after = sim.published("alpha", "source")
+    assert [p.sequence for p in after] == list(range(8))
+    url = await media_url(session, sim.base_url, "alpha", "source")
+    assert "#EXT-X-MEDIA-SEQUENCE:0" in (await get_text(session, url))[1]

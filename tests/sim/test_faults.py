@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from streamvault.errors import ConfigError
 from streamvault.sim.faults import (
+    KINDS,
+    MARKINGS,
     Fault,
     FaultSet,
     fault_from_dict,
@@ -102,3 +106,12 @@ def test_json_one_or_many_and_round_trip() -> None:
     fault = Fault("playlist_status", status=403, quality="480p")
     assert faults_from_json(fault.to_dict()) == [fault]
     assert faults_from_json([fault.to_dict(), {"kind": "endlist"}]) == [fault, Fault("endlist")]
+
+
+def test_example_scenario_has_every_kind() -> None:
+    import streamvault.sim
+
+    path = Path(streamvault.sim.__file__).parent / "scenarios" / "example.toml"
+    faults = parse_scenario(path.read_text())
+    assert {fault.kind for fault in faults} == KINDS
+    assert {fault.marking for fault in faults if fault.kind == "ad_break"} == set(MARKINGS)

@@ -9,13 +9,14 @@ import aiohttp
 import av
 
 from streamvault.sim import ChannelConfig, Simulator
-from streamvault.sim.tspackets import PACKET_SIZE
+from streamvault.sim.tspackets import PACKET_SIZE, TICKS_PER_SECOND, first_timestamps
 from streamvault.store.naming import hash_bytes
 
 from .client import get_text, media_url, segment_urls
 from .conftest import LOOP_SEGMENTS, MakeSim
 
 FRAME = 1 / 30
+VIDEO_PID = 0x100  # ffmpeg's first elementary stream
 
 
 def stream_times(data: bytes) -> dict[str, list[tuple[float, float]]]:
@@ -98,3 +99,16 @@ async def test_realistic_bitrate_pads_to_about_six_megabits(make_sim: MakeSim) -
     assert len(data) % PACKET_SIZE == 0
     times = stream_times(data)
     assert len(times["video"]) == 60
+
+
+async def test_every_segment_starts_one_duration_after_the_last(make_sim: MakeSim) -> None:
+    sim = await make_sim()
+    starts = {}
+    for quality in ("source", "480p"):
+        video = [
+            first_timestamps(sim.segment_bytes("alpha", quality, k))[VIDEO_PID]
+            for k in range(3 * LOOP_SEGMENTS + 1)
+        ]
+        assert {b - a for a, b in itertools.pairwise(video)} == {2 * TICKS_PER_SECOND}
+        starts[quality] = video
+    assert starts["source"] == starts["480p"]
