@@ -1,0 +1,1 @@
+"""``streamvault demo``: the simulator, two faulty nodes, and the backfill healing them."""
