@@ -24,6 +24,7 @@ def stream_times(data: bytes) -> dict[str, list[tuple[float, float]]]:
     times: dict[str, list[tuple[float, float]]] = {}
     with av.open(io.BytesIO(data), format="mpegts") as container:
         for packet in container.demux():
+            assert not packet.is_corrupt, f"corrupt {packet.stream.type} packet at {packet.pts}"
             if packet.pts is None:
                 continue
             tb = float(packet.time_base)

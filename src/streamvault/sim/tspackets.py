@@ -106,6 +106,41 @@ def shift_timestamps(data: bytes, delta: int) -> bytes:
     return bytes(buf)
 
 
+def _pid(data: bytes | bytearray, start: int) -> int:
+    return ((data[start + 1] & 0x1F) << 8) | data[start + 2]
+
+
+def payload_counts(data: bytes) -> dict[int, int]:
+    """PID -> number of packets carrying a payload (those advance the continuity counter)."""
+    counts: dict[int, int] = {}
+    for start in range(0, len(data) - PACKET_SIZE + 1, PACKET_SIZE):
+        pid = _pid(data, start)
+        if pid != NULL_PID and data[start + 3] & 0x10:
+            counts[pid] = counts.get(pid, 0) + 1
+    return counts
+
+
+def renumber_continuity(data: bytes, first: dict[int, int]) -> bytes:
+    """``data`` with each PID's continuity counters counting on from ``first[pid]`` (default 0).
+
+    Segments cut by separate muxers each restart their counters; renumbering them as if cut
+    from one stream lets players read consecutive segments without "corrupt packet" errors.
+    """
+    buf = bytearray(data)
+    counters = dict(first)
+    for start in range(0, len(buf) - PACKET_SIZE + 1, PACKET_SIZE):
+        pid = _pid(buf, start)
+        if pid == NULL_PID:
+            continue
+        counter = counters.get(pid, 0)
+        if buf[start + 3] & 0x10:
+            value, counters[pid] = counter, (counter + 1) % 16
+        else:  # adaptation field only: repeats the previous value
+            value = (counter - 1) % 16
+        buf[start + 3] = (buf[start + 3] & 0xF0) | value
+    return bytes(buf)
+
+
 def null_packet(payload: bytes = b"") -> bytes:
     """One null packet (PID 0x1FFF) carrying ``payload`` (at most 184 bytes, 0xFF-padded)."""
     if len(payload) > PACKET_SIZE - 4:

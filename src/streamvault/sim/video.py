@@ -2,10 +2,11 @@
 
 A loop of ``segments`` pieces (test pattern with a running counter, and a tone) is rendered
 once per (size, frame rate, segment duration, loop length) into the cache directory. Segment
-``k`` is piece ``k % N`` with its timestamps moved by ``(k // N)`` loop lengths, a null packet
-naming (channel, quality, k) appended, and optional null-packet padding up to a target size;
-so consecutive segments play as one continuous stream, all qualities share the same
-timestamps, and a segment's bytes depend only on (channel, quality, sequence).
+``k`` is piece ``k % N`` with its timestamps moved by ``(k // N)`` loop lengths, its
+continuity counters carried on from segment ``k - 1``, a null packet naming (channel,
+quality, k) appended, and optional null-packet padding up to a target size; so consecutive
+segments play as one continuous stream, all qualities share the same timestamps, and a
+segment's bytes depend only on (channel, quality, sequence).
 """
 
 from __future__ import annotations
@@ -19,13 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..ffmpeg import ffmpeg_exe
-from .tspackets import PACKET_SIZE, TICKS_PER_SECOND, null_packet, padding, shift_timestamps
+from .tspackets import (
+    PACKET_SIZE,
+    TICKS_PER_SECOND,
+    null_packet,
+    padding,
+    payload_counts,
+    renumber_continuity,
+    shift_timestamps,
+)
 
 log = logging.getLogger(__name__)
 
 AUDIO_RATE = 64_000  # 1024-sample AAC frames of 16 ms: a whole number per 2 s segment
 AUDIO_FRAME = 1024
-CACHE_VERSION = 1
+CACHE_VERSION = 1  # bump when the rendering changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +71,31 @@ class LoopSpec:
 
 @dataclass(frozen=True, slots=True)
 class Loop:
+    """The rendered pieces, with per-PID payload packet counts: ``offsets[i]`` counts the
+    packets before piece ``i``, ``totals`` those of the whole loop (for continuity counters)."""
+
     spec: LoopSpec
     pieces: tuple[bytes, ...]
+    offsets: tuple[dict[int, int], ...]
+    totals: dict[int, int]
+
+    @classmethod
+    def from_pieces(cls, spec: LoopSpec, pieces: tuple[bytes, ...]) -> Loop:
+        offsets: list[dict[int, int]] = []
+        running: dict[int, int] = {}
+        for piece in pieces:
+            offsets.append(dict(running))
+            for pid, count in payload_counts(piece).items():
+                running[pid] = running.get(pid, 0) + count
+        return cls(spec, pieces, tuple(offsets), running)
+
+    def first_counters(self, sequence: int) -> dict[int, int]:
+        """Continuity counters at the start of segment ``sequence`` of the endless stream."""
+        laps, index = divmod(sequence, len(self.pieces))
+        offsets = self.offsets[index]
+        return {
+            pid: (laps * total + offsets.get(pid, 0)) % 16 for pid, total in self.totals.items()
+        }
 
 
 def default_cache_dir() -> Path:
@@ -103,7 +135,7 @@ def _load(directory: Path, spec: LoopSpec) -> Loop | None:
     paths = sorted(directory.glob("piece*.ts"))
     if len(paths) != spec.segments:
         return None
-    return Loop(spec, tuple(path.read_bytes() for path in paths))
+    return Loop.from_pieces(spec, tuple(path.read_bytes() for path in paths))
 
 
 async def render_loop(spec: LoopSpec, cache_dir: Path | None = None) -> Loop:
@@ -151,6 +183,7 @@ def build_segment(
     count = len(loop.pieces)
     piece = loop.pieces[sequence % count]
     data = shift_timestamps(piece, (sequence // count) * loop.spec.loop_ticks)
+    data = renumber_continuity(data, loop.first_counters(sequence))
     data += null_packet(segment_label(channel, quality, sequence))
     if target_size > len(data):
         data += padding(target_size - len(data))
