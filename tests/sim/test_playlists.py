@@ -85,6 +85,15 @@ def test_media_playlist_has_twitch_headers_and_a_tag_per_segment() -> None:
     assert "#EXT-X-ENDLIST" not in lines
 
 
+def test_a_gap_in_sequences_is_a_discontinuity() -> None:
+    items = [e for e in entries() if e.sequence not in (12, 13)]
+    lines = playlist(items)
+    assert lines.count("#EXT-X-DISCONTINUITY") == 1
+    index = lines.index("#EXT-X-DISCONTINUITY")
+    assert lines[index - 1] == "https://cdn/11.ts"
+    assert lines[index + 2] == "#EXTINF:2.000,live" and lines[index + 3] == "https://cdn/14.ts"
+
+
 def test_prefetch_and_endlist() -> None:
     lines = playlist(entries(), prefetch=["https://cdn/16.ts", "https://cdn/17.ts"], endlist=True)
     assert lines[-3:] == ["#EXT-X-TWITCH-PREFETCH:https://cdn/16.ts",

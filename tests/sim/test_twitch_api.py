@@ -8,7 +8,7 @@ import aiohttp
 
 from streamvault.sim import Fault, Simulator
 
-from .client import CLIENT_ID, get_text, master, token, token_query, variant_urls
+from .client import CLIENT_ID, get_text, master, media_url, token, token_query, variant_urls
 from .conftest import MakeSim
 
 
@@ -99,6 +99,9 @@ async def test_offline_and_online(sim: Simulator, session: aiohttp.ClientSession
     sequences = [p.sequence for p in sim.published("alpha", "source")]
     assert len(sequences) > before
     assert sequences[before] - sequences[before - 1] >= 3, "the offline time is a gap"
+    url = await media_url(session, sim.base_url, "alpha", "source")
+    status, media = await get_text(session, url)
+    assert status == 200 and "#EXT-X-DISCONTINUITY" in media
     async with session.post(f"{sim.base_url}/control/channels/nobody/offline") as response:
         assert response.status == 404
 
@@ -126,7 +129,7 @@ async def test_missing_quality(sim: Simulator, session: aiohttp.ClientSession) -
 
 async def test_faults_per_node(sim: Simulator, session: aiohttp.ClientSession) -> None:
     sim.add_fault(Fault("offline", channel="alpha", node="b"))
-    node_a, node_b = f"{sim.base_url}/node/a", f"{sim.base_url}/node/b"
+    node_a, node_b = sim.node_url("a"), sim.node_url("b")
     assert (await master(session, node_b, "alpha"))[0] == 404
     assert (await master(session, sim.base_url, "alpha"))[0] == 200
     status, text = await master(session, node_a, "alpha")
@@ -139,3 +142,5 @@ async def test_faults_per_node(sim: Simulator, session: aiohttp.ClientSession) -
         line.startswith(f"{node_a}/cdn/") for line in media.splitlines() if line.startswith("http")
     )
     assert sim.counters["requests_by_node"]["b"] >= 2
+    sim.remove_fault(Fault("offline", channel="alpha", node="b"))
+    assert (await master(session, node_b, "alpha"))[0] == 200

@@ -143,6 +143,10 @@ class FaultSet:
     def add(self, fault: Fault) -> None:
         self._faults.append(fault)
 
+    def remove(self, fault: Fault) -> None:
+        """Remove one fault equal to ``fault``; ValueError when there is none."""
+        self._faults.remove(fault)
+
     def clear(self) -> None:
         self._faults.clear()
 

@@ -146,12 +146,14 @@ def _ad_opening(ad: AdBreak) -> list[str]:
 
 
 def render_media(playlist: MediaPlaylist) -> str:
-    """A Twitch-like live media playlist; ad breaks are bracketed by discontinuities."""
+    """A Twitch-like live media playlist; ad breaks and gaps (the stream was down) are
+    bracketed by discontinuities."""
     lines = _header(playlist)
     previous: MediaEntry | None = None
     for entry in playlist.entries:
         changed = previous is not None and previous.ad != entry.ad
-        if changed:
+        gap = previous is not None and entry.sequence != previous.sequence + 1
+        if changed or gap:
             lines.append("#EXT-X-DISCONTINUITY")
         if changed and previous is not None and previous.ad and previous.ad.marking == "scte35":
             lines.append("#EXT-X-SCTE35-IN")

@@ -157,6 +157,10 @@ class Simulator:
             self.advance()
             await self.clock.sleep(self.config.segment_duration / 4)
 
+    def node_url(self, node: str) -> str:
+        """The base URL under which the faults with ``node=NODE`` apply."""
+        return f"{self.base_url}/node/{node}"
+
     # -- time and channels -------------------------------------------------------------------
 
     def channel(self, name: str) -> ChannelTimeline | None:
@@ -304,6 +308,11 @@ class Simulator:
         self.advance()
         self.faults.add(fault)
         log.info("fault added: %s", fault.to_dict())
+
+    def remove_fault(self, fault: Fault) -> None:
+        self.advance()
+        self.faults.remove(fault)
+        log.info("fault removed: %s", fault.to_dict())
 
     def clear_faults(self) -> None:
         self.advance()
