@@ -89,7 +89,8 @@ class Node:
         maps = os.path.join(self.store.base_dir, MAPS_DIR)
         ensure_dir(maps)
         app.router.add_static(f"/{MAPS_DIR}", maps)
-        self._runner = web.AppRunner(app, access_log=None)
+        # Peers hold change-feed long-polls open; a graceful stop should not wait them out.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=3.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
