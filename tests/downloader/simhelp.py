@@ -65,6 +65,17 @@ async def until(check: Callable[[], bool], seconds: float = 15.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+async def until_sequence(sim: Simulator, channel: str, sequence: int) -> None:
+    """Wait until the sim has published ``sequence`` of ``channel`` (its source quality)."""
+    timeline = sim.channel(channel)
+    assert timeline is not None
+    while True:
+        sim.advance()
+        if timeline.next_sequence > sequence:
+            return
+        await asyncio.sleep(0.02)
+
+
 async def sim_wait(sim: Simulator, seconds: float) -> None:
     """Let ``seconds`` of simulated time pass."""
     await sim.clock.sleep(seconds)

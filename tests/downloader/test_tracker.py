@@ -126,7 +126,7 @@ def test_parse_channel_refuses(text: str) -> None:
 def test_forward_gap_is_not_a_skew_but_going_back_is() -> None:
     tracker = PlaylistTracker()
     result = update(tracker, playlist(10, 6, skew={13: 30.0, 14: 30.0, 15: 29.5}))
-    assert [s.sequence for s in result.skews] == [15]  # 13: a gap; 15: half a second back
+    assert [s.sequence for s in result.skews] == [15]  # 13: 15 segments missing; 15: 0.5 s back
     assert tracker.gaps == 1
     assert [f.suspect for f in result.fetch] == [False, False, False, False, False, True]
 
@@ -140,3 +140,10 @@ def test_segments_another_worker_took_are_not_judged() -> None:
     )
     assert result.skews == [] and not tracker.skewed
     assert [f.segment.sequence for f in result.fetch] == [10, 11, 12, 13]
+
+
+def test_forward_jump_that_is_not_whole_segments_is_a_skew() -> None:
+    tracker = PlaylistTracker()
+    result = update(tracker, playlist(10, 4, skew={12: 5.0}))
+    assert [s.sequence for s in result.skews] == [12, 13]  # 5 s forward, then 5 s back
+    assert tracker.gaps == 0

@@ -84,7 +84,20 @@ class SegmentGetter:
                 metrics.GAVE_UP.labels(self.worker.channel, self.worker.quality, "timeout").inc()
                 return "gave_up"
             self.log.debug("%s: retrying in %.1f s on a fresh connection", self.name, delay)
-            await clock.sleep(delay)
+            if await self._shutdown_within(delay):
+                self.log.warning("%s: shutting down, not retrying", self.name)
+                return "abandoned"
+
+    async def _shutdown_within(self, seconds: float) -> bool:
+        """Sleep ``seconds`` of clock time; True at once if the downloader is shutting down."""
+        event = self.worker.manager.shutting_down
+        if not event.is_set():
+            waiter = asyncio.ensure_future(event.wait())
+            try:
+                await wait_any(self.worker.clock, {waiter}, seconds)
+            finally:
+                waiter.cancel()
+        return event.is_set()
 
     async def _round(self, fresh: bool) -> Outcome:
         settings, clock = self.worker.settings, self.worker.clock

@@ -62,8 +62,10 @@ class ChannelManager:
         self.stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self.shutting_down = asyncio.Event()  # set on stop(): getters retry no more
         self._missing_warned: set[str] = set()
         self._down = False
+        self._last_refresh = float("-inf")
 
     # --- called by workers -----------------------------------------------------------------
 
@@ -103,6 +105,9 @@ class ChannelManager:
             while not self.stopping:
                 self._wake.clear()
                 if self.wanted:
+                    pause = self._last_refresh + self.settings.min_refresh_interval
+                    await self.clock.sleep(pause - self.clock.monotonic())
+                    self._last_refresh = self.clock.monotonic()
                     await self._refresh(session)
                 self._forget_old()
                 delay = self.retry_interval if self.wanted else 3600.0
@@ -111,8 +116,6 @@ class ChannelManager:
                     await wait_any(self.clock, {wake}, delay)
                 finally:
                     wake.cancel()
-                if self.wanted and not self.stopping:
-                    await self.clock.sleep(self.settings.min_refresh_interval)
         finally:
             await session.close()
 
@@ -134,6 +137,7 @@ class ChannelManager:
         if self._down:
             self.log.info("stream is up")
             self._down = False
+        self._last_refresh = float("-inf")
         for quality in wanted:
             url = urls.get(quality)
             if url is None:
@@ -164,6 +168,7 @@ class ChannelManager:
         """Stop polling everywhere; getters in flight go on until :meth:`wait_closed`."""
         self.stopping = True
         self._wake.set()
+        self.shutting_down.set()
         for workers in self.workers.values():
             for worker in workers:
                 worker.stop()

@@ -85,8 +85,8 @@ class PlaylistTracker:
     ) -> bool:
         """Whether this start jumps against the previous listed segment's start + duration.
 
-        A forward jump of at least the previous segment's duration is a gap upstream (the
-        stream was down), not a skew. Segments another worker already took are not judged
+        A forward jump by a whole number of segment durations is a gap upstream (segments
+        that were never published: the stream was down), not a skew. Segments another worker already took are not judged
         again, so a replacement worker does not inherit a skew it did not see happen.
         """
         if start in self._checked:
@@ -98,10 +98,14 @@ class PlaylistTracker:
         if not is_new(start):
             return False
         jump = (start - last[1]).total_seconds()
-        if jump >= last[0] - self.skew_tolerance:
-            self.gaps += 1
+        if abs(jump) <= self.skew_tolerance:
             return False
-        return abs(jump) > self.skew_tolerance
+        if last[0] > 0 and jump > 0:
+            missing = jump / last[0]
+            if abs(missing - round(missing)) * last[0] <= self.skew_tolerance:
+                self.gaps += 1
+                return False
+        return True
 
     def _starts(self, playlist: MediaPlaylist, now: datetime) -> list[datetime]:
         """Every segment's start; without any program date time, chain from what we know."""
