@@ -86,8 +86,9 @@ class PlaylistTracker:
         """Whether this start jumps against the previous listed segment's start + duration.
 
         A forward jump by a whole number of segment durations is a gap upstream (segments
-        that were never published: the stream was down), not a skew. Segments another worker already took are not judged
-        again, so a replacement worker does not inherit a skew it did not see happen.
+        that were never published: the stream was down), not a skew. Segments another worker
+        already took are not judged again, so a replacement worker does not inherit a skew it
+        did not see happen.
         """
         if start in self._checked:
             return False
