@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -13,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from streamvault.clock import FakeClock
 from streamvault.ffmpeg import ffmpeg_exe
-from streamvault.restreamer import playlists
+from streamvault.restreamer import cache, playlists
 from streamvault.restreamer.state import INFLIGHT
 from streamvault.store.disk import SegmentStore
 from streamvault.timeutil import format_iso
@@ -214,3 +215,30 @@ async def test_identical_concurrent_requests_share_one_computation(
     bodies = {await (await request).text() for request in requests}
     assert len(bodies) == 1 and "#EXTINF" in bodies.pop()
     assert (calls, inflight.started, computed) == (5, 1, 1)
+
+
+@pytest.mark.parametrize("settle_ns", [0, 1_000_000_000])
+async def test_a_backfilled_segment_appears_in_the_next_closed_playlist(
+    tmp_path: pytest.TempPathFactory,
+    segment_datas: list[bytes],
+    seen: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    settle_ns: int,
+) -> None:
+    monkeypatch.setattr(cache, "SETTLE_NS", settle_ns)  # 0: cached results are trusted at once
+    store = SegmentStore(str(tmp_path))
+    populate(store, "c", "source", segment_datas[:8], skip=(4,))
+    for directory, _, _ in os.walk(str(tmp_path)):
+        os.utime(directory, ns=(10**9, 10**9))  # old, so the next write surely changes it
+    client = await serve(str(tmp_path), FakeClock(start_of(100)), seen)
+    path = f"/playlist/c/source.m3u8?start={iso(0)}&end={iso(8)}"
+    try:
+        before = await playlist(client, path)
+        assert before == await playlist(client, path)
+        assert before.count("#EXT-X-DISCONTINUITY") == 1
+        store.write_segment("c", "source", start_of(4), 2.0, "full", segment_datas[4])
+        after = await playlist(client, path)
+        assert after.count("#EXTINF") == 8
+        assert "#EXT-X-DISCONTINUITY" not in after
+    finally:
+        await client.close()

@@ -32,7 +32,7 @@ def test_media_playlist_lines() -> None:
         "#EXT-X-PLAYLIST-TYPE:VOD",
     ]
     assert lines[5] == "#EXT-X-PROGRAM-DATE-TIME:2026-11-28T03:59:58.000000Z"
-    assert lines[6] == "#EXTINF:2.000,"
+    assert lines[6] == "#EXTINF:2.0,"
     # the second segment lives in the next hour directory
     assert lines[10] == f"../../segments/ch/source/2026-11-28T04/00:00.000000-2.0-full-{HASH}.ts"
     assert lines[-1] == "#EXT-X-ENDLIST"

@@ -6,6 +6,8 @@ Synchronous I/O: handlers call these methods in a worker thread (``asyncio.to_th
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import UnsafePath
@@ -13,7 +15,7 @@ from ..store.disk import SegmentStore
 from ..store.naming import Segment, check_path_part
 from ..store.select import hours_for_range
 from ..timeutil import parse_hour
-from .cache import HourListingCache
+from .cache import CachedHour, HourListingCache, ResultCache, Version, directory_version
 
 
 class NotFound(LookupError):
@@ -24,11 +26,27 @@ class NotAcceptable(Exception):
     """The range holds holes (without ``allow_holes=true``) or no video at all (HTTP 406)."""
 
 
+@dataclass(frozen=True, slots=True)
+class RangeListing:
+    """The segments of the hours around a range, and what their directories looked like."""
+
+    segments: list[Segment]
+    hours: list[tuple[str, CachedHour]]
+    versions: tuple[Version, ...]
+
+    def entries(self, base_uri: str) -> dict[int, str]:
+        merged: dict[int, str] = {}
+        for hour, cached in self.hours:
+            merged.update(cached.entries(base_uri, hour))
+        return merged
+
+
 class Archive:
     def __init__(self, store: SegmentStore) -> None:
         self.store = store
         self.base_dir = os.path.realpath(store.base_dir)
         self.listings = HourListingCache()
+        self.results = ResultCache()
 
     def path(self, *parts: str) -> str:
         """Join path parts under the base directory, refusing any way out of it.
@@ -60,9 +78,13 @@ class Archive:
         self.path(channel)
         return [q for q in self.store.qualities(channel) if self._inside(channel, q)]
 
-    def hours(self, channel: str, quality: str) -> list[str]:
+    def hours(self, channel: str, quality: str, wanted: Collection[str] | None = None) -> list[str]:
         self.path(channel, quality)
-        return [h for h in self.store.hours(channel, quality) if self._inside(channel, quality, h)]
+        return [
+            hour
+            for hour in self.store.hours(channel, quality)
+            if (wanted is None or hour in wanted) and self._inside(channel, quality, hour)
+        ]
 
     def _inside(self, *parts: str) -> bool:
         try:
@@ -90,9 +112,23 @@ class Archive:
         self, channel: str, quality: str, start: datetime, end: datetime
     ) -> list[Segment]:
         """Every visible segment of the hours that can hold ``[start, end)``."""
-        wanted = set(hours_for_range(start, end))
-        existing = [hour for hour in self.hours(channel, quality) if hour in wanted]
-        return self.segments(channel, quality, existing)
+        return self.range_listing(channel, quality, start, end).segments
+
+    def range_listing(
+        self, channel: str, quality: str, start: datetime, end: datetime
+    ) -> RangeListing:
+        quality_version = directory_version(self.path(channel, quality))
+        hours = self.hours(channel, quality, set(hours_for_range(start, end)))
+        cached = [
+            (
+                hour,
+                self.listings.get_cached(self.path(channel, quality, hour), channel, quality, hour),
+            )
+            for hour in hours
+        ]
+        segments = [segment for _, entry in cached for segment in entry.listing.segments]
+        versions = (quality_version, *(entry.version for _, entry in cached))
+        return RangeListing(segments, cached, versions)
 
     def earliest(self, channel: str, quality: str, end: datetime | None) -> datetime | None:
         """Start of the first segment of the stream (before ``end`` if given)."""

@@ -13,19 +13,53 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.disk import HourListing, list_hour
+from ..store.disk import HourListing
+from .listing import list_hour_fast
+from .render import entry_from_name
 
 SETTLE_NS = 1_000_000_000
 
+#: What a directory looked like: its mtime, or None when it changed too recently to trust.
+Version = int | None
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+
+@dataclass(slots=True)
+class CachedHour:
+    """A parsed hour listing and, once asked for, its playlist entries."""
+
+    listing: HourListing
     mtime_ns: int
     settled: bool
-    listing: HourListing
+    _entries: dict[int, str] | None = field(default=None, repr=False)
+
+    @property
+    def version(self) -> Version:
+        return self.mtime_ns if self.settled else None
+
+    def entries(self, base_uri: str, hour: str) -> dict[int, str]:
+        """Playlist entry per segment (keyed by ``id``: the listing keeps the objects alive)."""
+        if self._entries is None:
+            listing = self.listing
+            self._entries = {
+                id(segment): entry_from_name(base_uri, hour, name)
+                for segment, name in zip(listing.segments, listing.visible, strict=True)
+            }
+        return self._entries
+
+
+_EMPTY = CachedHour(HourListing(), 0, False)
+
+
+def directory_version(path: str) -> Version:
+    """A directory's mtime, or None if it is missing or changed too recently to trust."""
+    try:
+        mtime_ns = os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+    return mtime_ns if time.time_ns() - mtime_ns > SETTLE_NS else None
 
 
 class HourListingCache:
@@ -35,31 +69,59 @@ class HourListingCache:
     """
 
     def __init__(self, max_entries: int = 10_000) -> None:
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, CachedHour] = {}
         self._lock = threading.Lock()
         self.max_entries = max_entries
         self.hits = 0
         self.misses = 0
 
     def get(self, directory: str, channel: str, quality: str, hour: str) -> HourListing:
+        return self.get_cached(directory, channel, quality, hour).listing
+
+    def get_cached(self, directory: str, channel: str, quality: str, hour: str) -> CachedHour:
         try:
             mtime_ns = os.stat(directory).st_mtime_ns
         except OSError:
-            return HourListing()
+            return _EMPTY
         with self._lock:
             entry = self._entries.get(directory)
             if entry is not None and entry.settled and entry.mtime_ns == mtime_ns:
                 self.hits += 1
-                return entry.listing
+                return entry
             self.misses += 1
         listed_at = time.time_ns()
-        listing = list_hour(directory, channel, quality, hour)
-        settled = listed_at - mtime_ns > SETTLE_NS
+        listing = list_hour_fast(directory, channel, quality, hour)
+        entry = CachedHour(listing, mtime_ns, listed_at - mtime_ns > SETTLE_NS)
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[directory] = _Entry(mtime_ns, settled, listing)
-        return listing
+            self._entries[directory] = entry
+        return entry
+
+
+class ResultCache:
+    """Results keyed by request, valid while the versions of the directories they came from
+    are unchanged. A result from a directory that changed too recently is not kept."""
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._results: dict[Hashable, tuple[tuple[Version, ...], Any]] = {}
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def get(self, key: Hashable, versions: tuple[Version, ...]) -> Any | None:
+        with self._lock:
+            found = self._results.get(key)
+        if found is None or found[0] != versions or None in versions:
+            return None
+        return found[1]
+
+    def put(self, key: Hashable, versions: tuple[Version, ...], value: Any) -> None:
+        if None in versions:
+            return
+        with self._lock:
+            if len(self._results) >= self.max_entries:
+                self._results.pop(next(iter(self._results)))
+            self._results[key] = (versions, value)
 
 
 class InFlight:

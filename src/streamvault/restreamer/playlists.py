@@ -21,7 +21,7 @@ from ..timeutil import format_iso
 from .archive import Archive, NotAcceptable, NotFound
 from .http import M3U8, query
 from .params import TimeRange, check_implicit, range_params
-from .render import Variant, bandwidth, master_playlist, media_playlist
+from .render import Variant, bandwidth, base_uri, master_playlist, media_playlist
 from .state import ARCHIVE, CLOCK, INFLIGHT
 
 #: Segments whose sizes are read to estimate a quality's bandwidth.
@@ -55,12 +55,24 @@ def _selection(
 def media_text(
     archive: Archive, channel: str, quality: str, given: TimeRange, now: datetime
 ) -> str:
+    """The media playlist. A closed past range is kept until its directories change."""
     archive.require_stream(channel, quality)
-    selection = _selection(archive, channel, quality, given, now)
-    if not selection or not segments_only(selection):
+    resolved = resolve_range(archive, channel, quality, given, now)
+    if resolved is None:
         raise NotAcceptable(f"no video of {channel}/{quality} in the range")
+    listing = archive.range_listing(channel, quality, *resolved)
     ended = given.end is not None and given.end <= now
-    return media_playlist(selection, ended)
+    key = ("media", channel, quality, resolved)
+    if ended and (text := archive.results.get(key, listing.versions)) is not None:
+        return str(text)
+    selection = select_segments(listing.segments, *resolved, archive.size_of)
+    if not segments_only(selection):
+        raise NotAcceptable(f"no video of {channel}/{quality} in the range")
+    entries = listing.entries(base_uri(channel, quality))
+    text = media_playlist(selection, ended, lambda segment: entries[id(segment)])
+    if ended:
+        archive.results.put(key, listing.versions, text)
+    return text
 
 
 def _variant_uri(channel: str, quality: str, given: TimeRange) -> str:

@@ -23,8 +23,29 @@ VERSION = 3
 
 def segment_uri(segment: Segment) -> str:
     """Relative URI of a segment from ``/playlist/CHANNEL/QUALITY.m3u8``."""
-    parts = (segment.channel, segment.quality, segment.hour, segment.name)
-    return "../../segments/" + "/".join(quote(part, safe=":") for part in parts)
+    return f"{base_uri(segment.channel, segment.quality)}{segment.hour}/{segment.name}"
+
+
+def entry_text(program_date_time: str, duration_text: str, uri: str) -> str:
+    return f"#EXT-X-PROGRAM-DATE-TIME:{program_date_time}\n#EXTINF:{duration_text},\n{uri}"
+
+
+def segment_entry(segment: Segment) -> str:
+    """The lines of one segment: program date time, duration (as in its name), URI."""
+    return entry_text(format_iso(segment.start), repr(segment.duration), segment_uri(segment))
+
+
+def base_uri(channel: str, quality: str) -> str:
+    return f"../../segments/{quote(channel, safe=':')}/{quote(quality, safe=':')}/"
+
+
+def entry_from_name(base: str, hour: str, name: str) -> str:
+    """:func:`segment_entry` from a canonical file name, with string operations only (fast).
+
+    ``hour`` is ``YYYY-MM-DDTHH`` and ``name`` starts with ``MM:SS.ffffff-DURATION-``; neither
+    needs quoting in a URI path.
+    """
+    return entry_text(f"{hour}:{name[:12]}Z", name.split("-", 2)[1], f"{base}{hour}/{name}")
 
 
 def target_duration(segments: Iterable[Segment]) -> int:
@@ -34,14 +55,10 @@ def target_duration(segments: Iterable[Segment]) -> int:
     return max(1, math.ceil(round(longest, 3)))
 
 
-def _extinf(duration: float) -> str:
-    return f"#EXTINF:{duration:.3f},"
-
-
 def media_playlist(
     selection: Sequence[Segment | Hole],
     ended: bool,
-    uri: Callable[[Segment], str] = segment_uri,
+    entry: Callable[[Segment], str] = segment_entry,
 ) -> str:
     """Render a media playlist from :func:`~streamvault.store.select.select_segments` output."""
     segments = [item for item in selection if isinstance(item, Segment)]
@@ -62,9 +79,7 @@ def media_playlist(
             lines.append("#EXT-X-DISCONTINUITY")
             hole_pending = False
         started = True
-        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{format_iso(item.start)}")
-        lines.append(_extinf(item.duration))
-        lines.append(uri(item))
+        lines.append(entry(item))
     if ended:
         lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"

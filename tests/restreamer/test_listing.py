@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamvault.restreamer.listing import list_hour_fast
+from streamvault.store.disk import list_hour
+
+HASH = "7IS92rssMzoSBQDIevHStbTNy-URRV3Vw-jzZ6pwOZM"
+AWKWARD = [
+    f"45:51.608000-2.0-full-{HASH}.ts",
+    f"45:53.608000-2.002-suspect-{HASH}.ts",
+    f"45:55.608000-1e-05-partial-{HASH}.ts",  # a dash in the duration: bad for both
+    f"45:57.000000-2.00-full-{HASH}.ts",  # not how Python writes 2.0: bad
+    f"45:59.000000-2-full-{HASH}.ts",
+    f"61:00.000000-2.0-full-{HASH}.ts",
+    f"00:61.000000-2.0-full-{HASH}.ts",
+    f"00:00.00000-2.0-full-{HASH}.ts",
+    f"00:00.000000-2.0-other-{HASH}.ts",
+    f"00:00.000000-2.0-full-{HASH[:-1]}.ts",
+    "00:00.000000-2.0-temp-0f8fad5b-d9cb-469f-a165-70867728950e.ts",
+    f"00:02.000000-2.0-full-{HASH}.ts.tombstone",
+    f"00:02.000000-2.0-full-{HASH}.ts",
+    ".hidden",
+    "notes.txt",
+]
+
+
+def compare(directory: str) -> None:
+    slow = list_hour(directory, "c", "q", "2026-11-28T03")
+    fast = list_hour_fast(directory, "c", "q", "2026-11-28T03")
+    assert sorted(fast.segments, key=lambda s: (s.start, s.type)) == sorted(
+        slow.segments, key=lambda s: (s.start, s.type)
+    )
+    assert sorted(fast.visible) == sorted(slow.visible)
+    assert sorted(fast.bad) == sorted(slow.bad)
+    assert fast.tombstones == slow.tombstones
+
+
+def test_same_as_the_store_listing_on_awkward_names(tmp_path: pytest.TempPathFactory) -> None:
+    for name in AWKWARD:
+        open(os.path.join(str(tmp_path), name), "wb").close()
+    compare(str(tmp_path))
+    fast = list_hour_fast(str(tmp_path), "c", "q", "2026-11-28T03")
+    assert len(fast.segments) == 2 and len(fast.tombstones) == 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789:.-abcefilprstu", max_size=30), max_size=6))
+def test_same_as_the_store_listing_on_any_names(
+    tmp_path_factory: pytest.TempPathFactory, names: list[str]
+) -> None:
+    directory = str(tmp_path_factory.mktemp("names"))
+    for name in set(names):
+        if name and name not in (".", "..") and "/" not in name:
+            open(os.path.join(directory, name + f"-{HASH}.ts"), "wb").close()
+    compare(directory)
+
+
+def test_missing_directory() -> None:
+    assert list_hour_fast("/nonexistent/x", "c", "q", "2026-11-28T03").segments == []
