@@ -6,7 +6,6 @@ Every Twitch route also answers under ``/node/NAME``, which selects the faults w
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -107,6 +106,10 @@ def describe(sim: Simulator) -> str:
     if sim.ca_file:
         flags += f" --ca-file {sim.ca_file}"
     lines = [f"simulated Twitch at {sim.base_url}", f"downloader flags: {flags}"]
-    lines += [f"control: {sim.base_url}/control/counters", json.dumps(
-        {c.name: c.qualities for c in sim.config.channels})]  # fmt: skip
+    lines.append(f"per-node faults: use {sim.node_url('NAME')} as both URLs")
+    lines.append(f"control: {sim.base_url}/control/counters, {sim.base_url}/control/faults")
+    for channel in sim.config.channels:
+        state = "online" if channel.online else "offline"
+        qualities = ",".join(channel.qualities)
+        lines.append(f"channel {channel.name}: {qualities} ({channel.master_style} style, {state})")
     return "\n".join(lines)

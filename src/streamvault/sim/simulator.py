@@ -7,6 +7,7 @@ import copy
 import logging
 import math
 import secrets
+import shutil
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -151,10 +152,15 @@ class Simulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.ca_file is not None:
+            shutil.rmtree(Path(self.ca_file).parent, ignore_errors=True)
 
     async def _tick(self) -> None:
         while True:
-            self.advance()
+            try:
+                self.advance()
+            except Exception:  # a bad fault must not stop time
+                log.exception("simulator tick failed")
             await self.clock.sleep(self.config.segment_duration / 4)
 
     def node_url(self, node: str) -> str:
