@@ -113,3 +113,29 @@ async def test_every_segment_starts_one_duration_after_the_last(make_sim: MakeSi
         assert {b - a for a, b in itertools.pairwise(video)} == {2 * TICKS_PER_SECOND}
         starts[quality] = video
     assert starts["source"] == starts["480p"]
+
+
+def continuity_errors(data: bytes) -> int:
+    """How many packets break their PID's continuity counter sequence."""
+    last: dict[int, int] = {}
+    errors = 0
+    for start in range(0, len(data), PACKET_SIZE):
+        pid = ((data[start + 1] & 0x1F) << 8) | data[start + 2]
+        if pid == 0x1FFF or not data[start + 3] & 0x10:
+            continue
+        counter = data[start + 3] & 0x0F
+        if pid in last and counter != (last[pid] + 1) % 16:
+            errors += 1
+        last[pid] = counter
+    return errors
+
+
+async def test_continuity_counters_run_on_across_segments_and_loops(make_sim: MakeSim) -> None:
+    sim = await make_sim()
+    for start in (0, 3, 1000):
+        data = b"".join(
+            sim.segment_bytes("alpha", "source", k) for k in range(start, start + 2 * LOOP_SEGMENTS)
+        )
+        assert continuity_errors(data) == 0
+    joined = sim.segment_bytes("alpha", "source", 2) + sim.segment_bytes("alpha", "source", 4)
+    assert continuity_errors(joined) > 0, "a skipped segment shows as a break"
