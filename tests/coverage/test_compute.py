@@ -205,3 +205,23 @@ def test_editable_within_raw_within_the_hour_and_holes_apart_from_editable(
         assert hole.end - hole.start > timedelta(milliseconds=10)
         for run_start, run_end in result.full_runs:
             assert min(hole.end, run_end) - max(hole.start, run_start) <= timedelta(0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_starts, _starts)
+def test_raw_coverage_of_a_union_is_at_least_that_of_each_part(
+    first: list[tuple[int, float, str]], second: list[tuple[int, float, str]]
+) -> None:
+    def segments(items: list[tuple[int, float, str]]) -> list[Segment]:
+        return [seg(ms / 1000, d, t, tag="x") for ms, d, t in items]  # type: ignore[arg-type]
+
+    a, b = segments(first), segments(second)
+    whole = range_coverage(a + b, at(0), at(3600)).raw_seconds
+    assert whole >= range_coverage(a, at(0), at(3600)).raw_seconds
+    assert whole >= range_coverage(b, at(0), at(3600)).raw_seconds
+    assert (
+        whole
+        <= range_coverage(a, at(0), at(3600)).raw_seconds
+        + range_coverage(b, at(0), at(3600)).raw_seconds
+        + 1e-6
+    )

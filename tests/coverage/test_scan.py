@@ -26,8 +26,10 @@ def later_ns() -> int:
 
 
 def three_hours(base: Path) -> SegmentStore:
-    # Hour 0 full; a gap [7190, 7204) across the boundary of hours 1 and 2.
-    touch_segments(str(base), [*run(0, 1800), *run(3600, 1795), *run(7204, 1798)])
+    # 6 s segments (fewer files, faster tests). Hour 0 full; a gap [7188, 7204) across the
+    # boundary of hours 1 and 2.
+    segments = [*run(0, 600, 6.0), *run(3600, 598, 6.0), seg(7204), *run(7206, 599, 6.0)]
+    touch_segments(str(base), segments)
     return SegmentStore(str(base))
 
 
@@ -39,13 +41,13 @@ def test_a_pass_lists_only_the_hour_directories_that_changed(tmp_path: Path) -> 
     assert [len(h.coverage.holes) for h in scanner.results("c", "q")] == [0, 1, 1]
     [idle] = scanner.scan()
     assert (idle.listed, idle.computed, idle.changed) == ((), (), False)
-    touch_segments(str(tmp_path), [seg(7190)])  # the middle hour's end gap, half filled
+    touch_segments(str(tmp_path), [seg(7188)])  # the middle hour's end gap, partly filled
     bump_mtime(tmp_path / "c" / "q" / hour_at(1))
     [after] = scanner.scan()
     assert after.listed == (hour_at(1),)
     assert after.computed == (hour_at(1),)
     middle = scanner.results("c", "q")[1]
-    assert [(h.start - H0).total_seconds() for h in middle.coverage.holes] == [7192.0]
+    assert [(h.start - H0).total_seconds() for h in middle.coverage.holes] == [7190.0]
     assert scanner.listed("c", "q") == 4
 
 
@@ -61,7 +63,7 @@ def test_a_segment_running_into_the_next_hour_recomputes_that_hour(tmp_path: Pat
     assert [
         (h.start - H0).total_seconds() for h in scanner.results("c", "q")[2].coverage.holes
     ] == [7200.0]
-    touch_segments(str(tmp_path), [seg(7190, 14.0)])  # [7190, 7204): fills both gaps
+    touch_segments(str(tmp_path), [seg(7188, 16.0)])  # [7188, 7204): fills both gaps
     bump_mtime(tmp_path / "c" / "q" / hour_at(1))
     [after] = scanner.scan()
     assert after.listed == (hour_at(1), hour_at(2))
@@ -131,14 +133,16 @@ def test_metrics_keep_only_recent_hours_and_totals_without_an_hour(tmp_path: Pat
     full = [
         s for s in families["streamvault_coverage_segments"].samples if s.labels["type"] == "full"
     ]
-    assert [s.value for s in full] == [5393]
+    assert [s.value for s in full] == [1798]
     [bad] = families["streamvault_coverage_bad_names"].samples
     assert bad.value == 1
     ratios = {
         s.labels["hour"]: s.value
         for s in families["streamvault_coverage_hour_editable_ratio"].samples
     }
-    assert ratios == {hour_at(1): 3590 / 3600, hour_at(2): 3596 / 3600}
+    assert ratios == {hour_at(1): 3588 / 3600, hour_at(2): 3596 / 3600}
+    series = [s for f in families.values() for s in f.samples]
+    assert len(series) == 2 * 16 + 16  # the bound docs/metrics-coverage.md states
     [listed] = families["streamvault_coverage_hours_listed"].samples
     assert (listed.name, listed.value) == ("streamvault_coverage_hours_listed_total", 3)
 
@@ -188,3 +192,17 @@ async def wait_for(condition: object) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("condition never became true")
+
+
+def test_real_segments_and_tombstones(tmp_path: Path) -> None:
+    store = SegmentStore(str(tmp_path))
+    kept = [
+        store.write_segment("c", "q", seg(i * 2.0).start, 2.0, "full", b"x" * i) for i in range(5)
+    ]
+    store.write_tombstone(kept[2])  # hidden: a hole where it was
+    scanner = CoverageScanner(store, fs_now_ns=later_ns)
+    scanner.scan()
+    [hour] = scanner.results("c", "q")
+    assert hour.tombstones == 1
+    assert hour.coverage.types["full"].count == 4
+    assert [(h.start, h.end) for h in hour.coverage.holes] == [(seg(4).start, seg(6).start)]

@@ -8,7 +8,7 @@ Two families per figure, so no query double-counts:
 - ``streamvault_coverage_*{channel,quality[,type]}``: totals over every hour scanned, no ``hour``
   label (a gap across an hour boundary is counted as one hole).
 
-Label cardinality: channels x qualities x (recent_hours x (3 types + 10) + 3 types + 11).
+Series: at most channels x qualities x (recent_hours x 16 + 16) (docs/metrics-coverage.md).
 """
 
 from __future__ import annotations
