@@ -251,15 +251,27 @@ def sampled_names(metrics_text: str) -> set[str]:
 
 
 def family_names(metrics_text: str) -> set[str]:
-    """The metric families on the page, named as the docs name them (counters with _total)."""
-    names = set()
+    """The metric families on the page, named as the docs name them (counters with _total).
+
+    prometheus-client also declares a ``NAME_created`` gauge beside each counter and
+    histogram (the time it was created); those are left out.
+    """
+    declared = {}
     for line in metrics_text.splitlines():
         if line.startswith("# TYPE "):
             _, _, name, kind = line.split(maxsplit=3)
             if kind == "counter" and not name.endswith("_total"):
                 name += "_total"
-            names.add(name)
-    return names
+            declared[name] = kind
+    return {
+        name
+        for name in declared
+        if not (
+            name.endswith("_created")
+            and {name.removesuffix("_created"), name.removesuffix("_created") + "_total"}
+            & declared.keys()
+        )
+    }
 
 
 def dashboard_exprs() -> list[tuple[str, str]]:
@@ -290,3 +302,32 @@ def used_metric_names() -> dict[str, set[str]]:
         for name in metric_names(rule["expr"]):
             used.setdefault(name, set()).add(f"alert: {rule['alert']}")
     return used
+
+
+#: Labels Prometheus adds to every scraped series (the compose cluster adds ``node``).
+TARGET_LABELS = frozenset({"instance", "job", "node"})
+
+_SELECTOR = re.compile(r"\b(streamvault_[a-zA-Z0-9_:]+)\s*(\{[^}]*\})?")
+_LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
+
+
+def selectors(expr: str) -> list[tuple[str, set[str]]]:
+    """(metric name, label names its matchers use) for every ``streamvault_*`` selector."""
+    found = []
+    for match in _SELECTOR.finditer(expr):
+        matchers = match.group(2) or ""
+        found.append((match.group(1), set(_MATCHER.findall(without_strings(matchers)))))
+    return found
+
+
+def series_labels(metrics_text: str) -> dict[str, set[str]]:
+    """Series name -> the label names its samples carry on a ``/metrics`` page."""
+    labels: dict[str, set[str]] = {}
+    for line in metrics_text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, rest = line.partition("{")
+        names = {pair[0] for pair in _LABEL_PAIR.findall(rest)}
+        labels.setdefault(name.split()[0], set()).update(names)
+    return labels
