@@ -100,11 +100,7 @@ class CoverageScanner:
         variant = self._variants.setdefault((channel, quality), _Variant())
         found = self._hour_mtimes(channel, quality)
         removed = sorted(set(variant.hours) - set(found))
-        remaining = {
-            hour
-            for hour, mtime in found.items()
-            if (old := variant.hours.get(hour)) is None or old.mtime_ns != mtime or not old.settled
-        }
+        remaining = _stale(variant.hours, found)
         listed: list[str] = []
         pending: dict[str, HourListing] = {}  # listed, not yet computed: kept to a few hours
         dirty: set[str] = set()
@@ -132,18 +128,12 @@ class CoverageScanner:
         with self._lock:
             variant.hours = hours
             variant.listed += len(listed)
-        if listed or removed:
-            log.debug(
-                "coverage %s/%s: listed %d hours, recomputed %d, removed %d",
-                channel,
-                quality,
-                len(listed),
-                len(computed),
-                len(removed),
-            )
-        return VariantPass(
+        done = VariantPass(
             channel, quality, tuple(sorted(listed)), tuple(sorted(computed)), tuple(removed)
         )
+        if listed or removed:
+            log.debug("coverage %s/%s: %s", channel, quality, done)
+        return done
 
     @staticmethod
     def _update(
@@ -208,6 +198,15 @@ class CoverageScanner:
         with self._lock:
             variant = self._variants.get((channel, quality))
             return variant.listed if variant else 0
+
+
+def _stale(known: dict[str, _Hour], found: dict[str, int]) -> set[str]:
+    """Hours to list: new ones, changed ones, and those changed too recently to trust."""
+    return {
+        hour
+        for hour, mtime in found.items()
+        if (old := known.get(hour)) is None or old.mtime_ns != mtime or not old.settled
+    }
 
 
 def _previous(hour: str) -> str:

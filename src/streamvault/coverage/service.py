@@ -66,7 +66,8 @@ class CoverageService:
         report = PassReport(tuple(variants), tuple(written), time.perf_counter() - began)
         self.passes += 1
         self.last_pass = report
-        log.info(
+        log.log(
+            logging.INFO if self.passes == 1 else logging.DEBUG,  # the first pass, then quietly
             "coverage pass %d: %d variants, %d hour directories listed, %d maps written in %.3f s",
             self.passes,
             len(variants),
