@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 from streamvault.backfiller.peers import PeerDiscovery
 from streamvault.backfiller.service import Backfiller, Settings
@@ -135,8 +136,7 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
     node = backfiller(b, [url], session, clock, interval=1000.0, recent_cutoff=60.0)
     task = asyncio.create_task(node.run())
     try:
-        await eventually(lambda: (url, "ch", "source") in node._followers)
-        await asyncio.sleep(1.0)  # the followers have their cursors
+        await eventually(lambda: (url, "ch", "source") in node.feed_cursors)
         old = write(a, NOW - timedelta(seconds=120))
         young = write(a, NOW - timedelta(seconds=10))
         started = time.monotonic()
@@ -211,3 +211,33 @@ async def test_once_exit_codes(tmp_path: Path, serve: Serve) -> None:
     code, output = await run_cli("--base-dir", mine.base_dir, "--channel", "ch", "--once")
     assert code == 2
     assert "--node" in output
+
+
+async def test_a_restarted_feed_makes_a_pass_check_the_recent_hours(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    a, b = node_store(tmp_path, "a"), node_store(tmp_path, "b")
+    app = peer_app(a)
+    instance = {"id": "first"}
+
+    async def changes(request: web.Request) -> web.Response:
+        while "cursor" in request.query and instance["id"] == "first":
+            await asyncio.sleep(0.05)  # a long-poll with nothing to tell
+        return web.json_response(
+            {"cursor": 7, "instance": instance["id"], "reset": False, "changes": []}
+        )
+
+    app.router.add_get("/changes/{channel}/{quality}", changes)
+    url = await serve(app)
+    node = backfiller(b, [url], session, FakeClock(NOW), interval=1000.0)
+    task = asyncio.create_task(node.run())
+    try:
+        await eventually(lambda: (url, "ch", "source") in node.feed_cursors)
+        segment = write(a, NOW - timedelta(seconds=120))  # missed: the feed "restarted"
+        await asyncio.sleep(0.3)
+        assert not os.path.exists(b.segment_path(segment))
+        instance["id"] = "second"
+        await eventually(lambda: os.path.exists(b.segment_path(segment)))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -104,6 +104,10 @@ class Backfiller:
         self._followers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._deferred: set[str] = set()
+        #: (peer url, channel, quality) -> (cursor, instance) of each followed change feed
+        self.feed_cursors: dict[tuple[str, str, str], tuple[int, str]] = {}
+        self._feed_absent: set[tuple[str, str, str]] = set()
+        self._feed_quick: set[tuple[str, str, str]] = set()
 
     @property
     def cutoff(self) -> timedelta:
@@ -248,38 +252,53 @@ class Backfiller:
                 self._followers[key] = asyncio.create_task(self._follow(peer, key[1], key[2]))
 
     async def _follow(self, peer: Peer, channel: str, quality: str) -> None:
-        client = self.copier.client(peer)
-        cursor: int | None = None
-        instance = ""
+        """Long-poll one peer's change feed for one channel and quality, until cancelled."""
+        key = (peer.url, channel, quality)
         while True:
             wait = self.copier.state(peer).retry_at - self.clock.monotonic()
             if wait > 0:
                 await self.clock.sleep(wait)
             started = time.monotonic()
             try:
-                answer = await client.changes(channel, quality, cursor, self.settings.feed_timeout)
+                offered = await self._follow_once(peer, channel, quality)
             except RemoteError as err:
                 self.copier.peer_failed(peer, err, "feed")
                 continue
-            if answer is None:
-                log.info(
-                    "peer %s offers no change feed for %s/%s; polling it",
-                    peer.name,
-                    channel,
-                    quality,
-                )
-                await self.clock.sleep(self.settings.full_interval)
+            except Exception:  # nothing a peer sends may stop the follower
+                log.exception("peer %s: change feed for %s/%s failed", peer.name, channel, quality)
+                await asyncio.sleep(1.0)
                 continue
-            if cursor is not None and (answer.reset or answer.instance != instance):
-                log.info("peer %s: change feed restarted; checking recent hours", peer.name)
-                self.wake()
-            elif cursor is not None:
-                self._apply_changes(peer, channel, quality, answer.changes)
-            cursor, instance = answer.cursor, answer.instance
-            if not answer.changes and time.monotonic() - started < 0.5:
-                await asyncio.sleep(
-                    0.5
-                )  # a peer that does not wait must not make us spin (real time)
+            if not offered:
+                await self.clock.sleep(self.settings.full_interval)
+            elif key in self._feed_quick and time.monotonic() - started < 0.5:
+                await asyncio.sleep(0.5)  # a peer that does not wait must not make us spin
+
+    async def _follow_once(self, peer: Peer, channel: str, quality: str) -> bool:
+        """One long-poll; False when the peer offers no feed (it is polled instead)."""
+        key = (peer.url, channel, quality)
+        cursor, instance = self.feed_cursors.get(key, (None, ""))
+        answer = await self.copier.client(peer).changes(
+            channel, quality, cursor, self.settings.feed_timeout
+        )
+        if answer is None:
+            if key not in self._feed_absent:
+                self._feed_absent.add(key)
+                log.info("peer %s offers no change feed for %s/%s; polling it",
+                         peer.name, channel, quality)  # fmt: skip
+            return False
+        self._feed_absent.discard(key)
+        if cursor is not None and (answer.reset or answer.instance != instance):
+            log.info("peer %s: change feed restarted; checking recent hours", peer.name)
+            self.wake()
+        elif cursor is not None:
+            self._apply_changes(peer, channel, quality, answer.changes)
+        self.feed_cursors[key] = (answer.cursor, answer.instance)
+        # an empty answer to a long-poll that came back at once is suspicious
+        if cursor is not None and not answer.changes:
+            self._feed_quick.add(key)
+        else:
+            self._feed_quick.discard(key)
+        return True
 
     def _apply_changes(
         self, peer: Peer, channel: str, quality: str, changes: Sequence[Any]
