@@ -44,6 +44,17 @@ GAVE_UP = Counter(
 )
 
 
+def touch(channel: str, quality: str) -> None:
+    """Create every series of a (channel, quality) at zero, so dashboards see them at once."""
+    for kind in ("full", "suspect", "partial"):
+        SEGMENTS.labels(channel, quality, kind)
+        SECONDS.labels(channel, quality, kind)
+    ADS.labels(channel, quality)
+    SKEWS.labels(channel, quality)
+    for reason in ("gone", "timeout"):
+        GAVE_UP.labels(channel, quality, reason)
+
+
 class LatestSegments(Collector):
     """Start time of the newest segment stored per (channel, quality)."""
 

@@ -64,6 +64,7 @@ class StreamWorker:
         self._slots = asyncio.Semaphore(self.settings.max_getters)
         self._maps: dict[str, bytes] = {}
         self.started = self.clock.monotonic()
+        metrics.touch(self.channel, quality)
 
     @property
     def working(self) -> bool:

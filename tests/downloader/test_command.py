@@ -1,0 +1,173 @@
+"""The real ``streamvault download`` command against the simulator: /metrics and SIGTERM
+(issue 8 tests 12 and 14), and important versus other channels while offline (test 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from streamvault.sim import ChannelConfig, Fault, Simulator
+from streamvault.timeutil import to_seconds
+
+from .simhelp import downloader, sim_config, sim_wait, stored, temp_files, until
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def metric_values(text: str, channel: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = dict(sample.labels)
+            if labels.get("channel", channel) == channel:
+                values[(sample.name, tuple(sorted(labels.items())))] = sample.value
+    return values
+
+
+def value(values: dict, name: str, **labels: str) -> float:  # type: ignore[type-arg]
+    return values.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_command_metrics_and_sigterm(sim_cache: Path, tmp_path: Path) -> None:
+    config = sim_config(sim_cache, [ChannelConfig("cmd14", ["source"], history=2)], time_scale=20.0)
+    port = free_port()
+    async with Simulator(config) as sim:
+        log_file = (tmp_path / "downloader.log").open("w")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "streamvault",
+            "download",
+            "--base-dir",
+            str(tmp_path / "store"),
+            "--twitch-gql-url",
+            sim.base_url,
+            "--twitch-usher-url",
+            sim.base_url,
+            "--metrics-port",
+            str(port),
+            "--log-level",
+            "DEBUG",
+            "cmd14!",
+            stdout=log_file,
+            stderr=log_file,
+        )
+        try:
+            store = tmp_path / "store"
+            await until(lambda: bool(stored(store, "cmd14", "source")))
+            timeline = sim.channel("cmd14")
+            assert timeline is not None
+            first = timeline.next_sequence + 2  # faults in segments the downloader will see
+            sim.add_fault(
+                Fault(
+                    "ad_break",
+                    channel="cmd14",
+                    marking="amazon",
+                    from_sequence=first,
+                    to_sequence=first + 2,
+                )
+            )
+            sim.add_fault(Fault("segment_status", channel="cmd14", sequence=first + 5, status=404))
+            sim.add_fault(Fault("skew", channel="cmd14", sequence=first + 8, skew_seconds=0.5))
+            last = first + 12
+            await until(lambda: max(stored(store, "cmd14", "source")) >= timeline.start_of(last))
+            sim.set_online("cmd14", False)  # nothing new: counts can settle
+            await asyncio.sleep(1.5)
+            url = f"http://127.0.0.1:{port}/metrics"
+            async with aiohttp.ClientSession() as session, session.get(url) as response:
+                assert response.status == 200
+                text = await response.text()
+            files = [
+                s for group in stored(tmp_path / "store", "cmd14", "source").values() for s in group
+            ]
+            values = metric_values(text, "cmd14")
+            labels = {"channel": "cmd14", "quality": "source"}
+            full = [s for s in files if s.type == "full"]
+            assert len(full) >= 10
+            assert value(
+                values, "streamvault_segments_downloaded_total", type="full", **labels
+            ) == len(full)
+            assert value(
+                values, "streamvault_segment_seconds_downloaded_total", type="full", **labels
+            ) == pytest.approx(2.0 * len(full))
+            assert value(values, "streamvault_ad_segments_skipped_total", **labels) == 3
+            assert value(values, "streamvault_latest_segment", **labels) == pytest.approx(
+                to_seconds(max(s.start for s in files))
+            )
+            assert (
+                value(values, "streamvault_http_errors_total", endpoint="segment", reason="404")
+                == 1
+            )
+            for endpoint in ("gql", "usher", "playlist", "segment"):
+                assert (
+                    value(
+                        values, "streamvault_http_request_duration_seconds_count", endpoint=endpoint
+                    )
+                    >= 1
+                )
+            assert ("streamvault_timestamp_skews_total", tuple(sorted(labels.items()))) in values
+
+            assert value(values, "streamvault_timestamp_skews_total", **labels) >= 1
+
+            # SIGTERM with downloads in flight: they finish, nothing is left half-written.
+            sim.set_online("cmd14", True)
+            nxt = timeline.next_sequence
+            sim.add_fault(
+                Fault(
+                    "stall_then_truncate",
+                    channel="cmd14",
+                    from_sequence=nxt,
+                    to_sequence=nxt + 40,
+                    stall_seconds=30.0,
+                )
+            )
+            await until(lambda: bool(temp_files(tmp_path / "store")), 20)
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), 20)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            log_file.close()
+    log = (tmp_path / "downloader.log").read_text()
+    assert code == 0, log[-3000:]
+    assert temp_files(tmp_path / "store") == []
+    assert "stopping: waiting for segments in flight" in log
+    stalled = [
+        s
+        for group in stored(tmp_path / "store", "cmd14", "source").values()
+        for s in group
+        if s.start >= sim.channel("cmd14").start_of(nxt)
+    ]  # type: ignore[union-attr]
+    assert stalled  # the in-flight downloads finished and were saved
+
+
+async def test_important_channel_retries_faster_and_louder(
+    sim_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = sim_config(
+        sim_cache, [ChannelConfig("imp2", online=False), ChannelConfig("oth2", online=False)]
+    )
+    async with Simulator(config) as sim:
+        with caplog.at_level(logging.DEBUG, logger="streamvault.downloader"):
+            async with downloader(sim, tmp_path, ["imp2!", "oth2"], ["source"]):
+                await sim_wait(sim, 100)
+    down = [r for r in caplog.records if "stream down" in r.getMessage()]
+    important = [r for r in down if r.getMessage().startswith("imp2")]
+    other = [r for r in down if r.getMessage().startswith("oth2")]
+    assert {r.levelno for r in important} == {logging.INFO}
+    assert {r.levelno for r in other} == {logging.DEBUG}
+    assert 16 <= len(important) <= 21  # every 5 s
+    assert 4 <= len(other) <= 6  # every 20 s
