@@ -4,9 +4,10 @@
 
 ``streamvault sim`` runs in its own process, pinned to core 0 with ``taskset`` when present;
 this process (pinned to another core when there is one) fetches the live playlist once and
-then hammers the segment URLs from ``--concurrency`` keep-alive connections for ``--duration``
-seconds, checking each body's length. Modes: ``small`` (the test-size video), ``realistic``
-(``--realistic-bitrate``, about 1.5 MB per 2 s segment) and ``tls`` (realistic over HTTPS).
+then hammers the segment URLs from ``--concurrency`` keep-alive connections for about
+``--duration`` seconds with ``curl --parallel`` (or, with ``--client aiohttp``, from this
+process). Modes: ``small`` (the test-size video), ``realistic`` (``--realistic-bitrate``,
+about 1.5 MB per 2 s segment) and ``tls`` (realistic over HTTPS).
 Prints requests/s, MB/s and the ratio to the 300 requests/s target, and how busy the sim's
 process was (CPU seconds per wall second), so "requests per sim CPU-second" gives the rate one
 whole core would serve even when the client or other load on the machine is what limits the run.
@@ -28,6 +29,7 @@ import time
 import aiohttp
 
 TARGET = 300.0
+CURL = "/usr/bin/curl"
 CLIENT_ID = "kimne78kx3ncx6brgo4mv6wki5h1ko"
 HASH = "ed230aa1e33e07eebb8928504583da78a5173989fadfb1ac94be06a04f3cdbe9"
 
@@ -103,19 +105,54 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def curl_hammer(
+    urls: list[str], duration: float, concurrency: int, ca_file: str | None, guess: float
+) -> tuple[int, int, float]:
+    """``curl --parallel`` over about ``duration`` seconds' worth of requests (by ``guess``/s)."""
+    count = max(concurrency, int(guess * duration))
+    with tempfile.NamedTemporaryFile("w", suffix=".curl") as config:
+        for i in range(count):
+            config.write(f'url = "{urls[i % len(urls)]}"\noutput = "/dev/null"\n')
+        config.flush()
+        command = [CURL, "-sSf", "--no-progress-meter", "--parallel", "--parallel-max",
+                   str(concurrency), "-w", "%{size_download}\n", "-K", config.name]  # fmt: skip
+        if ca_file:
+            command += ["--cacert", ca_file]
+        started = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+        output, _ = await process.communicate()
+        elapsed = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"curl failed with {process.returncode}")
+    sizes = [int(line) for line in output.split()]
+    return len(sizes), sum(sizes), elapsed
+
+
+async def measure(
+    args: argparse.Namespace, process: asyncio.subprocess.Process, base: str, ca_file: str | None
+) -> tuple[int, int, float, float]:
+    """(requests, bytes, seconds, sim CPU share) of one measured run."""
+    context: ssl.SSLContext | bool = True
+    if ca_file:
+        context = ssl.create_default_context(cafile=ca_file)
+    connector = aiohttp.TCPConnector(limit=args.concurrency, ssl=context)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        urls = await segment_urls(session, base)
+        warm = await hammer(session, urls, 1.0, args.concurrency)  # caches and the pool
+        cpu = cpu_seconds(process.pid)
+        if args.client == "curl":
+            guess = warm[0] / warm[2]
+            result = await curl_hammer(urls, args.duration, args.concurrency, ca_file, guess)
+        else:
+            result = await hammer(session, urls, args.duration, args.concurrency)
+    busy = (cpu_seconds(process.pid) - cpu) / result[2]
+    return (*result, busy)
+
+
 async def run_mode(mode: str, args: argparse.Namespace, cache: str) -> float:
     process, base, ca_file = await start_sim(mode, cache)
     try:
-        context: ssl.SSLContext | bool = True
-        if ca_file:
-            context = ssl.create_default_context(cafile=ca_file)
-        connector = aiohttp.TCPConnector(limit=args.concurrency, ssl=context)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            urls = await segment_urls(session, base)
-            await hammer(session, urls, 1.0, args.concurrency)  # warm the caches and the pool
-            cpu = cpu_seconds(process.pid)
-            requests, size, elapsed = await hammer(session, urls, args.duration, args.concurrency)
-            busy = (cpu_seconds(process.pid) - cpu) / elapsed
+        requests, size, elapsed, busy = await measure(args, process, base, ca_file)
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()
@@ -135,10 +172,16 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--modes", default="small,realistic,tls")
+    parser.add_argument(
+        "--client",
+        choices=("curl", "aiohttp"),
+        default="curl" if os.path.exists(CURL) else "aiohttp",
+        help="curl costs the client far less CPU per request, so it loads the sim harder",
+    )
     args = parser.parse_args()
     if (os.cpu_count() or 1) > 1 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {1})  # the client stays off the sim's core
-    print(f"sim pinned to core 0: {bool(shutil.which('taskset'))}; client on core 1")
+    print(f"sim pinned to core 0: {bool(shutil.which('taskset'))}; {args.client} on core 1")
     with tempfile.TemporaryDirectory(prefix="sim-bench-") as cache:
         for mode in args.modes.split(","):
             await run_mode(mode, args, cache)

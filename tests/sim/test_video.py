@@ -93,9 +93,16 @@ async def test_segment_bytes_depend_only_on_channel_quality_sequence(
     assert len(body) % PACKET_SIZE == 0
 
 
-async def test_realistic_bitrate_pads_to_about_six_megabits(make_sim: MakeSim) -> None:
+async def test_realistic_bitrate_pads_to_about_six_megabits(
+    make_sim: MakeSim, session: aiohttp.ClientSession
+) -> None:
     sim = await make_sim(realistic_bitrate=True)
     data = sim.segment_bytes("alpha", "source", 3)
+    _, text = await get_text(session, await media_url(session, sim.base_url, "alpha", "source"))
+    async with session.get(segment_urls(text)[3]) as response:
+        assert response.status == 200
+        assert response.content_length == len(data)
+        assert await response.read() == data
     assert 1_400_000 <= len(data) <= 1_500_000
     assert len(data) % PACKET_SIZE == 0
     times = stream_times(data)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+LARGE_BODY = 256 * 1024
 _SEQUENCE_RE = re.compile(r"\d{1,12}")
 
 # -- CDN -----------------------------------------------------------------------------------
@@ -126,7 +127,23 @@ async def segment(request: web.Request) -> web.StreamResponse:
         return await _stall_then_truncate(request, sim, fault, data)
     if fault is not None and fault.kind == "reset_mid_body":
         return await _reset_mid_body(request, fault, data)
-    return web.Response(body=data, content_type="video/mp2t")
+    return await _send(request, data)
+
+
+async def _send(request: web.Request, data: bytes) -> web.StreamResponse:
+    """The segment body. aiohttp joins headers and body into one new bytes object on Python
+    < 3.12.9; a large body goes out as a small first write (which takes the headers) and a
+    zero-copy rest, which spares a 1.5 MB copy per request."""
+    if len(data) < LARGE_BODY:
+        return web.Response(body=data, content_type="video/mp2t")
+    response = web.StreamResponse(headers={"Content-Type": "video/mp2t"})
+    response.content_length = len(data)
+    await response.prepare(request)
+    view = memoryview(data)
+    await response.write(view[:PACKET_SIZE])
+    await response.write(view[PACKET_SIZE:])
+    await response.write_eof()
+    return response
 
 
 def _cut(data: bytes, fraction: float) -> bytes:
