@@ -27,7 +27,7 @@ from ..errors import StreamvaultError
 from ..ffmpeg import ffmpeg_exe
 from ..store.naming import Segment
 from .plan import Copy, CutPlan, CutType, Encode, Run, run_pieces
-from .ts import TsInfo, inspect
+from .ts import TsInfo, continuous, inspect
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,13 @@ _running: set[int] = set()
 PathOf = Callable[[Segment], str]
 
 #: Re-encoded edges of fast and smart cuts: H.264 without B-frames (timestamps then start
-#: exactly where asked), AAC, MPEG-TS with no added mux delay.
-EDGE_CODECS = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-c:a", "aac"]
+#: exactly where asked); audio copied (no encoder delay, so it joins the copied segments
+#: exactly); MPEG-TS with no added mux delay.
+EDGE_CODECS = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-c:a", "copy"]
 TS_OUT = ["-f", "mpegts", "-muxdelay", "0", "-muxpreload", "0"]
 MAP = ["-map", "0:v?", "-map", "0:a?"]
+#: Bytes read from the start of a segment to find its first video timestamp.
+PROBE = 16 * 1024
 
 FULL_OUTPUT: dict[str, list[str]] = {
     "mpegts": ["-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", *TS_OUT],
@@ -107,13 +110,6 @@ async def ffmpeg_stream(args: Sequence[str]) -> AsyncGenerator[bytes, None]:
         ffmpeg_running.dec()
 
 
-async def ffmpeg_to_file(args: Sequence[str], path: str) -> None:
-    """Run ffmpeg writing ``path``; killed if cancelled."""
-    async with aclosing(ffmpeg_stream([*args, "-y", path])) as output:
-        async for _ in output:
-            pass
-
-
 async def read_file(path: str, offset: int = 0) -> AsyncGenerator[bytes, None]:
     with open(path, "rb") as file:
         file.seek(offset)
@@ -121,42 +117,106 @@ async def read_file(path: str, offset: int = 0) -> AsyncGenerator[bytes, None]:
             yield chunk
 
 
+def _head(path: str, size: int = HEAD) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(size)
+
+
 async def _inspect(path: str) -> TsInfo:
-    def read() -> bytes:
-        with open(path, "rb") as file:
-            return file.read(HEAD)
-
-    return inspect(await asyncio.to_thread(read))
+    return inspect(await asyncio.to_thread(_head, path))
 
 
-def _edge_args(piece: Encode, path: str) -> list[str]:
+def _mux_args(info: TsInfo) -> list[str]:
+    """Mux an edge with the source's PIDs and program, so its bytes join the copied ones."""
+    args = []
+    if info.video_pid is not None:
+        args += ["-streamid", f"0:{info.video_pid}"]
+    if info.audio_pid is not None and info.has_audio:
+        args += ["-streamid", f"1:{info.audio_pid}"]
+    if info.pmt_pid is not None:
+        args += ["-mpegts_pmt_start_pid", str(info.pmt_pid)]
+    if info.program is not None:
+        args += ["-mpegts_service_id", str(info.program)]
+    return args
+
+
+async def encode_edge(piece: Encode, path: str) -> bytes:
+    """A segment's trimmed part, re-encoded with the timestamps it had in the source."""
+    info = await _inspect(path)
+    start = (info.start or 0.0) + piece.offset
     args = ["-i", path, *MAP, "-ss", _seconds(piece.offset)]
     if piece.duration is not None:
         args += ["-t", _seconds(piece.duration)]
-    return args + EDGE_CODECS
+    args += [*EDGE_CODECS, "-output_ts_offset", _seconds(start), *_mux_args(info), *TS_OUT]
+    chunks = []
+    async with aclosing(ffmpeg_stream([*args, "pipe:1"])) as output:
+        async for chunk in output:
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
-async def rough(plan: CutPlan, path_of: PathOf) -> AsyncGenerator[bytes, None]:
-    for segment in plan.segments:
-        async with aclosing(read_file(path_of(segment))) as chunks:
+#: A part of a fast cut: encoded bytes, or the path of a segment copied as it is.
+Part = bytes | str
+
+
+async def fast_parts(plan: CutPlan, path_of: PathOf) -> list[Part]:
+    """Encode the edges of every run (two at a time); the rest are file paths to copy.
+
+    Knowing every part first gives the length of the output, so a server can send the copied
+    segments with ``sendfile``.
+    """
+    pieces = [piece for run in plan.runs for piece in run_pieces(run)]
+    edges = [piece for piece in pieces if isinstance(piece, Encode)]
+    limit = asyncio.Semaphore(2)
+
+    async def encode(piece: Encode) -> bytes:
+        async with limit:
+            return await encode_edge(piece, path_of(piece.segment))
+
+    encoded = iter(await asyncio.gather(*(encode(edge) for edge in edges)))
+    return [path_of(p.segment) if isinstance(p, Copy) else next(encoded) for p in pieces]
+
+
+def _continuous_run(plan: CutPlan, path_of: PathOf) -> bool:
+    if len(plan.runs) != 1:
+        return False
+    segments = plan.runs[0].segments
+    starts = [inspect(_head(path_of(segment), PROBE)).video_start for segment in segments]
+    return continuous(starts, [segment.duration for segment in segments])
+
+
+async def smart_parts(plan: CutPlan, path_of: PathOf) -> list[Part] | None:
+    """The parts of a smart cut when a fast cut is already continuous, else None.
+
+    That is the case for one run whose segments' timestamps follow on from each other (one
+    recording without restarts): its edges are re-encoded with their original timestamps.
+    Several runs, or timestamps that jump, need :func:`smart_remux`.
+    """
+    if not await asyncio.to_thread(_continuous_run, plan, path_of):
+        return None
+    return await fast_parts(plan, path_of)
+
+
+async def stream_parts(parts: Sequence[Part]) -> AsyncGenerator[bytes, None]:
+    for part in parts:
+        if isinstance(part, bytes):
+            yield part
+            continue
+        async with aclosing(read_file(part)) as chunks:
             async for chunk in chunks:
                 yield chunk
 
 
+async def rough(plan: CutPlan, path_of: PathOf) -> AsyncGenerator[bytes, None]:
+    async with aclosing(stream_parts([path_of(segment) for segment in plan.segments])) as chunks:
+        async for chunk in chunks:
+            yield chunk
+
+
 async def fast(plan: CutPlan, path_of: PathOf) -> AsyncGenerator[bytes, None]:
-    for run in plan.runs:
-        for piece in run_pieces(run):
-            path = path_of(piece.segment)
-            if isinstance(piece, Copy):
-                source = read_file(path)
-            else:
-                info = await _inspect(path)
-                start = (info.start or 0.0) + piece.offset
-                args = [*_edge_args(piece, path), "-output_ts_offset", _seconds(start)]
-                source = ffmpeg_stream([*args, *TS_OUT, "pipe:1"])
-            async with aclosing(source) as chunks:
-                async for chunk in chunks:
-                    yield chunk
+    async with aclosing(stream_parts(await fast_parts(plan, path_of))) as chunks:
+        async for chunk in chunks:
+            yield chunk
 
 
 def _concat_line(path: str) -> str:
@@ -170,6 +230,16 @@ def _write_list(path: str, files: Sequence[str]) -> None:
 
 
 async def smart(plan: CutPlan, path_of: PathOf) -> AsyncGenerator[bytes, None]:
+    parts = await smart_parts(plan, path_of)
+    source = stream_parts(parts) if parts is not None else smart_remux(plan, path_of)
+    async with aclosing(source) as chunks:
+        async for chunk in chunks:
+            yield chunk
+
+
+async def smart_remux(plan: CutPlan, path_of: PathOf) -> AsyncGenerator[bytes, None]:
+    """Edges re-encoded to files, then everything joined by ffmpeg's concat demuxer, which
+    rewrites the timestamps of each file to follow on from the one before."""
     workdir = tempfile.mkdtemp(prefix="streamvault-cut-")
     try:
         files: list[str] = []
@@ -183,7 +253,8 @@ async def smart(plan: CutPlan, path_of: PathOf) -> AsyncGenerator[bytes, None]:
                     edges.append((piece, edge))
                     files.append(edge)
         for piece, edge in edges:  # one at a time: each is short, and cores are shared
-            await ffmpeg_to_file([*_edge_args(piece, path_of(piece.segment)), *TS_OUT], edge)
+            data = await encode_edge(piece, path_of(piece.segment))
+            await asyncio.to_thread(_write_bytes, edge, data)
         listing = os.path.join(workdir, "list.txt")
         _write_list(listing, files)
         args = ["-f", "concat", "-safe", "0", "-i", listing, *MAP, "-c", "copy", *TS_OUT]
@@ -192,6 +263,11 @@ async def smart(plan: CutPlan, path_of: PathOf) -> AsyncGenerator[bytes, None]:
                 yield chunk
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    with open(path, "wb") as file:
+        file.write(data)
 
 
 def _full_filter(runs: Sequence[Run], audio: bool) -> tuple[str, list[str]]:

@@ -18,7 +18,7 @@ from datetime import datetime
 from aiohttp import hdrs, web
 
 from ..cutter.plan import CONTENT_TYPES, EXTENSIONS, CutPlan, CutType, plan_cut
-from ..cutter.run import CutFailed, cut
+from ..cutter.run import CutFailed, Part, cut, fast_parts, smart_parts, smart_remux
 from ..store.select import select_segments
 from ..timeutil import format_iso
 from .archive import Archive, NotAcceptable
@@ -92,20 +92,36 @@ async def stream(
             await response.write(chunk)
 
 
-async def send_rough(
-    request: web.Request, response: web.StreamResponse, archive: Archive, plan: CutPlan
-) -> None:
-    paths = [archive.segment_path(segment) for segment in plan.segments]
-    sizes = await asyncio.to_thread(lambda: [os.stat(path).st_size for path in paths])
+def _size(part: Part) -> int:
+    return len(part) if isinstance(part, bytes) else os.stat(part).st_size
+
+
+async def send_parts(request: web.Request, response: web.StreamResponse, parts: list[Part]) -> None:
+    """Encoded bytes and whole segment files, with a Content-Length; files go by sendfile."""
+    sizes = await asyncio.to_thread(lambda: [_size(part) for part in parts])
     response.content_length = sum(sizes)
     await response.prepare(request)
     if request.method == hdrs.METH_HEAD:
         return
-    for path, size in zip(paths, sizes, strict=True):
-        with open(path, "rb") as file:
+    for part, size in zip(parts, sizes, strict=True):
+        if isinstance(part, bytes):
+            await response.write(part)
+            continue
+        with open(part, "rb") as file:
             if os.fstat(file.fileno()).st_size != size:
-                raise ConnectionResetError(f"segment changed while cutting: {path}")
+                raise ConnectionResetError(f"segment changed while cutting: {part}")
             await send_file(request, response, file, 0, size)
+
+
+async def _parts(plan: CutPlan, type: CutType, archive: Archive) -> list[Part] | None:
+    """Parts of a cut that can be sent with a length; None when it must be streamed."""
+    if type == "rough":
+        return [archive.segment_path(segment) for segment in plan.segments]
+    if type == "fast":
+        return await fast_parts(plan, archive.segment_path)
+    if type == "smart":
+        return await smart_parts(plan, archive.segment_path)
+    return None
 
 
 async def handle_cut(request: web.Request) -> web.StreamResponse:
@@ -129,20 +145,43 @@ async def handle_cut(request: web.Request) -> web.StreamResponse:
         plan.duration,
         len(plan.runs),
     )
-    if type == "rough":
-        await send_rough(request, response, archive, plan)
-    else:
-        await response.prepare(request)
-        if request.method != hdrs.METH_HEAD:
-            try:
-                await stream(request, response, cut(plan, type, archive.segment_path))
-            except CutFailed as err:
-                log.error("%s/%s: %s cut failed: %s", channel, quality, type, err)
-                if request.transport is not None:
-                    request.transport.close()  # the client must not take a cut-short file as whole
-                return response
-    await response.write_eof()
+    try:
+        if await _send_cut(request, response, plan, type, archive):
+            await response.write_eof()
+    except ConnectionError:
+        log.info("%s/%s: client went away during a %s cut", channel, quality, type)
     return response
+
+
+async def _send_cut(
+    request: web.Request,
+    response: web.StreamResponse,
+    plan: CutPlan,
+    type: CutType,
+    archive: Archive,
+) -> bool:
+    """Send the cut; False when it failed after the headers went out (the connection is closed)."""
+    head = request.method == hdrs.METH_HEAD
+    try:
+        parts = None if head and type != "rough" else await _parts(plan, type, archive)
+    except CutFailed as err:
+        log.error("%s cut failed: %s", type, err)
+        raise NotAcceptable(f"ffmpeg could not cut this range: {err}") from None
+    if parts is not None:
+        await send_parts(request, response, parts)
+        return True
+    await response.prepare(request)
+    if head:
+        return True
+    chunks = smart_remux(plan, archive.segment_path) if type == "smart" else None
+    try:
+        await stream(request, response, chunks or cut(plan, type, archive.segment_path))
+    except CutFailed as err:
+        log.error("%s cut failed: %s", type, err)
+        if request.transport is not None:
+            request.transport.close()  # the client must not take a cut-short file as whole
+        return False
+    return True
 
 
 def add_routes(app: web.Application) -> None:

@@ -8,6 +8,7 @@ ranges, its hash as ``ETag`` and immutable caching (a name never changes its byt
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import stat
@@ -21,6 +22,8 @@ from .http import MP2T, json_response, query
 from .params import bool_param
 from .sendfile import send_file
 from .state import ARCHIVE
+
+log = logging.getLogger(__name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -134,7 +137,11 @@ async def _send(request: web.Request, file: object, size: int, etag: str) -> web
     response.content_length = count
     await response.prepare(request)
     if request.method != hdrs.METH_HEAD:
-        await send_file(request, response, file, offset, count)  # type: ignore[arg-type]
+        try:
+            await send_file(request, response, file, offset, count)  # type: ignore[arg-type]
+        except ConnectionError:
+            log.debug("client went away while sending %s", request.path)
+            return response
     await response.write_eof()
     return response
 

@@ -53,7 +53,9 @@ ERRORS = {
     "403": _error("a path part starts with '.' or leaves the base directory"),
     "404": _error("unknown channel, quality or file"),
 }
-NOT_ACCEPTABLE = {"406": _error("the range holds no video (or holes, for cuts)")}
+NOT_ACCEPTABLE = {
+    "406": _error("the range holds no video (for cuts: or holes, or video ffmpeg cannot cut)")
+}
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 

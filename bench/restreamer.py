@@ -1,0 +1,296 @@
+"""Restreamer benchmarks, each figure beside its peer from the same run (issue 4).
+
+1. A 24 h media playlist (43,200 segments): cold (first request to a new process, files in the
+   page cache) and warm. Targets: <= 300 ms cold, <= 50 ms warm.
+2. Segment serving throughput with wrk, against streamvault and against nginx serving the same
+   directory (one worker each, as streamvault is one process). Target >= 0.7x nginx.
+3. A 1 h cut: ``rough`` against ``cat`` of the same files (target >= 0.8x its throughput);
+   ``fast`` and ``smart`` against ``rough`` (target <= 2x its time); a full re-encode for scale.
+
+Needs ``wrk`` and ``nginx`` (Debian: ``apt-get install -y wrk nginx``) and ``curl``.
+
+    .venv/bin/python bench/restreamer.py [--workdir DIR] [--full-minutes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+from streamvault.ffmpeg import ffmpeg_exe
+from streamvault.store.naming import encode_hash, format_name
+from streamvault.timeutil import format_iso, hour_name
+
+DAY0 = datetime(2026, 11, 1, tzinfo=UTC)
+SEGMENT = 2.0
+UNIQUE = 60  # distinct 2 s segments; the day is made of hard links to them
+PER_DAY = 43_200
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        sys.exit(f"bench needs {tool}: install it (Debian: apt-get install -y wrk nginx curl)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def render(directory: str) -> list[str]:
+    """UNIQUE two-second 640x360 H.264/AAC segments at ~3 Mb/s (a 720p-like bitrate)."""
+    os.makedirs(directory, exist_ok=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+            "-t", str(UNIQUE * SEGMENT),
+            "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "3M", "-g", "60",
+            "-force_key_frames", "expr:gte(t,n_forced*2)", "-c:a", "aac", "-b:a", "96k",
+            "-f", "segment", "-segment_time", "2", "-segment_format", "mpegts",
+            "-reset_timestamps", "0", os.path.join(directory, "seg%03d.ts"),
+        ],
+        check=True,
+    )  # fmt: skip
+    return sorted(os.path.join(directory, name) for name in os.listdir(directory))
+
+
+def build_store(base: str, sources: list[str]) -> None:
+    """A day of segments in BASE/bench/source: PER_DAY hard links to the rendered ones."""
+    hashes = []
+    for path in sources:
+        with open(path, "rb") as file:
+            hashes.append(encode_hash(hashlib.sha256(file.read()).digest()))
+    for index in range(PER_DAY):
+        start = DAY0 + timedelta(seconds=index * SEGMENT)
+        directory = os.path.join(base, "bench", "source", hour_name(start))
+        if index % 1800 == 0:
+            os.makedirs(directory, exist_ok=True)
+        which = index % len(sources)
+        name = format_name(start, SEGMENT, "full", hashes[which])
+        os.link(sources[which], os.path.join(directory, name))
+
+
+def start_restreamer(base: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamvault", "restream", "--base-dir", base,
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"],
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(url + "/files", timeout=1):
+                return proc, url
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit("restreamer did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def timed_get(url: str) -> tuple[float, bytes]:
+    began = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=120) as response:
+        body: bytes = response.read()
+    return time.perf_counter() - began, body
+
+
+def bench_playlist(base: str) -> tuple[float, float]:
+    subprocess.run(["find", base], stdout=subprocess.DEVNULL, check=True)  # page cache
+    day = f"start={format_iso(DAY0)}&end={format_iso(DAY0 + timedelta(days=1))}"
+    path = f"/playlist/bench/source.m3u8?{day}"
+    colds = []
+    for _ in range(3):
+        proc, url = start_restreamer(base)
+        try:
+            seconds, body = timed_get(url + path)
+            assert body.count(b"#EXTINF") == PER_DAY, "the playlist must list the whole day"
+            colds.append(seconds)
+        finally:
+            stop(proc)
+    proc, url = start_restreamer(base)
+    try:
+        timed_get(url + path)
+        warm = [timed_get(url + path)[0] for _ in range(20)]
+    finally:
+        stop(proc)
+    return statistics.median(colds), statistics.median(warm)
+
+
+def wrk(url: str, seconds: int) -> tuple[float, str]:
+    output = subprocess.run(
+        [need("wrk"), "-t", "2", "-c", "32", "-d", f"{seconds}s", url],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    rate = float(output.split("Requests/sec:")[1].split()[0])
+    transfer = output.split("Transfer/sec:")[1].split()[0]
+    return rate, transfer
+
+
+NGINX_CONF = """
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    types {{ video/mp2t ts; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location /segments/ {{ alias {base}/; }}
+    }}
+}}
+"""
+
+
+def bench_throughput(base: str, seconds: int) -> tuple[tuple[float, str], tuple[float, str]]:
+    hour = hour_name(DAY0)
+    name = sorted(os.listdir(os.path.join(base, "bench", "source", hour)))[0]
+    path = f"/segments/bench/source/{hour}/{name}"
+    proc, url = start_restreamer(base)
+    try:
+        ours = wrk(url + path, seconds)
+    finally:
+        stop(proc)
+    prefix = tempfile.mkdtemp(prefix="bench-nginx-")
+    port = free_port()
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as file:
+        file.write(NGINX_CONF.format(prefix=prefix, port=port, base=os.path.abspath(base)))
+    nginx = subprocess.Popen([need("nginx"), "-p", prefix, "-c", conf, "-g", "daemon off;"])
+    try:
+        time.sleep(0.5)
+        theirs = wrk(f"http://127.0.0.1:{port}{path}", seconds)
+    finally:
+        nginx.terminate()
+        nginx.wait()
+        shutil.rmtree(prefix, ignore_errors=True)
+    return ours, theirs
+
+
+def curl_seconds(url: str) -> tuple[float, int]:
+    began = time.perf_counter()
+    result = subprocess.run(
+        [need("curl"), "-sS", "-f", "-o", "/dev/null", "-w", "%{size_download}", url],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return time.perf_counter() - began, int(result.stdout)
+
+
+def cat_seconds(paths: list[str]) -> tuple[float, int]:
+    began = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        subprocess.run(["cat", *paths], stdout=null, check=True)
+    return time.perf_counter() - began, sum(os.path.getsize(path) for path in paths)
+
+
+def bench_cuts(base: str, full_minutes: float) -> dict[str, tuple[float, int]]:
+    start = DAY0 + timedelta(hours=1, seconds=0.5)
+    end = start + timedelta(hours=1, seconds=0.8)
+    hours = [hour_name(start), hour_name(end)]
+    paths = []
+    for hour in hours:
+        directory = os.path.join(base, "bench", "source", hour)
+        for name in sorted(os.listdir(directory)):
+            segment_start = datetime.strptime(hour + name[:12], "%Y-%m-%dT%H%M:%S.%f").replace(
+                tzinfo=UTC
+            )
+            if segment_start + timedelta(seconds=SEGMENT) > start and segment_start < end:
+                paths.append(os.path.join(directory, name))
+    results = {"cat": cat_seconds(paths)}
+    proc, url = start_restreamer(base)
+    try:
+        query = f"start={format_iso(start)}&end={format_iso(end)}"
+        for type in ("rough", "fast", "smart"):
+            results[type] = curl_seconds(f"{url}/cut/bench/source.ts?{query}&type={type}")
+        full_end = start + timedelta(minutes=full_minutes)
+        results["mpegts"] = curl_seconds(
+            f"{url}/cut/bench/source.ts?start={format_iso(start)}&end={format_iso(full_end)}&type=mpegts"
+        )
+    finally:
+        stop(proc)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workdir", help="keep the bench store here (default: a temp dir)")
+    parser.add_argument(
+        "--full-minutes", type=float, default=10.0, help="length of the full re-encode"
+    )
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx", "curl"):
+        need(tool)
+    workdir = args.workdir or tempfile.mkdtemp(prefix="bench-restreamer-")
+    base = os.path.join(workdir, "store")
+    if not os.path.isdir(base):
+        print("rendering segments and building a day of store ...", flush=True)
+        build_store(base, render(os.path.join(workdir, "render")))
+
+    cold, warm = bench_playlist(base)
+    print(
+        f"24 h playlist ({PER_DAY} segments): cold {cold * 1000:.0f} ms (target <= 300, "
+        f"{cold / 0.3:.2f}x of target), warm {warm * 1000:.1f} ms "
+        f"(target <= 50, {warm / 0.05:.2f}x of target)"
+    )
+
+    (ours, ours_bytes), (nginx, nginx_bytes) = bench_throughput(base, args.wrk_seconds)
+    print(
+        f"segment throughput (wrk -t2 -c32): streamvault {ours:.0f} req/s ({ours_bytes}/s), "
+        f"nginx {nginx:.0f} req/s ({nginx_bytes}/s): {ours / nginx:.2f}x nginx (target >= 0.7)"
+    )
+
+    cuts = bench_cuts(base, args.full_minutes)
+    cat_s, cat_b = cuts["cat"]
+    rough_s, rough_b = cuts["rough"]
+    print(
+        f"1 h cut: cat {cat_b / cat_s / 1e6:.0f} MB/s ({cat_s:.2f} s), rough "
+        f"{rough_b / rough_s / 1e6:.0f} MB/s ({rough_s:.2f} s): "
+        f"{(rough_b / rough_s) / (cat_b / cat_s):.2f}x cat throughput (target >= 0.8)"
+    )
+    for type in ("fast", "smart"):
+        seconds, size = cuts[type]
+        print(
+            f"1 h cut {type}: {seconds:.2f} s, {size / 1e6:.0f} MB: "
+            f"{seconds / rough_s:.2f}x rough time (target <= 2)"
+        )
+    seconds, size = cuts["mpegts"]
+    print(
+        f"full re-encode (mpegts, {args.full_minutes:g} min): {seconds:.1f} s, "
+        f"{seconds / (args.full_minutes * 60):.2f} s per second of video; "
+        f"{seconds / rough_s * 60 / args.full_minutes:.0f}x rough time per hour"
+    )
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
