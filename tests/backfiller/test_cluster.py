@@ -165,7 +165,7 @@ async def test_a_peer_without_a_feed_is_polled(
     node = backfiller(b, [url], session, clock, interval=10.0)
     task = asyncio.create_task(node.run())
     try:
-        await eventually(lambda: (url, "ch", "source") in node._followers)
+        await eventually(lambda: (url, "ch", "source") in node.followers.tasks)
         await asyncio.sleep(0.5)
         segment = write(a, NOW - timedelta(seconds=120))
         await asyncio.sleep(0.5)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import REGISTRY
 
 from streamvault.backfiller.peers import PeerDiscovery, peer_from_url
@@ -205,3 +208,31 @@ async def test_per_peer_metrics(
     assert sample("streamvault_backfill_replication_lag_seconds_count", peer=urls[1]) == (
         before_lag + 1
     )
+
+
+async def test_copies_from_one_peer_are_bounded(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    peer = SegmentStore(str(tmp_path / "peer"))
+    for i in range(24):
+        write(peer, at(i))
+    app = peer_app(peer)
+    load = {"now": 0, "max": 0}
+
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith("/segments/"):
+            return await handler(request)
+        load["now"] += 1
+        load["max"] = max(load["max"], load["now"])
+        try:
+            await asyncio.sleep(0.02)
+            return await handler(request)
+        finally:
+            load["now"] -= 1
+
+    app.middlewares.append(count)
+    _store, backfiller = make(tmp_path, [await serve(app)], session, per_peer=3)
+    result = await backfiller.run_pass()
+    assert result.copied == 24
+    assert load["max"] == 3

@@ -235,3 +235,20 @@ class Copier:
         self.progress.copied(peer, segment, size, lag)
         slog.debug("copied %s from %s (%d bytes)", segment.name, peer.name, size)
         return True
+
+
+def write_tombstones(
+    store: SegmentStore, progress: Progress, segments: Sequence[Segment]
+) -> set[str]:
+    """Hide ``segments`` here (tombstones replicate); returns the names hidden."""
+    written: set[str] = set()
+    for segment in segments:
+        if segment.name in written:
+            continue
+        store.write_tombstone(segment)
+        progress.tombstone(segment)
+        written.add(segment.name)
+        stream_logger(log, segment.channel, segment.quality).info(
+            "tombstone replicated: %s", segment.name
+        )
+    return written

@@ -5,9 +5,9 @@ A pass lists the hours every peer holds for every configured quality, takes thei
 the copies, so listing the next hour overlaps copying the last. Recent hours are checked on
 every pass, older ones on a full pass every ``full_interval`` seconds.
 
-Beside the passes, one follower per peer, channel and quality long-polls the peer's change
-feed and copies what it announces as soon as the recent cut-off allows; a peer without a feed
-(a wubloader node, 404) is left to the passes.
+Beside the passes, one follower per peer, channel and quality (:mod:`.follow`) long-polls the
+peer's change feed and copies what it announces as soon as the recent cut-off allows; a peer
+without a feed (a wubloader node, 404) is left to the passes.
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import aiohttp
 
 from ..clock import Clock, SystemClock
 from ..errors import RemoteError
-from ..logs import stream_logger
 from ..store.disk import SegmentStore
 from ..store.naming import Segment
-from .copy import Copier
+from .copy import Copier, write_tombstones
+from .follow import FeedFollowers
 from .peers import Peer, PeerDiscovery
 from .plan import HourPlan, Order, hours_to_check, plan_hour, resolve_start
 from .progress import PEERS, Progress, format_line
@@ -101,13 +98,15 @@ class Backfiller:
         )
         self._last_full: float | None = None
         self._wake: asyncio.Event | None = None
-        self._followers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
-        self._background: set[asyncio.Task[Any]] = set()
-        self._deferred: set[str] = set()
-        #: (peer url, channel, quality) -> (cursor, instance) of each followed change feed
-        self.feed_cursors: dict[tuple[str, str, str], tuple[int, str]] = {}
-        self._feed_absent: set[tuple[str, str, str]] = set()
-        self._feed_quick: set[tuple[str, str, str]] = set()
+        self.followers = FeedFollowers(
+            store, self.copier, self.progress, self.clock, self.cutoff, self.wake,
+            settings.feed_timeout, settings.full_interval,
+        )  # fmt: skip
+
+    @property
+    def feed_cursors(self) -> dict[tuple[str, str, str], tuple[int, str]]:
+        """(peer url, channel, quality) -> (cursor, instance) of each followed change feed."""
+        return self.followers.cursors
 
     @property
     def cutoff(self) -> timedelta:
@@ -212,7 +211,9 @@ class Backfiller:
                 )
             else:
                 self._listing_failed(peer, answer, result)
-        hidden = self._write_tombstones([t for _, plan in plans for t in plan.tombstones])
+        hidden = write_tombstones(
+            self.store, self.progress, [t for _, plan in plans for t in plan.tombstones]
+        )
         result.tombstones += len(hidden)
         wanted: dict[str, tuple[Segment, list[Peer]]] = {}
         for peer, plan in plans:
@@ -221,132 +222,6 @@ class Backfiller:
                     wanted.setdefault(segment.name, (segment, []))[1].append(peer)
         self.progress.plan(len(wanted))
         return list(wanted.values())
-
-    def _write_tombstones(self, segments: Sequence[Segment]) -> set[str]:
-        written: set[str] = set()
-        for segment in segments:
-            if segment.name in written:
-                continue
-            self.store.write_tombstone(segment)
-            self.progress.tombstone(segment)
-            written.add(segment.name)
-            stream_logger(log, segment.channel, segment.quality).info(
-                "tombstone replicated: %s", segment.name
-            )
-        return written
-
-    # --- change feeds ----------------------------------------------------------------------
-
-    def follow_feeds(self) -> None:
-        """Start a follower for every peer, channel and quality; stop those of gone peers."""
-        wanted = {
-            (p.url, c, q): p
-            for p in self.discovery.peers
-            for c in self.settings.channels
-            for q in self.settings.qualities
-        }
-        for key in set(self._followers) - set(wanted):
-            self._followers.pop(key).cancel()
-        for key, peer in wanted.items():
-            if key not in self._followers:
-                self._followers[key] = asyncio.create_task(self._follow(peer, key[1], key[2]))
-
-    async def _follow(self, peer: Peer, channel: str, quality: str) -> None:
-        """Long-poll one peer's change feed for one channel and quality, until cancelled."""
-        key = (peer.url, channel, quality)
-        while True:
-            wait = self.copier.state(peer).retry_at - self.clock.monotonic()
-            if wait > 0:
-                await self.clock.sleep(wait)
-            started = time.monotonic()
-            try:
-                offered = await self._follow_once(peer, channel, quality)
-            except RemoteError as err:
-                self.copier.peer_failed(peer, err, "feed")
-                continue
-            except Exception:  # nothing a peer sends may stop the follower
-                log.exception("peer %s: change feed for %s/%s failed", peer.name, channel, quality)
-                await asyncio.sleep(1.0)
-                continue
-            if not offered:
-                await self.clock.sleep(self.settings.full_interval)
-            elif key in self._feed_quick and time.monotonic() - started < 0.5:
-                await asyncio.sleep(0.5)  # a peer that does not wait must not make us spin
-
-    async def _follow_once(self, peer: Peer, channel: str, quality: str) -> bool:
-        """One long-poll; False when the peer offers no feed (it is polled instead)."""
-        key = (peer.url, channel, quality)
-        cursor, instance = self.feed_cursors.get(key, (None, ""))
-        answer = await self.copier.client(peer).changes(
-            channel, quality, cursor, self.settings.feed_timeout
-        )
-        if answer is None:
-            if key not in self._feed_absent:
-                self._feed_absent.add(key)
-                log.info("peer %s offers no change feed for %s/%s; polling it",
-                         peer.name, channel, quality)  # fmt: skip
-            return False
-        self._feed_absent.discard(key)
-        if cursor is not None and (answer.reset or answer.instance != instance):
-            log.info("peer %s: change feed restarted; checking recent hours", peer.name)
-            self.wake()
-        elif cursor is not None:
-            self._apply_changes(peer, channel, quality, answer.changes)
-        self.feed_cursors[key] = (answer.cursor, answer.instance)
-        # an empty answer to a long-poll that came back at once is suspicious
-        if cursor is not None and not answer.changes:
-            self._feed_quick.add(key)
-        else:
-            self._feed_quick.discard(key)
-        return True
-
-    def _apply_changes(
-        self, peer: Peer, channel: str, quality: str, changes: Sequence[Any]
-    ) -> None:
-        by_hour: dict[str, list[str]] = {}
-        for change in changes:
-            by_hour.setdefault(change.hour, []).append(change.name)
-        for hour, names in by_hour.items():
-            try:
-                local = self.store.segment_names(channel, quality, hour, tombstones=True)
-            except ValueError:
-                continue  # an unsafe hour name from the peer
-            now = self.clock.now()
-            plan = plan_hour(channel, quality, hour, local, names, now, self.cutoff)
-            self._write_tombstones(plan.tombstones)
-            self.progress.plan(len(plan.fetch))
-            for segment in plan.fetch:
-                self._spawn(self.copier.copy(segment, [peer]))
-            for segment in plan.too_recent:
-                if segment.path not in self._deferred:
-                    self._deferred.add(segment.path)
-                    self._spawn(self._copy_later(peer, segment))
-
-    async def _copy_later(self, peer: Peer, segment: Segment) -> None:
-        """Copy an announced segment once it is older than the cut-off, if still missing."""
-        try:
-            due = segment.start + self.cutoff
-            await self.clock.sleep((due - self.clock.now()).total_seconds())
-            local = self.store.segment_names(segment.channel, segment.quality, segment.hour, True)
-            plan = plan_hour(
-                segment.channel,
-                segment.quality,
-                segment.hour,
-                local,
-                [segment.name],
-                self.clock.now(),
-                self.cutoff,
-            )
-            if plan.fetch:
-                self.progress.plan(1)
-                await self.copier.copy(segment, [peer])
-        finally:
-            self._deferred.discard(segment.path)
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -369,12 +244,10 @@ class Backfiller:
                 await self.run_pass()
                 await self._pause(self.settings.interval)
         finally:
-            for task in [*tasks, *self._followers.values(), *self._background]:
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(
-                *tasks, *self._followers.values(), *self._background, return_exceptions=True
-            )
-            self._followers.clear()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.followers.stop()
 
     async def run_once(self) -> PassResult:
         """One full pass (``--once``)."""
@@ -396,7 +269,7 @@ class Backfiller:
         PEERS.labels("known").set(len(peers))
         PEERS.labels("backing_off").set(backing_off)
         if self.settings.feed:
-            self.follow_feeds()
+            self.followers.update(peers, self.settings.channels, self.settings.qualities)
 
     async def _refresh_peers(self) -> None:
         while True:
