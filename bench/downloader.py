@@ -1,0 +1,381 @@
+"""Downloader benchmark (issue 8): CPU per stream-hour against streamlink and a curl floor,
+then a scale run (many channels at once: CPU %, peak RSS, missed segments).
+
+    .venv/bin/python bench/downloader.py                 # 5 streams, 5 min, HTTP then HTTPS
+    .venv/bin/python bench/downloader.py --minutes 2 --no-https --no-scale
+
+The simulator runs in its own process (``streamvault sim``), real-time pace, 2 s segments of
+about 1.5 MB (``--realistic-bitrate``). Every recorder records the same streams in the same
+run: streamvault (one process for all streams), streamlink (one process per stream, as
+``streamlink hls://MEDIA_PLAYLIST_URL best -o FILE``) and curl (one process per segment URL:
+the floor). CPU is each process's user + system time from ``wait4``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+STREAMLINK = str(ROOT / ".venv" / "bin" / "streamlink")
+CURL = "/usr/bin/curl"
+
+sys.path.insert(0, str(ROOT / "src"))
+from streamvault.hls.parse import parse_master, parse_media  # noqa: E402
+from streamvault.sources.twitch import gql_body, gql_headers, parse_token, usher_url  # noqa: E402
+from streamvault.sources.variants import choose_variant  # noqa: E402
+
+
+@dataclass
+class Sim:
+    process: subprocess.Popen[str]
+    base_url: str
+    ca_file: str | None
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_sim(
+    channels: list[str], qualities: str, tls: bool, time_scale: float, realistic: bool, cache: str
+) -> Sim:
+    command = [
+        PYTHON,
+        "-m",
+        "streamvault",
+        "sim",
+        "--port",
+        "0",
+        "--channels",
+        ",".join(channels),
+        "--qualities",
+        qualities,
+        "--time-scale",
+        str(time_scale),
+        "--history",
+        "2",
+        "--cache-dir",
+        cache,
+        "--log-level",
+        "WARNING",
+    ]
+    command += ["--realistic-bitrate"] if realistic else []
+    command += ["--tls"] if tls else []
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert process.stdout is not None
+    base_url, ca_file = "", None
+    for line in process.stdout:
+        if line.startswith("simulated Twitch at "):
+            base_url = line.split()[-1]
+        match = re.search(r"--ca-file (\S+)", line)
+        if line.startswith("downloader flags:"):
+            ca_file = match.group(1) if match else None
+            break
+    threading.Thread(target=process.stdout.read, daemon=True).start()  # keep the pipe drained
+    return Sim(process, base_url, ca_file)
+
+
+def _opener(ca_file: str | None) -> urllib.request.OpenerDirector:
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+    return urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
+
+
+def media_url(sim: Sim, channel: str) -> str:
+    opener = _opener(sim.ca_file)
+    request = urllib.request.Request(
+        f"{sim.base_url}/gql",
+        data=json.dumps(gql_body(channel)).encode(),
+        headers=gql_headers(),
+        method="POST",
+    )
+    token = parse_token(opener.open(request).read().decode())
+    assert token is not None
+    master_url = usher_url(sim.base_url, channel, token)
+    master = parse_master(opener.open(master_url).read().decode(), master_url)
+    variant = choose_variant(master, "source")
+    assert variant is not None
+    return variant.uri
+
+
+def cpu_of(pid: int) -> float:
+    _, _, usage = os.wait4(pid, 0)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class CurlFloor:
+    """Polls each media playlist (not counted) and runs one curl per new segment (counted)."""
+
+    urls: list[str]
+    out: Path
+    ca_file: str | None
+    cpu: float = 0.0
+    segments: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run_stream(self, index: int, url: str) -> None:
+        opener, seen = _opener(self.ca_file), set()
+        directory = self.out / f"s{index}"
+        directory.mkdir(parents=True, exist_ok=True)
+        while not self.stop.is_set():
+            began = time.monotonic()
+            try:
+                playlist = parse_media(opener.open(url, timeout=10).read().decode(), url)
+            except OSError:
+                time.sleep(1)
+                continue
+            for segment in playlist.segments:
+                if segment.sequence in seen or segment.prefetch:
+                    continue
+                seen.add(segment.sequence)
+                command = [CURL, "-s", "-o", str(directory / f"{segment.sequence}.ts")]
+                command += ["--cacert", self.ca_file] if self.ca_file else []
+                process = subprocess.Popen([*command, segment.uri])
+                cpu = cpu_of(process.pid)
+                with self.lock:
+                    self.cpu += cpu
+                    self.segments += 1
+            self.stop.wait(max(0.0, 2.0 - (time.monotonic() - began)))
+
+    def start(self) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(target=self.run_stream, args=(i, u), daemon=True)
+            for i, u in enumerate(self.urls)
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+
+def count_files(path: Path, suffix: str = ".ts") -> int:
+    return sum(1 for _, _, names in os.walk(path) for n in names if n.endswith(suffix))
+
+
+def efficiency_run(args: argparse.Namespace, tls: bool, work: Path) -> dict[str, float]:
+    channels = [f"bench{i}" for i in range(args.streams)]
+    sim = start_sim(channels, "source", tls, 1.0, True, str(work / "cache"))
+    env = dict(os.environ)
+    if sim.ca_file:
+        env["REQUESTS_CA_BUNDLE"] = sim.ca_file
+        env["SSL_CERT_FILE"] = sim.ca_file
+    try:
+        urls = [media_url(sim, c) for c in channels]
+        sv_dir, sl_dir, curl_dir = work / "sv", work / "sl", work / "curl"
+        sl_dir.mkdir(parents=True)
+        command = [
+            PYTHON,
+            "-m",
+            "streamvault",
+            "download",
+            "--base-dir",
+            str(sv_dir),
+            "--twitch-gql-url",
+            sim.base_url,
+            "--twitch-usher-url",
+            sim.base_url,
+            "--log-level",
+            "WARNING",
+            *channels,
+        ]
+        command += ["--ca-file", sim.ca_file] if sim.ca_file else []
+        streamvault = subprocess.Popen(command, cwd=ROOT)
+        streamlinks = [
+            subprocess.Popen(
+                [
+                    STREAMLINK,
+                    "--loglevel",
+                    "warning",
+                    f"hls://{url}",
+                    "best",
+                    "-o",
+                    str(sl_dir / f"{i}.ts"),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for i, url in enumerate(urls)
+        ]
+        floor = CurlFloor(urls, curl_dir, sim.ca_file)
+        threads = floor.start()
+        began = time.monotonic()
+        time.sleep(args.minutes * 60)
+        hours = (time.monotonic() - began) / 3600 * args.streams
+        floor.stop.set()
+        streamvault.send_signal(signal.SIGTERM)
+        for process in streamlinks:
+            process.send_signal(signal.SIGINT)
+        result = {
+            "streamvault": cpu_of(streamvault.pid) / hours,
+            "streamlink": sum(cpu_of(p.pid) for p in streamlinks) / hours,
+        }
+        for thread in threads:
+            thread.join(15)
+        result["curl"] = floor.cpu / hours
+        result["segments_streamvault"] = count_files(sv_dir)
+        result["segments_curl"] = floor.segments
+        result["bytes_streamlink"] = sum(f.stat().st_size for f in sl_dir.iterdir())
+        result["bytes_streamvault"] = sum(
+            os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(sv_dir) for n in ns
+        )
+        return result
+    finally:
+        sim.stop()
+
+
+def rss_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def scale_run(args: argparse.Namespace, work: Path) -> dict[str, float]:
+    channels = [f"scale{i}" for i in range(args.scale_channels)]
+    sim = start_sim(
+        channels, "source,480p", False, args.scale_time_scale, False, str(work / "cache")
+    )
+    try:
+        base = work / "scale"
+        command = [
+            PYTHON,
+            "-m",
+            "streamvault",
+            "download",
+            "--base-dir",
+            str(base),
+            "--qualities",
+            "source,480p",
+            "--twitch-gql-url",
+            sim.base_url,
+            "--twitch-usher-url",
+            sim.base_url,
+            "--log-level",
+            "WARNING",
+            *channels,
+        ]
+        process = subprocess.Popen(command, cwd=ROOT)
+        began = time.monotonic()
+        peak = 0
+        while time.monotonic() - began < args.scale_minutes * 60:
+            time.sleep(1)
+            peak = max(peak, rss_of(process.pid))
+        elapsed = time.monotonic() - began
+        peak = max(peak, rss_of(process.pid))
+        process.send_signal(signal.SIGTERM)
+        cpu = cpu_of(process.pid)
+        missed, stored = 0, 0
+        for channel in channels:
+            for quality in ("source", "480p"):
+                starts = sorted(_starts(base / channel / quality))
+                stored += len(starts)
+                if starts:
+                    span = (starts[-1] - starts[0]) / 2.0 + 1
+                    missed += round(span) - len(starts)
+                else:
+                    missed += 1
+        return {
+            "cpu_percent": 100 * cpu / elapsed,
+            "peak_rss_mb": peak / 2**20,
+            "missed": missed,
+            "stored": stored,
+            "streams": len(channels) * 2,
+        }
+    finally:
+        sim.stop()
+
+
+def _starts(directory: Path) -> list[float]:
+    from streamvault.store.naming import parse_name
+
+    starts = []
+    for hour in directory.iterdir() if directory.exists() else []:
+        for name in os.listdir(hour):
+            if name.endswith(".ts") and "-temp-" not in name:
+                starts.append(parse_name("c", "q", hour.name, name).start.timestamp())
+    return starts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--streams", type=int, default=5)
+    parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--no-https", action="store_true")
+    parser.add_argument("--no-scale", action="store_true")
+    parser.add_argument("--scale-channels", type=int, default=50)
+    parser.add_argument("--scale-minutes", type=float, default=3.0)
+    parser.add_argument("--scale-time-scale", type=float, default=1.0)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="streamvault-bench-"))
+    try:
+        for tls, skip in ((False, args.no_http), (True, args.no_https)):
+            if skip:
+                continue
+            run_dir = work / ("https" if tls else "http")
+            result = efficiency_run(args, tls, run_dir)
+            label = "HTTPS" if tls else "HTTP"
+            print(
+                f"\n== efficiency, {label}: {args.streams} streams x {args.minutes} min, "
+                f"2 s segments of ~1.5 MB, real time"
+            )
+            for name in ("streamvault", "streamlink", "curl"):
+                print(f"  {name:12s} {result[name]:8.1f} CPU s per stream-hour")
+            print(
+                f"  streamvault / streamlink = {result['streamvault'] / result['streamlink']:.3f}"
+                "  (target <= 0.25)"
+            )
+            print(
+                f"  streamvault / curl       = {result['streamvault'] / result['curl']:.3f}"
+                "  (target <= 2)"
+            )
+            print(
+                f"  segments: streamvault {result['segments_streamvault']:.0f}, "
+                f"curl {result['segments_curl']:.0f}; bytes: streamvault "
+                f"{result['bytes_streamvault'] / 1e6:.0f} MB, streamlink "
+                f"{result['bytes_streamlink'] / 1e6:.0f} MB",
+                flush=True,
+            )
+            shutil.rmtree(run_dir, ignore_errors=True)
+        if not args.no_scale:
+            result = scale_run(args, work)
+            print(
+                f"\n== scale: {args.scale_channels} channels x 2 qualities, "
+                f"{args.scale_minutes} min, sim time scale {args.scale_time_scale}"
+            )
+            print(
+                f"  CPU {result['cpu_percent']:.1f} % of one core, peak RSS "
+                f"{result['peak_rss_mb']:.0f} MB (target <= 150), missed "
+                f"{result['missed']:.0f} of {result['stored'] + result['missed']:.0f} segments "
+                "(target 0)"
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
