@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -177,3 +178,18 @@ async def test_bad_signature_and_unknown_segments(
     sig = sim.signer.sign_path(path, expires)
     status, _ = await fetch(session, f"{sim.base_url}{path}?exp={expires}&sig={sig}")
     assert status == 404, "a segment far in the future does not exist yet"
+
+
+async def test_a_client_leaving_during_a_stall_is_counted(
+    sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    sim.add_fault(Fault("stall_then_truncate", sequence=4, stall_seconds=4.0))
+    urls = segment_urls(await live_playlist(session, sim))
+    async with session.get(urls[4]) as response:
+        assert response.status == 200
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(response.read(), 0.05)
+        response.close()  # the client gives up and drops the connection
+    await sim.clock.sleep(5.0)
+    assert sim.counters["responses"].get("499") == 1
+    assert (await fetch(session, urls[5]))[0] == 200

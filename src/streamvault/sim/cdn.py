@@ -22,9 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LARGE_BODY = 256 * 1024
+CLIENT_LEFT = 499  # nginx's "client closed request", for the counters
 _SEQUENCE_RE = re.compile(r"\d{1,12}")
-
-# -- CDN -----------------------------------------------------------------------------------
 
 
 def _known(request: web.Request) -> tuple[ChannelTimeline, str]:
@@ -123,11 +122,15 @@ async def segment(request: web.Request) -> web.StreamResponse:
     if fault is not None and fault.kind == "empty_body":
         return web.Response(body=b"", content_type="video/mp2t")
     data = sim.segment_bytes(timeline.config.name, quality, sequence)
-    if fault is not None and fault.kind == "stall_then_truncate":
-        return await _stall_then_truncate(request, sim, fault, data)
-    if fault is not None and fault.kind == "reset_mid_body":
-        return await _reset_mid_body(request, fault, data)
-    return await _send(request, data)
+    try:
+        if fault is not None and fault.kind == "stall_then_truncate":
+            return await _stall_then_truncate(request, sim, fault, data)
+        if fault is not None and fault.kind == "reset_mid_body":
+            return await _reset_mid_body(request, fault, data)
+        return await _send(request, data)
+    except ConnectionResetError:
+        log.debug("segment %s/%s/%d: client left", timeline.config.name, quality, sequence)
+        return web.Response(status=CLIENT_LEFT)  # never sent; counted as such
 
 
 async def _send(request: web.Request, data: bytes) -> web.StreamResponse:
