@@ -63,11 +63,13 @@ def peer_app(
     no_hours_for: set[str] | None = None,
     feed: bool = False,
     feed_interval: float = 0.05,
+    stall: asyncio.Event | None = None,
 ) -> web.Application:
     """A minimal peer over ``store``.
 
     ``corrupt``: segment names served with one byte changed. ``no_hours_for``: qualities whose
-    hour list is empty although their hour directories answer (the union case).
+    hour list is empty although their hour directories answer (the union case). ``stall``:
+    segment bodies stop after a first piece, and the event is set.
     """
     corrupt = corrupt or set()
     no_hours_for = no_hours_for or set()
@@ -92,6 +94,13 @@ def peer_app(
             data = f.read()
         if m["name"] in corrupt:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
+        if stall is not None:
+            response = web.StreamResponse()
+            response.content_length = len(data)
+            await response.prepare(request)
+            await response.write(data[: len(data) // 2])
+            stall.set()
+            await asyncio.sleep(3600)
         return web.Response(body=data, content_type="video/mp2t")
 
     app = web.Application()

@@ -241,3 +241,21 @@ async def test_a_restarted_feed_makes_a_pass_check_the_recent_hours(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_sigterm_mid_copy_leaves_no_temp_file(tmp_path: Path, serve: Serve) -> None:
+    peer, mine = node_store(tmp_path, "peer"), node_store(tmp_path, "mine")
+    segment = write(peer, SystemClock().now() - timedelta(minutes=10))
+    started = asyncio.Event()
+    app = peer_app(peer, stall=started)
+    url = await serve(app)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streamvault", "backfill", "--base-dir", mine.base_dir,
+        "--channel", "ch", "--node", url, "--start", "2",
+    )  # fmt: skip
+    await asyncio.wait_for(started.wait(), 20)
+    hour_dir = mine.hour_dir("ch", "source", segment.hour)
+    assert [n for n in os.listdir(hour_dir) if "-temp-" in n]  # a copy is in progress
+    process.terminate()
+    assert await asyncio.wait_for(process.wait(), 20) == 0
+    assert os.listdir(hour_dir) == []

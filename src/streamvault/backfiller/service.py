@@ -47,7 +47,7 @@ class Settings:
     refresh_interval: float = 60.0  # peer discovery
     feed: bool = True
     feed_timeout: float = 30.0
-    listing_timeout: float = 20.0  # a peer that takes longer to list is failing
+    listing_timeout: float = 10.0  # a peer that takes longer to list is failing
     progress_interval: float = 5.0
 
 
