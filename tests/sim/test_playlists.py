@@ -54,6 +54,7 @@ def test_master_ivs_style_has_no_media_tags_and_portrait_twins() -> None:
     assert "RESOLUTION=480x854" in portrait[0]
     landscape = [i for i in infs if 'STABLE-VARIANT-ID="480p30"' in i]
     assert landscape and 'IVS-GROUPS="landscape"' in landscape[0]
+    assert all('IVS-VARIANT-SOURCE="source"' in inf for inf in infs)
     assert lines[lines.index(landscape[0]) + 1] == "https://cdn/480p.m3u8"
 
 

@@ -60,7 +60,10 @@ def render_master_media_style(
 
 
 def render_master_ivs_style(variants: Sequence[Variant]) -> str:
-    """Newer usher v2 style: ``IVS-NAME`` / ``STABLE-VARIANT-ID`` attributes, no EXT-X-MEDIA."""
+    """Newer usher v2 style: ``IVS-NAME`` / ``STABLE-VARIANT-ID`` attributes, no EXT-X-MEDIA.
+
+    As in the 2026 capture, ``IVS-VARIANT-SOURCE`` is ``source`` on every variant (so it cannot
+    tell the original apart), and each transcode has a portrait twin listed before it."""
     lines = ["#EXTM3U"]
     for variant in variants:
         q = variant.quality
@@ -68,10 +71,9 @@ def render_master_ivs_style(variants: Sequence[Variant]) -> str:
         group = "landscape"
         if variant.portrait:
             stable, group = f"{stable}-portrait", "portrait"
-        origin = "source" if q.name == "source" else "transcode"
         extra = (
             f',STABLE-VARIANT-ID="{stable}",IVS-NAME="{q.display_name}",'
-            f'IVS-GROUPS="{group}",IVS-VARIANT-SOURCE="{origin}"'
+            f'IVS-GROUPS="{group}",IVS-VARIANT-SOURCE="source"'
         )
         lines += [_stream_inf(variant, extra), variant.uri]
     return "\n".join(lines) + "\n"
