@@ -236,3 +236,36 @@ async def test_copies_from_one_peer_are_bounded(
     result = await backfiller.run_pass()
     assert result.copied == 24
     assert load["max"] == 3
+
+
+async def test_the_same_segment_is_never_fetched_twice_at_once(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    good, bad = SegmentStore(str(tmp_path / "good")), SegmentStore(str(tmp_path / "bad"))
+    segment = write(good, at(1))
+    write(bad, at(1))
+    fetched: list[str] = []
+
+    def counting(app: web.Application, label: str) -> web.Application:
+        @web.middleware
+        async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.path.startswith("/segments/"):
+                fetched.append(label)
+                await asyncio.sleep(0.05)
+            return await handler(request)
+
+        app.middlewares.append(count)
+        return app
+
+    bad_peer = peer_from_url(await serve(counting(peer_app(bad, corrupt={segment.name}), "bad")))
+    good_peer = peer_from_url(await serve(counting(peer_app(good), "good")))
+    store, backfiller = make(tmp_path, [], session)
+    copier = backfiller.copier
+    results = await asyncio.gather(
+        copier.copy(segment, [bad_peer]),  # e.g. announced by the bad peer's feed
+        copier.copy(segment, [bad_peer, good_peer]),  # and found by a pass
+        copier.copy(segment, [good_peer]),
+    )
+    assert results == [False, True, True]
+    assert fetched == ["bad", "good"]
+    assert tree(store) == tree(good)

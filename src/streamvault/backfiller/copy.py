@@ -155,11 +155,12 @@ class Copier:
     async def copy(self, segment: Segment, candidates: Sequence[Peer]) -> bool:
         """Copy ``segment`` from one of ``candidates``; True when it is here afterwards.
 
-        The same segment is never copied twice at once: a second caller waits for the first.
+        The same segment is never copied twice at once: a second caller waits for the first,
+        and tries its own candidates only if the first failed.
         """
-        running = self._in_flight.get(segment.path)
-        if running is not None:
-            return await asyncio.shield(running)
+        while (running := self._in_flight.get(segment.path)) is not None:
+            if await asyncio.shield(running):
+                return True
         if self.is_local(segment):
             return True
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
