@@ -204,10 +204,19 @@ def curl_seconds(url: str) -> tuple[float, int]:
     return time.perf_counter() - began, int(result.stdout)
 
 
-def cat_seconds(paths: list[str]) -> tuple[float, int]:
+def cat_seconds(paths: list[str], piped: bool = False) -> tuple[float, int]:
+    """``cat FILES > /dev/null``, or with ``piped`` ``cat FILES | cat > /dev/null`` (the bytes
+    then cross into a second process, as they do to an HTTP client)."""
     began = time.perf_counter()
     with open(os.devnull, "wb") as null:
-        subprocess.run(["cat", *paths], stdout=null, check=True)
+        if piped:
+            first = subprocess.Popen(["cat", *paths], stdout=subprocess.PIPE)
+            subprocess.run(["cat"], stdin=first.stdout, stdout=null, check=True)
+            assert first.stdout is not None
+            first.stdout.close()
+            first.wait()
+        else:
+            subprocess.run(["cat", *paths], stdout=null, check=True)
     return time.perf_counter() - began, sum(os.path.getsize(path) for path in paths)
 
 
@@ -224,7 +233,7 @@ def bench_cuts(base: str, full_minutes: float) -> dict[str, tuple[float, int]]:
             )
             if segment_start + timedelta(seconds=SEGMENT) > start and segment_start < end:
                 paths.append(os.path.join(directory, name))
-    results = {"cat": cat_seconds(paths)}
+    results = {"cat": cat_seconds(paths), "cat|cat": cat_seconds(paths, piped=True)}
     proc, url = start_restreamer(base)
     try:
         query = f"start={format_iso(start)}&end={format_iso(end)}"
@@ -275,6 +284,11 @@ def main() -> None:
         f"1 h cut: cat {cat_b / cat_s / 1e6:.0f} MB/s ({cat_s:.2f} s), rough "
         f"{rough_b / rough_s / 1e6:.0f} MB/s ({rough_s:.2f} s): "
         f"{(rough_b / rough_s) / (cat_b / cat_s):.2f}x cat throughput (target >= 0.8)"
+    )
+    piped_s, piped_b = cuts["cat|cat"]
+    print(
+        f"1 h cut: cat | cat {piped_b / piped_s / 1e6:.0f} MB/s ({piped_s:.2f} s): rough is "
+        f"{(rough_b / rough_s) / (piped_b / piped_s):.2f}x its throughput"
     )
     for type in ("fast", "smart"):
         seconds, size = cuts[type]

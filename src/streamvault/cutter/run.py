@@ -45,9 +45,11 @@ _running: set[int] = set()
 PathOf = Callable[[Segment], str]
 
 #: Re-encoded edges of fast and smart cuts: H.264 without B-frames (timestamps then start
-#: exactly where asked); audio copied (no encoder delay, so it joins the copied segments
-#: exactly); MPEG-TS with no added mux delay.
-EDGE_CODECS = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-c:a", "copy"]
+#: exactly where asked), quick and at high quality as they last a few seconds; audio copied
+#: (no encoder delay, so it joins the copied segments exactly); MPEG-TS with no mux delay.
+EDGE_CODECS = [
+    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-bf", "0", "-c:a", "copy",
+]  # fmt: skip
 TS_OUT = ["-f", "mpegts", "-muxdelay", "0", "-muxpreload", "0"]
 MAP = ["-map", "0:v?", "-map", "0:a?"]
 #: Bytes read from the start of a segment to find its first video timestamp.

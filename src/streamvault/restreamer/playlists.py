@@ -54,7 +54,7 @@ def _selection(
 
 def media_text(
     archive: Archive, channel: str, quality: str, given: TimeRange, now: datetime
-) -> str:
+) -> bytes:
     """The media playlist. A closed past range is kept until its directories change."""
     archive.require_stream(channel, quality)
     resolved = resolve_range(archive, channel, quality, given, now)
@@ -64,12 +64,12 @@ def media_text(
     ended = given.end is not None and given.end <= now
     key = ("media", channel, quality, resolved)
     if ended and (text := archive.results.get(key, listing.versions)) is not None:
-        return str(text)
+        return text  # type: ignore[no-any-return]
     selection = select_segments(listing.segments, *resolved, archive.size_of)
     if not segments_only(selection):
         raise NotAcceptable(f"no video of {channel}/{quality} in the range")
     entries = listing.entries(base_uri(channel, quality))
-    text = media_playlist(selection, ended, lambda segment: entries[id(segment)])
+    text = media_playlist(selection, ended, lambda segment: entries[id(segment)]).encode()
     if ended:
         archive.results.put(key, listing.versions, text)
     return text
@@ -85,7 +85,7 @@ def _variant_uri(channel: str, quality: str, given: TimeRange) -> str:
     return uri + ("?" + urlencode(params) if params else "")
 
 
-def master_text(archive: Archive, channel: str, given: TimeRange, now: datetime) -> str:
+def master_text(archive: Archive, channel: str, given: TimeRange, now: datetime) -> bytes:
     if not archive.is_dir(channel):
         raise NotFound(f"unknown channel {channel!r}")
     variants = []
@@ -99,11 +99,12 @@ def master_text(archive: Archive, channel: str, given: TimeRange, now: datetime)
     if not variants:
         raise NotAcceptable(f"no video of {channel} in the range")
     variants.sort(key=lambda v: (v.quality != "source", -v.bandwidth, v.quality))
-    return master_playlist(variants)
+    return master_playlist(variants).encode()
 
 
-def _playlist(text: str) -> web.Response:
-    return web.Response(text=text, content_type=M3U8, headers={"Cache-Control": "no-cache"})
+def _playlist(body: bytes) -> web.Response:
+    headers = {"Content-Type": f"{M3U8}; charset=utf-8", "Cache-Control": "no-cache"}
+    return web.Response(body=body, headers=headers)
 
 
 async def media(request: web.Request) -> web.Response:
@@ -112,7 +113,7 @@ async def media(request: web.Request) -> web.Response:
     given = range_params(query(request))
     app[ARCHIVE].path(channel, quality)
 
-    async def compute() -> str:
+    async def compute() -> bytes:
         now = app[CLOCK].now()
         return await asyncio.to_thread(media_text, app[ARCHIVE], channel, quality, given, now)
 
@@ -125,7 +126,7 @@ async def master(request: web.Request) -> web.Response:
     given = range_params(query(request))
     app[ARCHIVE].path(channel)
 
-    async def compute() -> str:
+    async def compute() -> bytes:
         now = app[CLOCK].now()
         return await asyncio.to_thread(master_text, app[ARCHIVE], channel, given, now)
 
