@@ -148,3 +148,16 @@ def test_change_log_keeps_a_bounded_history() -> None:
     assert [e[2] for e in events] == ["b", "c", "d"] and not reset
     events, cursor, reset = log.since("ch", "source", 2, limit=1)
     assert [e[2] for e in events] == ["c"] and cursor == 4
+
+
+async def test_an_odd_directory_does_not_stop_the_feed(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    store = SegmentStore(str(tmp_path))
+    (tmp_path / "odd\\name" / "source" / "2026-01-01T10").mkdir(parents=True)
+    base = await serve(feed_app(store))
+    _, first = await get(session, f"{base}/changes/ch/source")
+    segment = write(store, at(1))
+    _, answer = await get(session, f"{base}/changes/ch/source", cursor=str(first["cursor"]),
+                          timeout="5")  # fmt: skip
+    assert answer["changes"] == [{"hour": segment.hour, "name": segment.name}]

@@ -98,19 +98,28 @@ class ChangeFeed:
         found: list[tuple[str, str, str, list[str]]] = []
         keep: set[tuple[str, str, str]] = set()
         now_ns = time.time_ns()
-        for channel in self.store.channels():
-            for quality in self.store.qualities(channel):
-                for hour in self.store.hours(channel, quality)[-RECENT_HOURS:]:
-                    key = (channel, quality, hour)
-                    keep.add(key)
-                    new = self._scan_hour(key, now_ns)
-                    if new:
-                        found.append((channel, quality, hour, new))
+        for key in self._recent_hours():
+            keep.add(key)
+            new = self._scan_hour(key, now_ns)
+            if new:
+                found.append((*key, new))
         for key in set(self._seen) - keep:
             del self._seen[key]
         announce = self._scanned_once
         self._scanned_once = True
         return found if announce else []
+
+    def _recent_hours(self) -> list[tuple[str, str, str]]:
+        """(channel, quality, hour) of the newest hour directories; odd names are skipped."""
+        keys: list[tuple[str, str, str]] = []
+        for channel in self.store.channels():
+            try:
+                for quality in self.store.qualities(channel):
+                    for hour in self.store.hours(channel, quality)[-RECENT_HOURS:]:
+                        keys.append((channel, quality, hour))
+            except ValueError:  # a directory name the store refuses (UnsafePath)
+                continue
+        return keys
 
     def _scan_hour(self, key: tuple[str, str, str], now_ns: int) -> list[str]:
         directory = self.store.hour_dir(*key)
