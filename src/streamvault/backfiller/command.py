@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--channel", action="append", required=True, help="channel to backfill (repeatable)"
     )
     parser.add_argument(
-        "--qualities", type=comma_list, default=["source"], help="comma-separated qualities"
+        "--qualities", type=comma_list, default="source", help="comma-separated qualities"
     )
     parser.add_argument(
         "--node",
@@ -78,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--start",
         type=_start_arg,
-        default=14 * 24.0,
+        default="336",
         help="oldest hour to check: hours ago, or a time in any timezone",
     )
     parser.add_argument(
@@ -124,6 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-feed",
         dest="feed",
         action="store_false",
+        default=argparse.SUPPRESS,
         help="poll only; do not follow the peers' change feeds",
     )
     add_metrics_port(parser)
@@ -140,7 +141,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         full_interval=args.full_interval,
         per_peer=max(1, args.concurrency),
         refresh_interval=args.node_refresh,
-        feed=args.feed,
+        feed=getattr(args, "feed", True),
     )
 
 
