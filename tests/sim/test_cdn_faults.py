@@ -108,6 +108,21 @@ async def test_ad_break(sim: Simulator, session: aiohttp.ClientSession, marking:
     assert ads == [2, 3]
 
 
+async def test_short_last_ad_segment(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    sim.add_fault(Fault("ad_break", marking="amazon", from_sequence=2, to_sequence=3,
+                        last_ad_duration=0.168))  # fmt: skip
+    lines = (await live_playlist(session, sim)).splitlines()
+    assert lines.count("#EXTINF:2.000,Amazon|alpha-2") == 1
+    assert lines.count("#EXTINF:0.168,Amazon|alpha-2") == 1
+    published = {p.sequence: p for p in sim.published("alpha", "source")}
+    assert published[3].duration == 0.168 and published[3].is_ad
+    assert published[4].duration == 2.0 and not published[4].is_ad
+    sim.clear_faults()
+    sim.add_fault(Fault("ad_break", from_sequence=2, to_sequence=3, last_ad_duration=0.5))
+    text = await live_playlist(session, sim)
+    assert "DURATION=2.500" in text
+
+
 async def test_skew(sim: Simulator, session: aiohttp.ClientSession) -> None:
     sim.add_fault(Fault("skew", sequence=3, skew_seconds=1.5))
     published = {p.sequence: p for p in sim.published("alpha", "source")}

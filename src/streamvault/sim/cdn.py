@@ -40,16 +40,18 @@ def _media_playlist(
 ) -> MediaPlaylist:
     name, d = timeline.config.name, timeline.duration
     max_age = sim.config.segment_url_max_age
-    entries = [
-        MediaEntry(
-            sequence=sequence,
-            program_date_time=sim.program_date_time(timeline, quality, node, sequence),
-            duration=d,
-            uri=signed(sim, base, f"/cdn/{name}/{quality}/{sequence}.ts", max_age),
-            ad=sim.ad_break(timeline, quality, node, sequence),
+    entries = []
+    for sequence in timeline.published[-sim.config.window :]:
+        ad = sim.ad_break(timeline, quality, node, sequence)
+        entries.append(
+            MediaEntry(
+                sequence=sequence,
+                program_date_time=sim.program_date_time(timeline, quality, node, sequence),
+                duration=sim.shown_duration(timeline, ad, sequence),
+                uri=signed(sim, base, f"/cdn/{name}/{quality}/{sequence}.ts", max_age),
+                ad=ad,
+            )
         )
-        for sequence in timeline.published[-sim.config.window :]
-    ]
     prefetch: list[str] = []
     if sim.playlist_fault("prefetch", timeline, quality, node) is not None:
         sim.count_fault("prefetch")

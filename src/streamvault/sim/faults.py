@@ -49,6 +49,8 @@ class Fault:
     stall_seconds: float = 60.0
     skew_seconds: float = 5.0
     truncate_fraction: float = 0.5
+    #: ad_break: the EXTINF of the break's last segment (Twitch's can be short, e.g. 0.168)
+    last_ad_duration: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -58,6 +60,8 @@ class Fault:
         needs_status = self.kind in ("segment_status", "playlist_status")
         if needs_status and (self.status is None or not 400 <= self.status <= 599):
             raise ConfigError(f"{self.kind} needs a status between 400 and 599")
+        if self.last_ad_duration is not None and self.last_ad_duration <= 0:
+            raise ConfigError("last_ad_duration must be positive")
         if not 0.0 <= self.truncate_fraction < 1.0:
             raise ConfigError("truncate_fraction must be in [0, 1)")
 

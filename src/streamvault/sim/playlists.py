@@ -87,6 +87,8 @@ class AdBreak:
     marking: str
     start: datetime
     duration: float
+    last_sequence: int | None = None
+    last_duration: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,12 +237,21 @@ class Simulator:
         last = sequence
         while last - sequence < AD_SCAN_LIMIT and fault.covers(last + 1, (last + 1) * d):
             last += 1
+        short = fault.last_ad_duration
         return AdBreak(
             id=f"{timeline.config.name}-{first}",
             marking=fault.marking,
             start=timeline.start_of(first),
-            duration=(last - first + 1) * d,
+            duration=(last - first) * d + (short if short is not None else d),
+            last_sequence=last,
+            last_duration=short,
         )
+
+    def shown_duration(self, timeline: ChannelTimeline, ad: AdBreak | None, sequence: int) -> float:
+        """The EXTINF duration: the segment's, or a short last ad segment's."""
+        if ad is not None and ad.last_duration is not None and sequence == ad.last_sequence:
+            return ad.last_duration
+        return timeline.duration
 
     def program_date_time(
         self, timeline: ChannelTimeline, quality: str | None, node: str | None, sequence: int
@@ -297,16 +306,19 @@ class Simulator:
         if timeline is None:
             raise KeyError(channel)
         self.advance()
-        return [
-            PublishedSegment(
-                sequence=sequence,
-                program_date_time=self.program_date_time(timeline, quality, None, sequence),
-                duration=timeline.duration,
-                is_ad=self.ad_break(timeline, quality, None, sequence) is not None,
-                data_hash=self.segment_hash(timeline.config.name, quality, sequence),
+        published = []
+        for sequence in timeline.published:
+            ad = self.ad_break(timeline, quality, None, sequence)
+            published.append(
+                PublishedSegment(
+                    sequence=sequence,
+                    program_date_time=self.program_date_time(timeline, quality, None, sequence),
+                    duration=self.shown_duration(timeline, ad, sequence),
+                    is_ad=ad is not None,
+                    data_hash=self.segment_hash(timeline.config.name, quality, sequence),
+                )
             )
-            for sequence in timeline.published
-        ]
+        return published
 
     # -- faults and counters -----------------------------------------------------------------
 
