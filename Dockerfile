@@ -25,6 +25,8 @@ LABEL org.opencontainers.image.source="https://github.com/streamvault/streamvaul
       org.opencontainers.image.licenses="MIT"
 
 # Debian's ffmpeg for cuts; streamvault finds it on PATH (STREAMVAULT_FFMPEG makes it explicit).
+# Not version-pinned: the base image's Debian release fixes it, and pins break on security updates.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg \
     && rm -rf /var/lib/apt/lists/*
@@ -52,7 +54,8 @@ ENV PYTHONUNBUFFERED=1 \
     STREAMVAULT_FFMPEG=/usr/bin/ffmpeg \
     STREAMVAULT_BASE_DIR=/data
 
-USER streamvault:streamvault
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
 WORKDIR /data
 VOLUME /data
 EXPOSE 8000
