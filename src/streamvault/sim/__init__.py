@@ -1,5 +1,20 @@
 """A simulated Twitch (SPEC §10): GraphQL token, usher and CDN on one port, with real MPEG-TS
-video and scriptable faults. ``from streamvault.sim import Simulator, SimConfig, ...``."""
+video and scriptable faults.
+
+    from streamvault.sim import ChannelConfig, Fault, SimConfig, Simulator
+
+    config = SimConfig([ChannelConfig("alpha", ["source", "480p"])], time_scale=10.0)
+    async with Simulator(config) as sim:
+        sim.add_fault(Fault("segment_status", "alpha", "source", sequence=12, status=404))
+        ...  # point a downloader at sim.base_url
+        sim.published("alpha", "source")  # what it should have stored, with hashes
+
+Modules: ``config`` (values), ``faults`` (fault model, TOML scenarios), ``playlists``
+(rendering), ``tspackets`` (MPEG-TS timestamp and counter surgery), ``video`` (ffmpeg render
+and cache), ``signing`` (tokens, URL signatures), ``twitch_api`` / ``cdn`` / ``control``
+(request handlers), ``server`` (aiohttp app), ``simulator`` (state and lifecycle), ``tls``,
+``command`` (``streamvault sim``). ``scenarios/example.toml`` shows every fault kind.
+"""
 
 from __future__ import annotations
 

@@ -75,7 +75,16 @@ class ChannelTimeline:
 
 
 class Simulator:
-    """A simulated Twitch (GraphQL token, usher, CDN) on one port; see ``/tmp/sim_api.md``."""
+    """A simulated Twitch (GraphQL token, usher, CDN) on one port.
+
+    ``await start(host, port)`` renders or loads the video and serves; ``base_url`` then
+    stands in for both ``--twitch-gql-url`` and ``--twitch-usher-url`` (``node_url(NAME)`` for
+    a node that sees the faults with ``node=NAME``). Every time in the sim comes from
+    ``clock`` (a ScaledClock at ``time_scale`` unless one is passed): segment ``k`` of a
+    channel starts at ``origin + k * segment_duration`` and is published once complete.
+    ``published``, ``segment_bytes`` and ``counters`` let tests predict and check what a
+    downloader should have stored and how it behaved on the wire.
+    """
 
     def __init__(self, config: SimConfig, clock: Clock | None = None) -> None:
         if not config.channels:
