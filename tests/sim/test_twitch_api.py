@@ -86,6 +86,10 @@ async def test_offline_and_online(sim: Simulator, session: aiohttp.ClientSession
     async with session.post(f"{sim.base_url}/control/channels/alpha/offline") as response:
         assert response.status == 200
     before = len(sim.published("alpha", "source"))
+    async with session.get(f"{sim.base_url}/control/channels") as response:
+        state = {c["name"]: c for c in (await response.json())["channels"]}
+    assert not state["alpha"]["online"] and not state["alpha"]["live"]
+    assert state["beta"]["live"] and state["alpha"]["published"] == before
     status, _ = await master(session, sim.base_url, "alpha")
     assert status == 404
     assert (await master(session, sim.base_url, "beta"))[0] == 200

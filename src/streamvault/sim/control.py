@@ -7,8 +7,7 @@ from aiohttp import web
 from ..errors import ConfigError
 from .context import sim_of
 from .faults import faults_from_json
-
-# -- control -------------------------------------------------------------------------------
+from .playlists import format_pdt
 
 
 async def counters(request: web.Request) -> web.StreamResponse:
@@ -33,6 +32,28 @@ async def add_faults(request: web.Request) -> web.StreamResponse:
 async def clear_faults(request: web.Request) -> web.StreamResponse:
     sim_of(request).clear_faults()
     return web.json_response({"active": 0})
+
+
+async def channels(request: web.Request) -> web.StreamResponse:
+    """Each channel's state: online switch, live (no offline fault), sequences, sim time."""
+    sim = sim_of(request)
+    sim.advance()
+    answer = []
+    for timeline in sim.channels.values():
+        answer.append(
+            {
+                "name": timeline.config.name,
+                "qualities": sim.qualities(timeline),
+                "master_style": timeline.config.master_style,
+                "online": timeline.online,
+                "live": sim.is_live(timeline, None),
+                "origin": format_pdt(timeline.origin),
+                "stream_seconds": round(sim.stream_seconds(timeline), 3),
+                "published": len(timeline.published),
+                "last_sequence": timeline.published[-1] if timeline.published else None,
+            }
+        )
+    return web.json_response({"now": format_pdt(sim.clock.now()), "channels": answer})
 
 
 async def set_state(request: web.Request) -> web.StreamResponse:

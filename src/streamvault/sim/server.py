@@ -63,6 +63,7 @@ def make_app(sim: Simulator) -> web.Application:
             name=f"segment.{tag}",
         )  # fmt: skip
     app.router.add_get("/control/counters", control.counters, name="control.counters")
+    app.router.add_get("/control/channels", control.channels, name="control.channels")
     app.router.add_get("/control/faults", control.list_faults, name="control.faults")
     app.router.add_post("/control/faults", control.add_faults, name="control.add")
     app.router.add_delete("/control/faults", control.clear_faults, name="control.clear")
