@@ -7,13 +7,14 @@ import functools
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from streamvault.cli import build_parser
 from streamvault.node.command import config_from_args
 
-from .deployfiles import IMAGE_CONFIG, flags_of, streamvault_commands
+from .deployfiles import IMAGE_CONFIG, flags_of, k8s_object, streamvault_commands
 
 COMMANDS = list(streamvault_commands())
 
@@ -55,17 +56,28 @@ def test_command_and_flags_exist(where: str, args: list[str]) -> None:
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_node_command_lines_load(
-    where: str, args: list[str], monkeypatch: pytest.MonkeyPatch
+    where: str, args: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The whole line parses, and the node builds its configuration from it (the config file
-    inside the image is read from the repository instead)."""
-    args = [str(IMAGE_CONFIG) if a == "/etc/streamvault/node.toml" else a for a in args]
+    """The whole line parses, and the node builds its configuration from it. The config file
+    is the image's (read from the repository), or on Kubernetes the ConfigMap's."""
+    config_file = IMAGE_CONFIG
+    if where.startswith("statefulset"):
+        config_file = tmp_path / "node.toml"
+        config_file.write_text(k8s_object("ConfigMap")["data"]["node.toml"])
+    args = [str(config_file) if a == "/etc/streamvault/node.toml" else a for a in args]
     parsed = build_parser().parse_args(args)
     monkeypatch.setattr(sys, "argv", ["streamvault", *args])
-    config = config_from_args(parsed, env={})
+    # The image's bare CMD takes its channels from the environment (docker run -e ...).
+    env = {"STREAMVAULT_CHANNELS": "one!,two"} if where == "Dockerfile CMD" else {}
+    config = config_from_args(parsed, env=env)
     assert config.base_dir == "/data"
-    assert config.port == 8000
+    assert config.port == 8000 and config.host == "0.0.0.0"
+    assert config.channels, f"{where}: the node would record nothing"
     if "--channel" in args:
         assert config.channels == [args[args.index("--channel") + 1]]
     if "--localhost" in args:
         assert config.localhost == args[args.index("--localhost") + 1]
+    if where.startswith("statefulset"):
+        assert config.node_dns == "streamvault-peers"
+    elif "--node" in args:
+        assert len(config.nodes) == 2
