@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -129,3 +131,22 @@ def test_dockerignore_keeps_what_the_build_copies() -> None:
         assert not _ignored(f"{source.rstrip('/')}/streamvault/cli.py", patterns)
     for heavy in (".git", ".venv", "tests", "data/x.ts", "bench"):
         assert _ignored(heavy, patterns), f"{heavy} would be sent to the docker daemon"
+
+
+def test_the_image_runs_without_the_ffmpeg_wheel() -> None:
+    """The image uninstalls imageio-ffmpeg (it has Debian's ffmpeg): only ``ffmpeg.py`` may
+    import it, lazily, and every command must load without it."""
+    importers = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "src" / "streamvault").rglob("*.py")
+        if "imageio_ffmpeg" in path.read_text()
+    ]
+    assert importers == ["src/streamvault/ffmpeg.py"]
+    code = (
+        "import sys; sys.modules['imageio_ffmpeg'] = None\n"  # import now raises ImportError
+        "from streamvault.cli import build_parser\n"
+        "assert 'not built yet' not in build_parser().format_help()\n"  # imports every command
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
