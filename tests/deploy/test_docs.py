@@ -10,7 +10,7 @@ import pytest
 
 from streamvault.node.config import NodeConfig
 
-from .deployfiles import REPO
+from .deployfiles import REPO, alert_rules
 from .test_commands import options
 
 GUIDE = REPO / "docs" / "operators-guide.md"
@@ -61,3 +61,11 @@ def test_files_the_guide_mentions_exist() -> None:
     missing = sorted(p for p in paths if not (REPO / p).exists())
     # metrics-coverage.md is written by the coverage component's author.
     assert not [p for p in missing if p != "docs/metrics-coverage.md"], missing
+
+
+def test_every_alert_has_a_runbook_entry() -> None:
+    guide = GUIDE.read_text()
+    reference = (REPO / "docs" / "metrics.md").read_text()
+    for rule in alert_rules():
+        assert f"| `{rule['alert']}` |" in guide, f"the guide says nothing on {rule['alert']}"
+        assert f"| `{rule['alert']}` |" in reference, f"docs/metrics.md omits {rule['alert']}"
