@@ -135,14 +135,13 @@ async def _send(request: web.Request, file: object, size: int, etag: str) -> web
             headers[hdrs.CONTENT_RANGE] = f"bytes {offset}-{offset + count - 1}/{size}"
     response = web.StreamResponse(status=status, headers=headers)
     response.content_length = count
-    await response.prepare(request)
-    if request.method != hdrs.METH_HEAD:
-        try:
+    try:
+        await response.prepare(request)
+        if request.method != hdrs.METH_HEAD:
             await send_file(request, response, file, offset, count)  # type: ignore[arg-type]
-        except ConnectionError:
-            log.debug("client went away while sending %s", request.path)
-            return response
-    await response.write_eof()
+        await response.write_eof()
+    except ConnectionError:
+        log.debug("client went away while sending %s", request.path)
     return response
 
 
