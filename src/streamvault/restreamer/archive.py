@@ -6,15 +6,15 @@ Synchronous I/O: handlers call these methods in a worker thread (``asyncio.to_th
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..errors import UnsafePath
 from ..store.disk import SegmentStore
 from ..store.naming import Segment, check_path_part
 from ..store.select import hours_for_range
-from ..timeutil import parse_hour
+from ..timeutil import hour_name, parse_hour
 from .cache import CachedHour, HourListingCache, ResultCache, Version, directory_version
 
 
@@ -24,6 +24,25 @@ class NotFound(LookupError):
 
 class NotAcceptable(Exception):
     """The range holds holes (without ``allow_holes=true``) or no video at all (HTTP 406)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HourSpan:
+    """The hour names :func:`~streamvault.store.select.hours_for_range` gives, as a container
+    tested by comparison (hour names sort as times), so a range of years costs nothing."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, hour: object) -> bool:
+        first = hour_name(self.start - timedelta(hours=1))
+        return isinstance(hour, str) and first <= hour <= hour_name(self.end)
+
+    def __len__(self) -> int:
+        return len(hours_for_range(self.start, self.end))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(hours_for_range(self.start, self.end))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +137,7 @@ class Archive:
         self, channel: str, quality: str, start: datetime, end: datetime
     ) -> RangeListing:
         quality_version = directory_version(self.path(channel, quality))
-        hours = self.hours(channel, quality, set(hours_for_range(start, end)))
+        hours = self.hours(channel, quality, HourSpan(start, end))
         cached = [
             (
                 hour,

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ..cutter.plan import CUT_TYPES, CutType
 from ..errors import BadInput, BadTime
 from ..timeutil import parse_utc_only
+
+#: Times outside these bounds are refused: arithmetic near datetime's limits would overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 #: The longest range served when the caller did not give both ``start`` and ``end``.
 IMPLICIT_LIMIT = timedelta(hours=12)
@@ -34,14 +38,19 @@ def single(query: Query, name: str) -> str | None:
     return values[0]
 
 
-def time_param(query: Query, name: str) -> datetime | None:
-    text = single(query, name)
-    if text is None:
-        return None
+def parse_time(text: str, name: str) -> datetime:
     try:
-        return parse_utc_only(text)
+        value = parse_utc_only(text)
     except BadTime as err:
         raise BadInput(f"parameter {name!r}: {err}") from None
+    if not EARLIEST <= value < LATEST:
+        raise BadInput(f"parameter {name!r}: {text!r} is not between 1970 and 9000")
+    return value
+
+
+def time_param(query: Query, name: str) -> datetime | None:
+    text = single(query, name)
+    return None if text is None else parse_time(text, name)
 
 
 def bool_param(query: Query, name: str, default: bool = False) -> bool:
@@ -80,10 +89,7 @@ def _one_range(text: str) -> tuple[datetime, datetime]:
     parts = text.split(",")
     if len(parts) != 2:
         raise BadInput(f"parameter 'range' must be START,END, not {text!r}")
-    try:
-        start, end = parse_utc_only(parts[0]), parse_utc_only(parts[1])
-    except BadTime as err:
-        raise BadInput(f"parameter 'range': {err}") from None
+    start, end = parse_time(parts[0], "range"), parse_time(parts[1], "range")
     if end <= start:
         raise BadInput(f"parameter 'range': END must be later than START in {text!r}")
     return start, end
