@@ -137,7 +137,11 @@ class Backfiller:
             result.failed += not ok
         result.mismatches = self.progress.mismatches - mismatches
         self.progress.publish()
-        log.info("%s pass: %s", "full" if full else "recent", result.summary())
+        quiet = result.ok and not (result.planned or result.tombstones)
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "%s pass: %s", "full" if full else "recent", result.summary(),
+        )  # fmt: skip
         return result
 
     async def _pass_channel(
