@@ -242,3 +242,50 @@ async def test_a_backfilled_segment_appears_in_the_next_closed_playlist(
         assert "#EXT-X-DISCONTINUITY" not in after
     finally:
         await client.close()
+
+
+async def test_streamlink_keeps_reloading_a_live_playlist(
+    tmp_path: pytest.TempPathFactory,
+    segment_datas: list[bytes],
+    seen: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Segments that arrive while streamlink plays are played; the range closing ends it."""
+    from streamlink import Streamlink
+    from streamlink.stream.hls.hls import HLSStreamWorker
+
+    # streamlink reloads no faster than once a second; our clock is fake, so let it hurry
+    monkeypatch.setattr(HLSStreamWorker, "_RELOAD_TIME_MIN", 0.05)
+
+    store = SegmentStore(str(tmp_path))
+    populate(store, "live", "source", segment_datas[:3])
+    clock = FakeClock(start_of(3))
+    client = await serve(str(tmp_path), clock, seen)
+    url = str(client.make_url(f"/playlist/live/source.m3u8?start={iso(0)}&end={iso(6)}"))
+
+    def play() -> bytes:
+        session = Streamlink({"hls-live-edge": 10, "hls-playlist-reload-time": 0.1})
+        chunks = []
+        with session.streams("hls://" + url)["live"].open() as output:
+            while chunk := output.read(65536):
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    try:
+        player = asyncio.ensure_future(asyncio.to_thread(play))
+        for index in range(3, 6):
+            for _ in range(1000):  # until the player has fetched every segment there is
+                if sum(path.startswith("/segments/") for path in seen) >= index:
+                    break
+                await asyncio.sleep(0.01)
+            store.write_segment(
+                "live", "source", start_of(index), 2.0, "full", segment_datas[index]
+            )
+            await clock.advance(2.0)
+        await clock.advance(1.0)  # now past the range's end: the playlist gets its ENDLIST
+        data = await asyncio.wait_for(player, 60)
+    finally:
+        await client.close()
+    assert data == b"".join(segment_datas[:6])
+    playlist_fetches = sum(path == "/playlist/live/source.m3u8" for path in seen)
+    assert playlist_fetches >= 4  # the first, one reload per new segment, the last
