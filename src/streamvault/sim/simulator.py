@@ -281,6 +281,10 @@ class Simulator:
 
     def segment_bytes(self, channel: str, quality: str, sequence: int) -> bytes:
         """The bytes served for a segment when no fault applies (needs ``prepare``/``start``)."""
+        return self._segment_bytes(channel, quality, sequence, keep=True)
+
+    def _segment_bytes(self, channel: str, quality: str, sequence: int, keep: bool) -> bytes:
+        """Cached bytes, or new ones (put in the LRU cache when ``keep``)."""
         timeline = self.channel(channel)
         name = timeline.config.name if timeline else channel
         key = (name, quality, sequence)
@@ -296,6 +300,8 @@ class Simulator:
         if self.config.realistic_bitrate:
             target = int(quality_info(quality).bandwidth * self.config.segment_duration / 8)
         data = build_segment(loop, name, quality, sequence, target)
+        if not keep:
+            return data
         self._bytes[key] = data
         self._bytes_size += len(data)
         while self._bytes_size > BYTES_CACHE_LIMIT and len(self._bytes) > 1:
@@ -306,7 +312,9 @@ class Simulator:
     def segment_hash(self, channel: str, quality: str, sequence: int) -> str:
         key = (channel.lower(), quality, sequence)
         if key not in self._hashes:
-            self._hashes[key] = hash_bytes(self.segment_bytes(channel, quality, sequence))
+            # hashing old segments must not evict the ones being served from the cache
+            data = self._segment_bytes(channel, quality, sequence, keep=False)
+            self._hashes[key] = hash_bytes(data)
         return self._hashes[key]
 
     def published(self, channel: str, quality: str) -> list[PublishedSegment]:
