@@ -198,13 +198,13 @@ async def test_bad_signature_and_unknown_segments(
 async def test_a_client_leaving_during_a_stall_is_counted(
     sim: Simulator, session: aiohttp.ClientSession
 ) -> None:
-    sim.add_fault(Fault("stall_then_truncate", sequence=4, stall_seconds=4.0))
+    sim.add_fault(Fault("stall_then_truncate", sequence=4, stall_seconds=20.0))
     urls = segment_urls(await live_playlist(session, sim))
     async with session.get(urls[4]) as response:
         assert response.status == 200
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(response.read(), 0.05)
         response.close()  # the client gives up and drops the connection
-    await sim.clock.sleep(5.0)
+    await sim.clock.sleep(21.0)
     assert sim.counters["responses"].get("499") == 1
     assert (await fetch(session, urls[5]))[0] == 200

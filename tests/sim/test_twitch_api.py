@@ -67,7 +67,7 @@ async def test_usher_ivs_style_master_on_v2_path(
 async def test_usher_refuses_bad_and_expired_tokens(
     make_sim: MakeSim, session: aiohttp.ClientSession
 ) -> None:
-    sim = await make_sim(token_max_age=10.0)
+    sim = await make_sim(token_max_age=60.0, time_scale=40.0)  # valid for 1.5 s of real time
     value, sig = await token(session, sim.base_url, "alpha")
     url = f"{sim.base_url}/api/channel/hls/alpha.m3u8"
     async with session.get(url, params={"token": value, "sig": "f" * 40}) as response:
@@ -77,7 +77,7 @@ async def test_usher_refuses_bad_and_expired_tokens(
     beta_value, beta_sig = await token(session, sim.base_url, "beta")
     async with session.get(url, params={"token": beta_value, "sig": beta_sig}) as response:
         assert response.status == 403  # a token for another channel
-    await sim.clock.sleep(11.0)
+    await sim.clock.sleep(61.0)
     async with session.get(url, params={"token": value, "sig": sig}) as response:
         assert response.status == 403
 
