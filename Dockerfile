@@ -49,14 +49,17 @@ RUN pip install --no-cache-dir /wheels/*.whl \
 
 COPY deploy/docker/node.toml /etc/streamvault/node.toml
 
+# No STREAMVAULT_<KEY> for node settings here: the environment overrides a config file, so
+# one set in the image would silently beat an operator's node.toml. The store is /data
+# because node.toml says so, and for the single components because their default, ./data,
+# is resolved from the working directory /.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    STREAMVAULT_FFMPEG=/usr/bin/ffmpeg \
-    STREAMVAULT_BASE_DIR=/data
+    STREAMVAULT_FFMPEG=/usr/bin/ffmpeg
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-WORKDIR /data
+WORKDIR /
 VOLUME /data
 EXPOSE 8000
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import subprocess
 import sys
 import tomllib
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from streamvault.node.config import parse_toml
+from streamvault.node.config import FIELDS, parse_toml
 
 from .deployfiles import (
     DEPLOY,
@@ -150,3 +151,16 @@ def test_the_image_runs_without_the_ffmpeg_wheel() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_image_sets_no_node_setting_in_its_environment() -> None:
+    """The environment beats the config file: a STREAMVAULT_BASE_DIR baked into the image
+    would silently override the base_dir of an operator's own node.toml."""
+    keys = {f"STREAMVAULT_{name.upper()}" for name in FIELDS}
+    env_text = " ".join(rest for name, rest in dockerfile_instructions() if name == "ENV")
+    baked = {word.split("=", 1)[0] for word in env_text.split() if "=" in word}
+    assert baked and not baked & keys, sorted(baked & keys)
+    workdir = [rest for name, rest in dockerfile_instructions() if name == "WORKDIR"][-1]
+    assert os.path.normpath(os.path.join(workdir, "./data")) == "/data", (
+        "single components default to ./data: it must be the volume"
+    )
