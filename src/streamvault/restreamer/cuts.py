@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
@@ -30,6 +31,7 @@ from .state import ARCHIVE
 log = logging.getLogger(__name__)
 
 POLL = 0.25
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def plan_for(
@@ -56,8 +58,10 @@ def check_plan(plan: CutPlan, allow_holes: bool) -> None:
 
 
 def _filename(channel: str, quality: str, plan: CutPlan, type: CutType) -> str:
+    """A download name safe in a header: ``CHANNEL-QUALITY-START.EXT``, odd characters as ``_``."""
     start = plan.runs[0].start.strftime("%Y-%m-%dT%H-%M-%S")
-    return f"{channel}-{quality}-{start}.{EXTENSIONS.get(type, 'ts')}"
+    name = f"{channel}-{quality}-{start}"
+    return _UNSAFE.sub("_", name) + f".{EXTENSIONS.get(type, 'ts')}"
 
 
 def client_gone(request: web.Request) -> bool:

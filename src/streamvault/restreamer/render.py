@@ -45,7 +45,8 @@ def entry_from_name(base: str, hour: str, name: str) -> str:
     ``hour`` is ``YYYY-MM-DDTHH`` and ``name`` starts with ``MM:SS.ffffff-DURATION-``; neither
     needs quoting in a URI path.
     """
-    return entry_text(f"{hour}:{name[:12]}Z", name.split("-", 2)[1], f"{base}{hour}/{name}")
+    duration = name[13 : name.index("-", 13)]
+    return f"#EXT-X-PROGRAM-DATE-TIME:{hour}:{name[:12]}Z\n#EXTINF:{duration},\n{base}{hour}/{name}"
 
 
 def target_duration(segments: Iterable[Segment]) -> int:
@@ -71,15 +72,16 @@ def media_playlist(
     ]
     hole_pending = False
     started = False
+    append = lines.append
     for item in selection:
-        if isinstance(item, Hole):
+        if type(item) is Hole:
             hole_pending = started  # a hole before the first segment needs no marker
             continue
         if hole_pending:
-            lines.append("#EXT-X-DISCONTINUITY")
+            append("#EXT-X-DISCONTINUITY")
             hole_pending = False
         started = True
-        lines.append(entry(item))
+        append(entry(item))  # type: ignore[arg-type]
     if ended:
         lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
