@@ -103,8 +103,10 @@ def test_statefulset_volume_per_node_and_headless_peer_discovery() -> None:
     assert mounts[config_volume["name"]] == "/etc/streamvault"
     assert container["args"][:3] == ["node", "--config", "/etc/streamvault/node.toml"]
     node_toml = tomllib.loads(configmap["data"]["node.toml"])
-    assert node_toml["node_dns"] == headless["metadata"]["name"], "peers come from the service"
     assert node_toml["base_dir"] == "/data"
+    assert option_values(container["args"], "--node-dns") == [headless["metadata"]["name"]], (
+        "peers come from the headless service"
+    )
     assert option_values(container["args"], "--localhost") == ["$(POD_IP)"]
     env = {e["name"]: e for e in container["env"]}
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
