@@ -130,11 +130,15 @@ class Backfiller:
                 result.peer_errors[peer.name] = f"backing off: {self.copier.state(peer).last_error}"
         copies: set[asyncio.Task[bool]] = set()
         room = asyncio.Semaphore(max(32, 4 * self.settings.per_peer * len(usable)))
-        for channel in self.settings.channels:
-            await self._pass_channel(channel, usable, full, result, copies, room)
-        for ok in await asyncio.gather(*copies):
-            result.copied += ok
-            result.failed += not ok
+        try:
+            for channel in self.settings.channels:
+                await self._pass_channel(channel, usable, full, result, copies, room)
+            while copies:
+                await asyncio.wait(set(copies))
+        finally:
+            for task in copies:  # only when cancelled: no copy outlives its pass
+                task.cancel()
+            await asyncio.gather(*copies, return_exceptions=True)
         result.mismatches = self.progress.mismatches - mismatches
         self.progress.publish()
         quiet = result.ok and not (result.planned or result.tombstones)
@@ -170,10 +174,31 @@ class Backfiller:
                 wanted = await self._plan_hour(channel, quality, hour, answering, result)
                 for segment, candidates in wanted:
                     await room.acquire()
-                    task = asyncio.create_task(self.copier.copy(segment, candidates))
-                    task.add_done_callback(lambda _t: room.release())
-                    copies.add(task)
+                    self._start_copy(segment, candidates, result, copies, room)
                 result.planned += len(wanted)
+
+    def _start_copy(
+        self, segment: Segment, candidates: list[Peer], result: PassResult,
+        copies: set[asyncio.Task[bool]], room: asyncio.Semaphore,
+    ) -> None:  # fmt: skip
+        """Start one copy; its outcome is counted as soon as it ends (a catch-up pass may
+        start millions of copies: none is kept once done)."""
+
+        def done(task: asyncio.Task[bool]) -> None:
+            copies.discard(task)
+            room.release()
+            if task.cancelled():
+                return
+            error = task.exception()
+            if error is not None:
+                log.error("copy of %s failed unexpectedly", segment.path, exc_info=error)
+            ok = error is None and task.result()
+            result.copied += ok
+            result.failed += not ok
+
+        task = asyncio.create_task(self.copier.copy(segment, candidates))
+        copies.add(task)
+        task.add_done_callback(done)
 
     async def _list_hours(
         self, channel: str, peers: list[Peer], result: PassResult
