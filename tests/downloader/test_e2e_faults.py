@@ -192,7 +192,7 @@ async def test_connection_reuse_and_fresh_connection_for_retries(
             await sim_wait(sim, 4)
         counters = sim.counters
     assert len(published) >= 100
-    assert steady <= 6  # one pool per worker (plus the manager's)
+    assert steady <= 10  # a handful: one pool per worker (plus the manager's)
     retries = counters["faults_applied"]["segment_status"] - 1
     assert retries >= 2
     assert counters["connections_opened"] - steady >= retries

@@ -147,3 +147,24 @@ def test_forward_jump_that_is_not_whole_segments_is_a_skew() -> None:
     result = update(tracker, playlist(10, 4, skew={12: 5.0}))
     assert [s.sequence for s in result.skews] == [12, 13]  # 5 s forward, then 5 s back
     assert tracker.gaps == 0
+
+
+def test_prefetched_segment_is_not_fetched_again_when_its_time_is_slightly_off() -> None:
+    tracker = PlaylistTracker()
+    update(tracker, playlist(10, 2, prefetch=1))
+    # Segment 12 arrives for real, its program date time 3 ms later than the guess.
+    result = update(tracker, playlist(10, 4, skew={12: 0.003, 13: 0.003}))
+    assert [f.segment.sequence for f in result.fetch] == [13]
+
+
+def test_bookkeeping_stays_small_over_a_long_stream() -> None:
+    tracker = PlaylistTracker()
+    registry = SegmentRegistry()
+    for first in range(0, 20000, 5):
+        result = update(tracker, playlist(first, 30))
+        for fetch in result.fetch:
+            registry.claim(fetch.start)
+        assert result.oldest is not None
+        registry.forget_before(result.oldest - timedelta(minutes=10))
+    assert len(tracker._seen) < 1000
+    assert len(registry) < 400

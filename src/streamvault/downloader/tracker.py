@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from ..hls.ads import ad_flags
 from ..hls.models import MediaPlaylist, MediaSegment
 
-_KEEP = 2000
+_KEEP = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,7 @@ class Update:
     ads: list[tuple[MediaSegment, datetime]] = field(default_factory=list)
     skews: list[MediaSegment] = field(default_factory=list)
     became_working: bool = False
+    oldest: datetime | None = None  # start of the playlist's first segment
 
 
 class PlaylistTracker:
@@ -48,6 +49,7 @@ class PlaylistTracker:
         self._checked: set[datetime] = set()
         self._last: tuple[float, datetime] | None = None  # (duration, end) of the previous one
         self._guessed: dict[int, datetime] = {}  # starts we had to guess (no program date time)
+        self._prefetched: dict[int, datetime] = {}  # sequence -> start of a prefetched segment
 
     def update(
         self, playlist: MediaPlaylist, now: datetime,
@@ -71,14 +73,19 @@ class PlaylistTracker:
             if not segment.prefetch and self._is_skew(segment, start, is_new):
                 self.skewed = True
                 skews.append(segment)
-            if not segment.prefetch:
+            if segment.prefetch:
+                self._prefetched.setdefault(segment.sequence, start)
+            else:
                 self._last = (segment.duration, start + timedelta(seconds=segment.duration))
+                if segment.sequence in self._prefetched:
+                    self._seen.add(start)  # fetched early; its final time may differ slightly
             self.working = True
             if start not in self._seen:
                 self._seen.add(start)
                 fetch.append(Fetch(segment, start, self.skewed))
-        self._forget(starts)
-        return Update(fetch, ads, skews, self.working and not was_working)
+        self._forget(starts, len(playlist.segments))
+        oldest = min(starts) if starts else None
+        return Update(fetch, ads, skews, self.working and not was_working, oldest)
 
     def _is_skew(
         self, segment: MediaSegment, start: datetime, is_new: Callable[[datetime], bool]
@@ -131,14 +138,16 @@ class PlaylistTracker:
             cursor = value + timedelta(seconds=segment.duration)
         return filled
 
-    def _forget(self, starts: list[datetime]) -> None:
-        if len(self._seen) > 2 * _KEEP and starts:
-            floor = min(starts) - timedelta(hours=1)
+    def _forget(self, starts: list[datetime], listed: int) -> None:
+        """Segments that left the playlist long ago cannot come back: keep memory flat."""
+        if len(self._seen) > 2 * listed + _KEEP and starts:
+            floor = min(starts) - timedelta(minutes=10)
             self._seen = {s for s in self._seen if s >= floor}
             self._checked = {s for s in self._checked if s >= floor}
-        if len(self._guessed) > 2 * _KEEP:
-            newest = sorted(self._guessed)[-_KEEP:]
-            self._guessed = {k: self._guessed[k] for k in newest}
+        for table in (self._guessed, self._prefetched):
+            if len(table) > listed + _KEEP:
+                for key in sorted(table)[: len(table) - listed - _KEEP // 2]:
+                    del table[key]
 
 
 class SegmentRegistry:
@@ -166,9 +175,13 @@ class SegmentRegistry:
         return True
 
     def forget_before(self, cutoff: datetime) -> None:
+        """Drop entries older than ``cutoff`` (oldest first: they were added about in order)."""
         for table in (self._claimed, self._ads):
-            for start in [s for s in table if s < cutoff]:
-                del table[start]
+            while table:
+                first = next(iter(table))
+                if first >= cutoff:
+                    break
+                del table[first]
 
     def __len__(self) -> int:
         return len(self._claimed)

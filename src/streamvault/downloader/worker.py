@@ -13,6 +13,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -163,6 +164,8 @@ class StreamWorker:
             metrics.SKEWS.labels(self.channel, self.quality).inc()
             self.log.warning("timestamp skew at segment %d", segment.sequence)
             self.request_replacement("timestamp skew")
+        if update.oldest is not None:
+            self.registry.forget_before(update.oldest - timedelta(minutes=10))
         if update.became_working:
             self.log.info("worker is working")
             self.manager.worker_working(self)

@@ -6,6 +6,7 @@ than the segments and non-ad ``EXT-X-DATERANGE`` tags cannot confuse it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -19,6 +20,13 @@ _DATE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
     r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
 )
+
+
+def resolve(base_url: str, uri: str) -> str:
+    """``urljoin``, with a fast path for the absolute URIs Twitch sends (polled every 2 s)."""
+    if uri.startswith(("https://", "http://")) or not base_url:
+        return uri
+    return urljoin(base_url, uri)
 
 
 def parse_attributes(text: str) -> dict[str, str]:
@@ -37,8 +45,11 @@ def parse_attributes(text: str) -> dict[str, str]:
     return attributes
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(text: str) -> datetime:
-    """An ISO 8601 date-time with any number of fractional digits (kept to microseconds)."""
+    """An ISO 8601 date-time with any number of fractional digits (kept to microseconds).
+
+    Cached: a live playlist repeats each time about thirty times as it is polled."""
     match = _DATE.fullmatch(text.strip())
     if match is None:
         raise BadPlaylist(f"bad date-time {text!r}")
@@ -100,7 +111,7 @@ def parse_master(text: str, base_url: str = "") -> MasterPlaylist:
                 bandwidth = int(pending.get("BANDWIDTH", "0"))
             except ValueError:
                 bandwidth = 0
-            variants.append(Variant(urljoin(base_url, line), bandwidth, pending))
+            variants.append(Variant(resolve(base_url, line), bandwidth, pending))
             pending = None
     if not variants:
         raise BadPlaylist("master playlist without variants")
@@ -114,6 +125,7 @@ def _number(value: str, what: str) -> float:
         raise BadPlaylist(f"bad {what} {value!r}") from None
 
 
+@functools.lru_cache(maxsize=1024)
 def _date_range(value: str) -> DateRange | None:
     attrs = parse_attributes(value)
     if "START-DATE" not in attrs:
@@ -170,7 +182,7 @@ class _MediaState:
         start = self.pdt if self.pdt is not None else self.next_start()
         self.segments.append(
             MediaSegment(
-                urljoin(self.base_url, uri),
+                resolve(self.base_url, uri),
                 self.sequence,
                 duration,
                 self.title,
@@ -224,7 +236,7 @@ def parse_media(text: str, base_url: str = "") -> MediaPlaylist:
             state.in_break = False
         elif name == "#EXT-X-MAP":
             uri = parse_attributes(value).get("URI")
-            state.map_uri = urljoin(base_url, uri) if uri else None
+            state.map_uri = resolve(base_url, uri) if uri else None
         elif name == "#EXT-X-TWITCH-PREFETCH":
             state.add(value.strip(), prefetch=True)
         elif name.startswith("#EXT-X-TWITCH-"):
