@@ -146,7 +146,12 @@ async def test_symlinks_out_of_the_base_directory_are_refused(
         file.write(b"secret")
     link = os.path.join(archive.base, "escape")
     os.symlink(outside, link)
+    file_link = os.path.join(archive.base, "test", "source", HOUR3, name)
+    os.symlink(os.path.join(outside, "q", HOUR3, name), file_link)
     try:
+        response = await client.get(f"/segments/test/source/{HOUR3}/{name}")
+        assert response.status == 403
+        assert await response.read() != b"secret"
         assert "escape" not in await get_json(client, "/files")
         for path in (
             "/files/escape",
@@ -158,6 +163,7 @@ async def test_symlinks_out_of_the_base_directory_are_refused(
             assert await response.read() != b"secret"
     finally:
         os.unlink(link)
+        os.unlink(file_link)
 
 
 async def test_bad_hour_is_400(client: TestClient) -> None:

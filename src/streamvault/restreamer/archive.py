@@ -5,10 +5,12 @@ Synchronous I/O: handlers call these methods in a worker thread (``asyncio.to_th
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 from ..errors import UnsafePath
 from ..store.disk import SegmentStore
@@ -66,6 +68,7 @@ class Archive:
         self.base_dir = os.path.realpath(store.base_dir)
         self.listings = HourListingCache()
         self.results = ResultCache()
+        self._safe_dirs: dict[tuple[str, ...], str] = {}
 
     def path(self, *parts: str) -> str:
         """Join path parts under the base directory, refusing any way out of it.
@@ -80,6 +83,30 @@ class Archive:
         if real != self.base_dir and not real.startswith(self.base_dir + os.sep):
             raise UnsafePath(f"path leaves the base directory: {'/'.join(parts)!r}")
         return joined
+
+    def open_file(self, channel: str, quality: str, hour: str, name: str) -> tuple[BinaryIO, str]:
+        """Open a file of an hour directory for reading (and give its path); never through a
+        symlink.
+
+        The directory's check (:meth:`path`) is remembered, so serving segments costs no
+        ``realpath`` each time; the file itself is opened with ``O_NOFOLLOW``.
+        """
+        key = (channel, quality, hour)
+        directory = self._safe_dirs.get(key)
+        if directory is None:
+            directory = self.path(channel, quality, hour)
+            if len(self._safe_dirs) >= 4096:
+                self._safe_dirs.clear()
+            self._safe_dirs[key] = directory
+        check_path_part(name)
+        path = os.path.join(directory, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise UnsafePath(f"not following a symlink: {name!r}") from None
+            raise
+        return os.fdopen(fd, "rb"), path
 
     def is_dir(self, *parts: str) -> bool:
         return os.path.isdir(self.path(*parts))

@@ -19,6 +19,7 @@ from ..errors import MalformedName
 from ..store.naming import TOMBSTONE_SUFFIX, parse_name
 from .archive import NotFound
 from .http import MP2T, json_response, query
+from .listing import name_hash
 from .params import bool_param
 from .sendfile import send_file
 from .state import ARCHIVE
@@ -79,6 +80,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 def _segment_hash(name: str, channel: str, quality: str, hour: str) -> str:
     segment_name = name.removesuffix(TOMBSTONE_SUFFIX)
+    found = name_hash(segment_name)
+    if found is not None:
+        return found
     try:
         return parse_name(channel, quality, hour, segment_name).hash
     except MalformedName as err:
@@ -89,9 +93,8 @@ async def segment(request: web.Request) -> web.StreamResponse:
     archive, info = request.app[ARCHIVE], request.match_info
     channel, quality, hour, name = info["channel"], info["quality"], info["hour"], info["name"]
     etag = f'"{_segment_hash(name, channel, quality, hour)}"'
-    path = archive.path(channel, quality, hour, name)
     try:
-        file = open(path, "rb")  # noqa: SIM115 - closed below, after sending
+        file, path = archive.open_file(channel, quality, hour, name)
     except OSError:
         raise NotFound(f"no such segment: {name}") from None
     try:

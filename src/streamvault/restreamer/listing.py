@@ -76,3 +76,9 @@ def list_hour_fast(directory: str, channel: str, quality: str, hour: str) -> Hou
         visible.append(name)
     listing.tombstones.sort()
     return listing
+
+
+def name_hash(name: str) -> str | None:
+    """The hash of a canonical segment name (fast path); None for anything else."""
+    found = _CANONICAL.fullmatch(name)
+    return None if found is None else found[6]
