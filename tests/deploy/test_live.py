@@ -1,11 +1,16 @@
-"""The deployment files against a real running system.
+"""The deployment files against a real running system: the compose cluster, for real.
 
-Two ``streamvault node`` processes — started the way the image starts them, from the image's
-``node.toml`` — record the simulated Twitch and backfill from each other: node A records,
-node B only backfills from A. Their ``/metrics`` pages are scraped, and every metric the
-dashboard and the alert rules use must be on them; the Dockerfile's health check is run
-against node A; both nodes must stop cleanly on SIGTERM (what ``docker stop`` and Kubernetes
-send).
+Three ``streamvault node`` processes run the exact command lines of
+``deploy/compose/cluster.yml`` (the image's ``node.toml`` read from the repository; compose's
+host names mapped to loopback ports; the store, the listening address and the simulated
+Twitch's URLs added). The simulated Twitch makes each node lose a different segment (a 404 on
+that node only), so each node's hole can only be healed from its peers.
+
+Checked against that system: the three archives become identical and complete; every metric
+name and label the dashboard and the alert rules use is on the nodes' ``/metrics`` pages, and
+the metrics reference describes every family there; the Dockerfile's health check passes on a
+running node and fails on a stopped one; every node stops cleanly on SIGTERM (what
+``docker compose stop`` and Kubernetes send).
 """
 
 from __future__ import annotations
@@ -24,14 +29,17 @@ from typing import Any
 import aiohttp
 import pytest
 
-from streamvault.sim import ChannelConfig, SimConfig, Simulator
+from streamvault.sim import ChannelConfig, Fault, SimConfig, Simulator
 from streamvault.store.disk import SegmentStore
 
 from .deployfiles import (
+    COMPOSE_CLUSTER,
     IMAGE_CONFIG,
     REPO,
+    REQUIRED_VALUES,
     TARGET_LABELS,
     alert_rules,
+    compose,
     dashboard_exprs,
     dockerfile_exec_form,
     exposed_names,
@@ -44,14 +52,18 @@ from .deployfiles import (
     used_metric_names,
 )
 
-CHANNEL = "alpha"
-WAIT = 40.0  # seconds; the whole module takes about 10 on a quiet machine
+CHANNEL = REQUIRED_VALUES["STREAMVAULT_CHANNEL"].rstrip("!")
+#: Segments already published when the nodes start: 90 s of stream, so the oldest are past the
+#: backfiller's default 60 s recent cutoff and are copied as soon as a peer has them.
+HISTORY = 45
+LOST = {"node-a": 3, "node-b": 5, "node-c": 7}  # the sequence each node cannot download
+WAIT = 45.0  # seconds; the whole module takes about 10 on a quiet machine
 
 
 @dataclass
 class LiveRun:
     metrics: dict[str, str] = field(default_factory=dict)
-    segments: dict[str, int] = field(default_factory=dict)
+    missing: dict[str, list[int]] = field(default_factory=dict)
     maps: list[str] = field(default_factory=list)
     health_up: subprocess.CompletedProcess[str] | None = None
     health_down: subprocess.CompletedProcess[str] | None = None
@@ -65,53 +77,58 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def count_segments(base: Path) -> int:
+def stored_hashes(base: Path) -> set[str]:
     store = SegmentStore(str(base))
-    return sum(
-        len(store.segments(CHANNEL, "source", hour).segments)
+    return {
+        segment.hash
         for hour in store.hours(CHANNEL, "source")
-    )
+        for segment in store.segments(CHANNEL, "source", hour).segments
+    }
 
 
 def node_env(port: int | None = None) -> dict[str, str]:
+    """The test's environment without STREAMVAULT_* settings, with quick passes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMVAULT_")}
-    env.update(STREAMVAULT_COVERAGE_INTERVAL="0.5", STREAMVAULT_BACKFILL_INTERVAL="0.5")
+    env.update(STREAMVAULT_COVERAGE_INTERVAL="0.5", STREAMVAULT_BACKFILL_INTERVAL="1")
     if port is not None:
         env["STREAMVAULT_PORT"] = str(port)
     return env
 
 
-async def wait_for(predicate: Callable[[], bool], what: str) -> None:
+async def wait_for(predicate: Callable[[], bool], what: str | Callable[[], str]) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT
     while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
+        assert loop.time() < deadline, (
+            f"timed out waiting for {what if isinstance(what, str) else what()}"
+        )
+        await asyncio.sleep(0.2)
 
 
-async def start_node(base: Path, port: int, sim_url: str, *extra: str) -> Any:
-    # The image's command line (Dockerfile CMD), its node.toml read from the repository, and
-    # the per-deployment flags a compose file or StatefulSet adds.
-    command = dockerfile_exec_form("CMD")
-    command = [str(IMAGE_CONFIG) if a == "/etc/streamvault/node.toml" else a for a in command]
+def cluster_commands(ports: dict[str, int]) -> dict[str, list[str]]:
+    """Each node's command from the compose file, its peers' host names mapped to ports."""
+    commands = {}
+    for name, service in compose(COMPOSE_CLUSTER)["services"].items():
+        if name not in ports:
+            continue
+        args = [str(a) for a in service["command"]]
+        for peer, port in ports.items():
+            args = [a.replace(f"http://{peer}:8000", f"http://127.0.0.1:{port}") for a in args]
+        commands[name] = [
+            str(IMAGE_CONFIG) if a == "/etc/streamvault/node.toml" else a for a in args
+        ]
+    assert set(commands) == set(ports), "the compose cluster's nodes changed"
+    return commands
+
+
+async def start_node(args: list[str], base: Path, port: int, sim_url: str) -> Any:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "streamvault",
-        *command,
-        "--base-dir",
-        str(base),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--channel",
-        f"{CHANNEL}!",
-        "--twitch-gql-url",
-        sim_url,
-        "--twitch-usher-url",
-        sim_url,
-        *extra,
+        *args,
+        *("--base-dir", str(base), "--host", "127.0.0.1", "--port", str(port)),
+        *("--twitch-gql-url", sim_url, "--twitch-usher-url", sim_url),
         env=node_env(),
         stdout=subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
@@ -153,40 +170,52 @@ async def stop_all(nodes: dict[str, Any], run: LiveRun) -> None:
         run.exit_codes[name] = process.returncode
 
 
+def sim_config() -> SimConfig:
+    faults = [
+        Fault("segment_status", channel=CHANNEL, node=node, sequence=sequence, status=404)
+        for node, sequence in LOST.items()
+    ]
+    channel = ChannelConfig(CHANNEL, ["source"], history=HISTORY)
+    return SimConfig(channels=[channel], window=HISTORY + 15, faults=faults)
+
+
 async def exercise(tmp: Path, run: LiveRun) -> None:
-    config = SimConfig(channels=[ChannelConfig(CHANNEL, ["source"], history=6)])
-    ports = {"a": free_port(), "b": free_port()}
-    bases = {name: tmp / name for name in ports}
-    async with Simulator(config) as sim:
-        # B only backfills, from A (it long-polls A's change feed); A records.
-        nodes = {
-            "b": await start_node(
-                bases["b"],
-                ports["b"],
-                sim.base_url,
-                "--no-downloader",
-                "--node",
-                f"http://127.0.0.1:{ports['a']}",
-                "--recent-cutoff",
-                "0",
-            ),
-            "a": await start_node(bases["a"], ports["a"], sim.base_url),
+    ports = {name: free_port() for name in LOST}
+    bases = {name: tmp / name for name in LOST}
+    async with Simulator(sim_config()) as sim:
+        wanted = {
+            p.sequence: p.data_hash
+            for p in sim.published(CHANNEL, "source")
+            if p.sequence < HISTORY
         }
+        assert len(wanted) == HISTORY
+        commands = cluster_commands(ports)
+        nodes = {
+            name: await start_node(commands[name], bases[name], ports[name], sim.node_url(name))
+            for name in LOST
+        }
+
+        def complete() -> bool:
+            held = {name: stored_hashes(base) for name, base in bases.items()}
+            run.missing = {
+                name: sorted(seq for seq, h in wanted.items() if h not in hashes)
+                for name, hashes in held.items()
+            }
+            return not any(run.missing.values())
+
         try:
-            await wait_for(lambda: count_segments(bases["a"]) >= 4, "node A to record")
-            await wait_for(lambda: count_segments(bases["b"]) >= 3, "node B to backfill")
-            maps = bases["a"] / "coverage-maps"
+            await wait_for(complete, lambda: f"every node to hold every segment: {run.missing}")
+            maps = bases["node-a"] / "coverage-maps"
             await wait_for(lambda: maps.is_dir() and any(maps.iterdir()), "coverage maps")
             await asyncio.sleep(1.0)  # one more coverage pass over what is there now
             async with aiohttp.ClientSession() as session:
                 for name, port in ports.items():
                     run.metrics[name] = await scrape(session, port)
-            run.segments = {name: count_segments(base) for name, base in bases.items()}
             run.maps = sorted(p.name for p in maps.iterdir())
-            run.health_up = await asyncio.to_thread(run_healthcheck, ports["a"])
+            run.health_up = await asyncio.to_thread(run_healthcheck, ports["node-a"])
         finally:
             await stop_all(nodes, run)
-    run.health_down = await asyncio.to_thread(run_healthcheck, ports["a"])
+    run.health_down = await asyncio.to_thread(run_healthcheck, ports["node-a"])
 
 
 @pytest.fixture(scope="module")
@@ -196,21 +225,23 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> LiveRun:
     return run
 
 
-def test_the_nodes_recorded_and_replicated(live: LiveRun) -> None:
-    """What the scrape saw is a working system: recording, backfill and coverage all ran."""
-    assert live.segments["a"] >= 4 and live.segments["b"] >= 3
-    a, b = sampled_names(live.metrics["a"]), sampled_names(live.metrics["b"])
-    assert (
-        f'streamvault_latest_segment{{channel="{CHANNEL}",quality="source"}}' in (live.metrics["a"])
-    )
-    assert "streamvault_segments_downloaded_total" in a
-    assert "streamvault_backfill_segments_total" in b
-    assert "streamvault_coverage_holes" in a and "streamvault_coverage_hour_holes" in a
+def test_the_cluster_heals_each_nodes_loss(live: LiveRun) -> None:
+    """Each node lost a different segment and holds it now: backfill from its peers healed
+    it. What the scrape saw is a working system: recording, backfill and coverage all ran."""
+    assert live.missing == {name: [] for name in LOST}
+    for name, text in live.metrics.items():
+        sampled = sampled_names(text)
+        assert f'streamvault_latest_segment{{channel="{CHANNEL}",quality="source"}}' in text
+        assert 'reason="gone"' in text, f"{name} never lost its segment: the fault missed"
+        assert "streamvault_backfill_segments_total" in sampled, f"{name} copied nothing"
+        assert (
+            "streamvault_coverage_holes" in sampled and "streamvault_coverage_hour_holes" in sampled
+        )
     assert f"{CHANNEL}_source_coverage.png" in live.maps
 
 
 def test_every_metric_of_the_dashboard_and_alerts_is_exported(live: LiveRun) -> None:
-    exported = exposed_names(live.metrics["a"]) | exposed_names(live.metrics["b"])
+    exported = set().union(*(exposed_names(text) for text in live.metrics.values()))
     used = used_metric_names()
     assert len(used) >= 15, "the dashboard and alerts should cover every component"
     missing = {name: sorted(where) for name, where in used.items() if name not in exported}
@@ -246,7 +277,7 @@ def test_metrics_reference_names_every_exported_family(live: LiveRun) -> None:
     coverage_docs = REPO / "docs" / "metrics-coverage.md"
     if coverage_docs.exists():
         docs += coverage_docs.read_text()
-    families = family_names(live.metrics["a"]) | family_names(live.metrics["b"])
+    families = set().union(*(family_names(text) for text in live.metrics.values()))
     ours = {name for name in families if name.startswith("streamvault_")}
     assert ours
     undocumented = sorted(name for name in ours if f"`{name}" not in docs)
