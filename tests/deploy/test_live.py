@@ -4,7 +4,9 @@ Three ``streamvault node`` processes run the exact command lines of
 ``deploy/compose/cluster.yml`` (the image's ``node.toml`` read from the repository; compose's
 host names mapped to loopback ports; the store, the listening address and the simulated
 Twitch's URLs added). The simulated Twitch makes each node lose a different segment (a 404 on
-that node only), so each node's hole can only be healed from its peers.
+that node only), so each node's hole can only be healed from its peers. A fourth node runs the
+Kubernetes StatefulSet's container args with the ConfigMap's ``node.toml`` and finds its peer
+through ``--node-dns``, as pods find each other through the headless service.
 
 Checked against that system: the three archives become identical and complete; every metric
 name and label the dashboard and the alert rules use is on the nodes' ``/metrics`` pages, and
@@ -45,6 +47,7 @@ from .deployfiles import (
     exposed_names,
     family_names,
     grouping_labels,
+    k8s_object,
     metric_names,
     sampled_names,
     selectors,
@@ -121,6 +124,24 @@ def cluster_commands(ports: dict[str, int]) -> dict[str, list[str]]:
     return commands
 
 
+def pod_command(tmp: Path, peer_port: int) -> list[str]:
+    """The StatefulSet's container args with the ConfigMap's node.toml: a fourth node that
+    finds its peer through ``--node-dns`` (here ``localhost``, whose A record is node-a's
+    address, as the headless service's are the pods'). It only backfills the test's channel.
+    """
+    config = tmp / "configmap-node.toml"
+    config.write_text(k8s_object("ConfigMap")["data"]["node.toml"])
+    (container,) = k8s_object("StatefulSet")["spec"]["template"]["spec"]["containers"]
+    replace = {
+        "/etc/streamvault/node.toml": str(config),
+        "streamvault-peers": f"localhost:{peer_port}",
+        "$(POD_IP)": "10.1.2.3",
+    }
+    args = [replace.get(a, a) for a in container["args"]]
+    # Without a downloader of its own it must also take the newest segments at once.
+    return [*args, "--channel", CHANNEL, "--no-downloader", "--recent-cutoff", "0"]
+
+
 async def start_node(args: list[str], base: Path, port: int, sim_url: str) -> Any:
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -180,8 +201,8 @@ def sim_config() -> SimConfig:
 
 
 async def exercise(tmp: Path, run: LiveRun) -> None:
-    ports = {name: free_port() for name in LOST}
-    bases = {name: tmp / name for name in LOST}
+    ports = {name: free_port() for name in [*LOST, "pod"]}
+    bases = {name: tmp / name for name in ports}
     async with Simulator(sim_config()) as sim:
         wanted = {
             p.sequence: p.data_hash
@@ -189,10 +210,11 @@ async def exercise(tmp: Path, run: LiveRun) -> None:
             if p.sequence < HISTORY
         }
         assert len(wanted) == HISTORY
-        commands = cluster_commands(ports)
+        commands = cluster_commands({name: ports[name] for name in LOST})
+        commands["pod"] = pod_command(tmp, ports["node-a"])
         nodes = {
             name: await start_node(commands[name], bases[name], ports[name], sim.node_url(name))
-            for name in LOST
+            for name in ports
         }
 
         def complete() -> bool:
@@ -228,9 +250,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> LiveRun:
 def test_the_cluster_heals_each_nodes_loss(live: LiveRun) -> None:
     """Each node lost a different segment and holds it now: backfill from its peers healed
     it. What the scrape saw is a working system: recording, backfill and coverage all ran."""
-    assert live.missing == {name: [] for name in LOST}
+    assert live.missing == {name: [] for name in [*LOST, "pod"]}
     for name, text in live.metrics.items():
         sampled = sampled_names(text)
+        if name == "pod":
+            assert "streamvault_backfill_segments_total" in sampled
+            continue
         assert f'streamvault_latest_segment{{channel="{CHANNEL}",quality="source"}}' in text
         assert 'reason="gone"' in text, f"{name} never lost its segment: the fault missed"
         assert "streamvault_backfill_segments_total" in sampled, f"{name} copied nothing"
