@@ -289,3 +289,40 @@ async def test_streamlink_keeps_reloading_a_live_playlist(
     assert data == b"".join(segment_datas[:6])
     playlist_fetches = sum(path == "/playlist/live/source.m3u8" for path in seen)
     assert playlist_fetches >= 4  # the first, one reload per new segment, the last
+
+
+async def test_ffmpeg_keeps_reloading_a_live_playlist(
+    tmp_path: pytest.TempPathFactory, segment_datas: list[bytes], seen: list[str]
+) -> None:
+    """ffmpeg reloads at its own pace (a target duration, 2 s): two new segments, then the end."""
+    store = SegmentStore(str(tmp_path))
+    populate(store, "live", "source", segment_datas[:3])
+    clock = FakeClock(start_of(3))
+    client = await serve(str(tmp_path), clock, seen)
+    url = client.make_url(f"/playlist/live/source.m3u8?start={iso(0)}&end={iso(5)}")
+    out = f"{tmp_path}/out.ts"
+    proc = await asyncio.create_subprocess_exec(
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-live_start_index", "0",
+        "-i", str(url), "-map", "0", "-c", "copy", "-f", "mpegts", out,
+    )  # fmt: skip
+    try:
+        for index in range(3, 5):
+            for _ in range(1000):  # until ffmpeg has fetched every segment there is
+                if sum(path.startswith("/segments/") for path in seen) >= index:
+                    break
+                await asyncio.sleep(0.01)
+            store.write_segment(
+                "live", "source", start_of(index), 2.0, "full", segment_datas[index]
+            )
+            await clock.advance(2.0)
+        await clock.advance(1.0)  # past the range's end: ENDLIST, and ffmpeg finishes
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await client.close()
+    concatenated = f"{tmp_path}/expected.ts"
+    with open(concatenated, "wb") as file:
+        file.write(b"".join(segment_datas[:5]))
+    assert packets(out) == packets(concatenated)
