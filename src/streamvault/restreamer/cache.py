@@ -16,8 +16,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.disk import HourListing
-from .listing import list_hour_fast
+from ..store.disk import HourListing, list_hour
 from .render import entry_from_name
 
 SETTLE_NS = 1_000_000_000
@@ -90,7 +89,7 @@ class HourListingCache:
                 return entry
             self.misses += 1
         listed_at = time.time_ns()
-        listing = list_hour_fast(directory, channel, quality, hour)
+        listing = list_hour(directory, channel, quality, hour)
         entry = CachedHour(listing, mtime_ns, listed_at - mtime_ns > SETTLE_NS)
         with self._lock:
             if len(self._entries) >= self.max_entries:

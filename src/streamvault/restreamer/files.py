@@ -16,10 +16,9 @@ import stat
 from aiohttp import hdrs, web
 
 from ..errors import MalformedName
-from ..store.naming import TOMBSTONE_SUFFIX, parse_name
+from ..store.naming import TOMBSTONE_SUFFIX, name_hash, parse_name
 from .archive import NotFound
 from .http import MP2T, json_response, query
-from .listing import name_hash
 from .params import bool_param
 from .sendfile import send_file
 from .state import ARCHIVE

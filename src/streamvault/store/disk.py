@@ -312,18 +312,23 @@ def list_hour(
     listing = HourListing()
     names: list[str] = []
     hidden: set[str] = set()
-    for entry in _scandir(directory):
-        name = entry.name
-        if name.startswith("."):
+    try:
+        found = os.listdir(directory)  # names only: no DirEntry per file, this runs hot
+    except (FileNotFoundError, NotADirectoryError):
+        found = []
+    for name in found:
+        if name.endswith(".ts") and name[0] != "." and "-temp-" not in name:
+            names.append(name)  # the usual case first: a segment (cheap checks, runs hot)
+        elif name.startswith("."):
             continue
-        if is_tombstone_name(name):
+        elif is_tombstone_name(name):
             listing.tombstones.append(name)
             hidden.add(name[: -len(TOMBSTONE_SUFFIX)])
         elif not is_temp_name(name):
             names.append(name)
     hour_start = parse_hour(hour) if hour is not None else None
     for name in names:
-        if name in hidden:
+        if hidden and name in hidden:
             continue
         if hour_start is not None:
             try:

@@ -25,6 +25,12 @@ TOMBSTONE_SUFFIX = ".tombstone"
 EMPTY_HASH = "47DEQpj8HBSa_-TImW_5JCeuQeRkm5NMpJWZG3hSuFU"
 
 _HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+# The form every writer produces. A cold 24 h playlist parses 43,200 names, so these are
+# recognised by one regular expression; anything else takes the general path, which explains
+# what is wrong with it.
+_CANONICAL = re.compile(
+    r"(\d\d):(\d\d)\.(\d{6})-(\d+\.\d+)-(full|suspect|partial)-([A-Za-z0-9_-]{43})\.ts"
+)
 _TIME_RE = re.compile(r"(\d{2}):(\d{2})\.(\d{6})")
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -153,6 +159,15 @@ def parse_name(channel: str, quality: str, hour: datetime | str, name: str) -> S
             hour = parse_hour(hour)
         except BadTime as err:
             raise MalformedName(str(err)) from None
+    canonical = _CANONICAL.fullmatch(name)
+    if canonical is not None:
+        minute_text, second_text, micro_text, duration_text, type_text, hash_text = (
+            canonical.groups()
+        )
+        minute, second, duration = int(minute_text), int(second_text), float(duration_text)
+        if minute < 60 and second < 60 and repr(duration) == duration_text:
+            start = hour.replace(minute=minute, second=second, microsecond=int(micro_text))
+            return Segment(channel, quality, start, duration, type_text, hash_text)  # type: ignore[arg-type]
     time_text, duration_text, type_text, hash_text = _fields(name)
     # Fixed positions instead of a regex: a cold 24 h playlist parses 43,200 names.
     if (
@@ -183,6 +198,12 @@ def parse_name(channel: str, quality: str, hour: datetime | str, name: str) -> S
         type_text,
         hash_text,  # type: ignore[arg-type]
     )
+
+
+def name_hash(name: str) -> str | None:
+    """The hash in a segment name of the usual form, or None (a quick check for ETags)."""
+    canonical = _CANONICAL.fullmatch(name)
+    return None if canonical is None else canonical[6]
 
 
 def parse_temp_name(name: str) -> tuple[str, float, str]:

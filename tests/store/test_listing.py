@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamvault.restreamer.listing import list_hour_fast
-from streamvault.store.disk import list_hour
+from streamvault.errors import MalformedName
+from streamvault.store import naming
+from streamvault.store.disk import HourListing, list_hour
+from streamvault.store.naming import TOMBSTONE_SUFFIX, Segment, is_temp_name, name_hash, parse_name
 
 HASH = "7IS92rssMzoSBQDIevHStbTNy-URRV3Vw-jzZ6pwOZM"
 AWKWARD = [
@@ -29,9 +32,37 @@ AWKWARD = [
 ]
 
 
+def reference_listing(directory: str) -> HourListing:
+    """What the listing must equal: every name through the general (slow) parser."""
+    listing = HourListing()
+    names = [n for n in os.listdir(directory) if not n.startswith(".")]
+    hidden = {n[: -len(TOMBSTONE_SUFFIX)] for n in names if n.endswith(TOMBSTONE_SUFFIX)}
+    listing.tombstones = sorted(n for n in names if n.endswith(TOMBSTONE_SUFFIX))
+    for name in names:
+        if name.endswith(TOMBSTONE_SUFFIX) or is_temp_name(name) or name in hidden:
+            continue
+        try:
+            segment = _general_parse(name)
+        except MalformedName:
+            listing.bad.append(name)
+            continue
+        listing.segments.append(segment)
+        listing.visible.append(name)
+    return listing
+
+
+def _general_parse(name: str) -> Segment:
+    """parse_name without its fast path for the usual form of name."""
+    fast, naming._CANONICAL = naming._CANONICAL, re.compile(r"(?!)")  # never matches
+    try:
+        return parse_name("c", "q", "2026-11-28T03", name)
+    finally:
+        naming._CANONICAL = fast
+
+
 def compare(directory: str) -> None:
-    slow = list_hour(directory, "c", "q", "2026-11-28T03")
-    fast = list_hour_fast(directory, "c", "q", "2026-11-28T03")
+    slow = reference_listing(directory)
+    fast = list_hour(directory, "c", "q", "2026-11-28T03")
     assert sorted(fast.segments, key=lambda s: (s.start, s.type)) == sorted(
         slow.segments, key=lambda s: (s.start, s.type)
     )
@@ -44,7 +75,7 @@ def test_same_as_the_store_listing_on_awkward_names(tmp_path: pytest.TempPathFac
     for name in AWKWARD:
         open(os.path.join(str(tmp_path), name), "wb").close()
     compare(str(tmp_path))
-    fast = list_hour_fast(str(tmp_path), "c", "q", "2026-11-28T03")
+    fast = list_hour(str(tmp_path), "c", "q", "2026-11-28T03")
     assert len(fast.segments) == 2 and len(fast.tombstones) == 1
 
 
@@ -61,4 +92,10 @@ def test_same_as_the_store_listing_on_any_names(
 
 
 def test_missing_directory() -> None:
-    assert list_hour_fast("/nonexistent/x", "c", "q", "2026-11-28T03").segments == []
+    assert list_hour("/nonexistent/x", "c", "q", "2026-11-28T03").segments == []
+
+
+def test_name_hash_reads_the_usual_form_only() -> None:
+    assert name_hash(f"45:51.608000-2.0-full-{HASH}.ts") == HASH
+    assert name_hash(f"45:51.608000-2-full-{HASH}.ts") is None
+    assert name_hash("notes.txt") is None
