@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import ssl
 from typing import Any
 
@@ -21,7 +20,6 @@ from ..backfiller.service import Settings as BackfillSettings
 from ..clock import Clock, SystemClock
 from ..console import ConsoleServer
 from ..coverage.command import parse_node
-from ..coverage.maps import MAPS_DIR
 from ..coverage.metrics import CoverageCollector
 from ..coverage.scan import CoverageScanner
 from ..coverage.service import CoverageService
@@ -86,9 +84,6 @@ class Node:
 
     async def _start_restreamer(self) -> None:
         app = create_app(self.store.base_dir, store=self.store, clock=self.clock)
-        maps = os.path.join(self.store.base_dir, MAPS_DIR)
-        ensure_dir(maps)
-        app.router.add_static(f"/{MAPS_DIR}", maps)
         # Peers hold change-feed long-polls open; a graceful stop should not wait them out.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=3.0)
         await self._runner.setup()

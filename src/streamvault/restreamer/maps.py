@@ -1,0 +1,66 @@
+"""``GET /coverage-maps/FILE``: the coverage maps and pages the coverage component writes to
+``BASE/coverage-maps/`` (SPEC §9), under the path other nodes' pages load them from."""
+
+from __future__ import annotations
+
+import os
+
+from aiohttp import web
+
+from ..coverage.maps import MAPS_DIR
+from ..errors import UnsafePath
+from ..store.disk import SegmentStore
+from ..store.naming import check_path_part
+from .http import text_error
+from .state import OPENAPI_PATHS
+
+_TEXT_ERROR = {
+    "description": "a one-line reason",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
+_TYPES = {".png": "image/png", ".html": "text/html; charset=utf-8"}
+
+
+def setup(app: web.Application, store: SegmentStore) -> None:
+    directory = os.path.join(store.base_dir, MAPS_DIR)
+
+    async def handle_map(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        try:
+            check_path_part(name, "file name")
+        except UnsafePath as err:
+            return text_error(403, str(err))
+        content_type = _TYPES.get(os.path.splitext(name)[1])
+        path = os.path.join(directory, name)
+        if content_type is None or not os.path.isfile(path):
+            return text_error(404, f"no coverage map {name!r}")
+        # Maps are redrawn in place every pass: always revalidate.
+        headers = {"Content-Type": content_type, "Cache-Control": "no-cache"}
+        return web.FileResponse(path, headers=headers)
+
+    app.router.add_get(f"/{MAPS_DIR}/{{name}}", handle_map)
+    app[OPENAPI_PATHS][f"/{MAPS_DIR}/{{name}}"] = {
+        "get": {
+            "summary": "A coverage map PNG, or the HTML page showing every node's maps",
+            "parameters": [
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "description": "CHANNEL_QUALITY_coverage.png or CHANNEL_QUALITY_coverage.html",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "the file",
+                    "content": {
+                        "image/png": {"schema": {"type": "string", "format": "binary"}},
+                        "text/html": {"schema": {"type": "string"}},
+                    },
+                },
+                "403": _TEXT_ERROR,
+                "404": _TEXT_ERROR,
+            },
+        }
+    }
