@@ -161,12 +161,14 @@ def parse_name(channel: str, quality: str, hour: datetime | str, name: str) -> S
             raise MalformedName(str(err)) from None
     canonical = _CANONICAL.fullmatch(name)
     if canonical is not None:
-        minute_text, second_text, micro_text, duration_text, type_text, hash_text = (
-            canonical.groups()
-        )
-        minute, second, duration = int(minute_text), int(second_text), float(duration_text)
-        if minute < 60 and second < 60 and repr(duration) == duration_text:
-            start = hour.replace(minute=minute, second=second, microsecond=int(micro_text))
+        minute, second, micro, duration_text, type_text, hash_text = canonical.groups()
+        duration = float(duration_text)
+        if minute < "60" and second < "60" and repr(duration) == duration_text:
+            # The positional constructor is about twice as fast as datetime.replace.
+            start = datetime(
+                hour.year, hour.month, hour.day, hour.hour,
+                int(minute), int(second), int(micro), UTC,
+            )  # fmt: skip
             return Segment(channel, quality, start, duration, type_text, hash_text)  # type: ignore[arg-type]
     time_text, duration_text, type_text, hash_text = _fields(name)
     # Fixed positions instead of a regex: a cold 24 h playlist parses 43,200 names.
