@@ -133,7 +133,10 @@ async def test_give_up_after_the_give_up_time_and_never_retry(
     sim_cache: Path, tmp_path: Path
 ) -> None:
     config = sim_config(
-        sim_cache, [ChannelConfig("flt10", ["source"], history=2)], segment_url_max_age=3600.0
+        sim_cache,
+        [ChannelConfig("flt10", ["source"], history=2)],
+        segment_url_max_age=3600.0,
+        time_scale=40.0,
     )
     async with Simulator(config) as sim:
         sim.add_fault(Fault("segment_status", channel="flt10", sequence=5, status=500))
@@ -162,7 +165,10 @@ async def test_rollover_before_url_expiry_without_gap(
     sim_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = sim_config(
-        sim_cache, [ChannelConfig("flt5", ["source"], history=2)], playlist_url_max_age=40.0
+        sim_cache,
+        [ChannelConfig("flt5", ["source"], history=2)],
+        playlist_url_max_age=40.0,
+        time_scale=40.0,
     )
     async with Simulator(config) as sim:
         with caplog.at_level(logging.INFO):
@@ -181,7 +187,7 @@ async def test_rollover_before_url_expiry_without_gap(
 async def test_connection_reuse_and_fresh_connection_for_retries(
     sim_cache: Path, tmp_path: Path
 ) -> None:
-    config = sim_config(sim_cache, [ChannelConfig("flt11", ["source"], history=2)])
+    config = sim_config(sim_cache, [ChannelConfig("flt11", ["source"], history=2)], time_scale=40.0)
     async with Simulator(config) as sim:
         async with downloader(sim, tmp_path, ["flt11"], ["source"], retry_min=2.0):
             await sim_wait(sim, 200)

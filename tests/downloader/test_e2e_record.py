@@ -23,7 +23,7 @@ async def test_two_channels_two_qualities_every_segment_once(
     config = sim_config(sim_cache, [
         ChannelConfig("rec1a", ["source", "480p"], "media", history=5),
         ChannelConfig("rec1b", ["source", "720p60"], "ivs", history=5),
-    ])  # fmt: skip
+    ], time_scale=40.0)  # fmt: skip
     async with Simulator(config) as sim:
         qualities = ["source", "480p", "720p60"]
         async with downloader(sim, tmp_path, ["rec1a", "rec1b"], qualities):

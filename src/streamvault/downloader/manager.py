@@ -108,7 +108,10 @@ class ChannelManager:
                     pause = self._last_refresh + self.settings.min_refresh_interval
                     await self.clock.sleep(pause - self.clock.monotonic())
                     self._last_refresh = self.clock.monotonic()
-                    await self._refresh(session)
+                    try:
+                        await self._refresh(session)
+                    except Exception:  # our bug: log it, keep the channel alive
+                        self.log.exception("unexpected error while starting workers")
                 self._forget_old()
                 delay = self.retry_interval if self.wanted else 3600.0
                 wake = asyncio.ensure_future(self._wake.wait())
