@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from pathlib import Path
 
 import aiohttp
@@ -144,3 +145,32 @@ async def _gql(sim: Simulator) -> str:
         ) as response,
     ):
         return await response.text()
+
+
+async def test_https_with_ca_file_and_a_node_prefix(sim_cache: Path, tmp_path: Path) -> None:
+    config = sim_config(sim_cache, [ChannelConfig("rec15", ["source"], history=3)], tls=True)
+    async with Simulator(config) as sim:
+        assert sim.base_url.startswith("https://") and sim.ca_file is not None
+        sim.add_fault(Fault("segment_status", channel="rec15", sequence=4, status=404, node="b"))
+        context = ssl.create_default_context(cafile=sim.ca_file)
+        base = f"{sim.base_url}/node/b"
+        recorder = Downloader(
+            SegmentStore(str(tmp_path)),
+            [ChannelSpec("rec15")],
+            ["source"],
+            clock=sim.clock,
+            gql_url=base,
+            usher_url=base,
+            ssl_context=context,
+        )
+        async with recorder:
+            await sim_wait(sim, 30)
+            published = sim.published("rec15", "source")
+            await sim_wait(sim, 4)
+        by_node = sim.counters["requests_by_node"]
+    assert by_node.get("b", 0) > 10 and by_node.get("default", 0) == 0
+    # The fault only exists under /node/b: proof that every request went there.
+    assert_complete(sim, tmp_path, "rec15", "source", published, allowed_missing={4})
+    assert {s.sequence for s in published} - {4} and not stored(tmp_path, "rec15", "source").get(
+        published[4].program_date_time
+    )
