@@ -45,7 +45,7 @@ def parse_attributes(text: str) -> dict[str, str]:
     return attributes
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=16384)
 def parse_date(text: str) -> datetime:
     """An ISO 8601 date-time with any number of fractional digits (kept to microseconds).
 
