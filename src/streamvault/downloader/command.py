@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--qualities",
         type=comma_list,
-        default=["source"],
+        default="source",
         help="qualities to record, e.g. source,480p",
     )
     parser.add_argument(
