@@ -22,7 +22,10 @@ SEGMENT_TYPES: tuple[SegmentType, ...] = ("full", "suspect", "partial")
 TEMP = "temp"
 SUFFIX = ".ts"
 TOMBSTONE_SUFFIX = ".tombstone"
-EMPTY_HASH = "47DEQpj8HBSa_-TImW_5JCeuQeRkm5NMpJWZG3hSuFU"
+#: The empty file's hash. SPEC §3 prints it as 47DEQpj8HBSa_-TImW_5...: that swaps "-" and "_"
+#: against URL-safe base64, which the same sentence asks for and which wubloader nodes write
+#: (b64encode with altchars "-_"). Byte compatibility with them wins.
+EMPTY_HASH = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
 
 _HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 # The form every writer produces. A cold 24 h playlist parses 43,200 names, so these are
