@@ -8,6 +8,7 @@ subcommand that says so plainly and exits 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
 import sys
@@ -74,8 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tune_gc() -> None:
+    """Fewer cyclic-GC passes: a cold 24 h playlist or a coverage pass allocates hundreds of
+    thousands of small acyclic objects (segments, times), and the default thresholds rescan
+    them over and over. Measured: about 10 % off a cold 24 h playlist."""
+    gc.freeze()  # everything imported so far lives for the whole process
+    gc.set_threshold(100_000, 50, 100)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    tune_gc()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
     try:
