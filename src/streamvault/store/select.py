@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from ..timeutil import hours_between
 from .naming import Segment
@@ -35,6 +36,9 @@ def hours_for_range(start: datetime, end: datetime) -> list[str]:
     return hours_between(start - timedelta(hours=1), end)
 
 
+_start = attrgetter("start")
+
+
 def _no_size(segment: Segment) -> int:
     return segment.size or 0
 
@@ -52,18 +56,18 @@ def best_by_start(
     segments: Iterable[Segment], size_of: Callable[[Segment], int] = _no_size
 ) -> list[Segment]:
     """One segment per start time, the preferred one, in time order."""
-    best: dict[datetime, Segment] = {}
-    contested: dict[datetime, list[Segment]] = {}
-    for segment in segments:
-        current = best.get(segment.start)
-        if current is None:
-            best[segment.start] = segment
+    ordered = sorted(segments, key=_start)  # stable: ties keep their input order
+    best: list[Segment] = []
+    contested: dict[int, list[Segment]] = {}
+    for segment in ordered:
+        if best and best[-1].start == segment.start:
+            contested.setdefault(len(best) - 1, [best[-1]]).append(segment)
         else:
-            contested.setdefault(segment.start, [current]).append(segment)
+            best.append(segment)
     # Sizes cost a stat each, so they are only asked for where several files share a start.
-    for start, candidates in contested.items():
-        best[start] = max(candidates, key=lambda s: preference_key(s, size_of))
-    return [best[start] for start in sorted(best)]
+    for index, candidates in contested.items():
+        best[index] = max(candidates, key=lambda s: preference_key(s, size_of))
+    return best
 
 
 def select_segments(
@@ -106,6 +110,8 @@ def select_segments(
         if previous is None:
             if segment_start > start + TOLERANCE:
                 result.append(Hole(start, segment_start))
+        elif segment_start == chain_end and previous.is_full:
+            pass  # the usual case, an exact join: no time arithmetic needed
         elif not previous.is_full:
             result.append(Hole(min(chain_end, segment_start), segment_start))
         elif segment_start > chain_end + TOLERANCE:
