@@ -15,7 +15,7 @@ from streamvault.hls.parse import (
     parse_media,
 )
 
-TESTDATA = Path("/work/shared/testdata/twitch")
+TESTDATA = Path(__file__).parents[1] / "resources" / "twitch"
 
 
 def read(name: str) -> str:

@@ -7,7 +7,7 @@ import pytest
 from streamvault.hls.parse import parse_master
 from streamvault.sources.variants import choose_variant
 
-TESTDATA = Path("/work/shared/testdata/twitch")
+TESTDATA = Path(__file__).parents[1] / "resources" / "twitch"
 V2 = parse_master((TESTDATA / "master-usher-v2-live.m3u8").read_text(), "https://u/x.m3u8")
 V1 = parse_master((TESTDATA / "master-v1-chunked.m3u8").read_text(), "https://u/x.m3u8")
 
