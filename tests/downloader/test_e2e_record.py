@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client import REGISTRY
 
 from streamvault.clock import SystemClock
 from streamvault.downloader.service import ChannelSpec, Downloader
@@ -90,18 +91,27 @@ async def test_segment_and_playlist_failures(sim_cache: Path, tmp_path: Path) ->
     assert counters["requests"]["usher"] >= 4  # start, after 403, after 404, after ENDLIST
 
 
+def channel_up(channel: str) -> float | None:
+    labels = {"channel": channel, "important": "true"}
+    return REGISTRY.get_sample_value("streamvault_channel_up", labels)
+
+
 async def test_offline_and_back_resumes_by_itself(sim_cache: Path, tmp_path: Path) -> None:
     config = sim_config(sim_cache, [ChannelConfig("rec9", ["source"], history=2)])
     async with Simulator(config) as sim, downloader(sim, tmp_path, ["rec9!"], ["source"]):
         await sim_wait(sim, 20)
+        assert channel_up("rec9") == 1.0
         sim.set_online("rec9", False)
+        broadcast_before = len(sim.published("rec9", "source"))
         await sim_wait(sim, 60)
         before = len(stored(tmp_path, "rec9", "source"))
+        assert channel_up("rec9") == 0.0  # what the "stream down" alert watches
         sim.set_online("rec9", True)
         await sim_wait(sim, 40)
+        assert channel_up("rec9") == 1.0
         published = sim.published("rec9", "source")
         await sim_wait(sim, 6)
-    assert before <= 13
+    assert before <= broadcast_before  # nothing appears while the channel is offline
     assert len(published) >= 25
     assert_complete(sim, tmp_path, "rec9", "source", published)
 

@@ -22,6 +22,7 @@ from ..logs import stream_logger
 from ..sources.http import wait_any
 from ..sources.twitch import StreamOffline
 from ..store.disk import SegmentStore
+from . import metrics
 from .settings import Settings
 from .tracker import SegmentRegistry
 from .worker import StreamWorker, new_session
@@ -129,17 +130,17 @@ class ChannelManager:
         except StreamOffline as err:
             level = logging.INFO if self.important else logging.DEBUG
             self.log.log(level, "stream down (%s), retrying in %.0f s", err, self.retry_interval)
-            self._down = True
+            self._set_down(True)
             return
         except Exception as err:
             level = logging.INFO if self.important else logging.DEBUG
             reason = err or type(err).__name__
             self.log.log(level, "stream down: master playlist failed: %s", reason)
-            self._down = True
+            self._set_down(True)
             return
         if self._down:
             self.log.info("stream is up")
-            self._down = False
+        self._set_down(False)
         self._last_refresh = float("-inf")
         for quality in wanted:
             url = urls.get(quality)
@@ -151,6 +152,11 @@ class ChannelManager:
             self._missing_warned.discard(quality)
             self.wanted.discard(quality)
             self._start_worker(quality, url)
+
+    def _set_down(self, down: bool) -> None:
+        """Remember whether the stream is down, and publish it for the "stream down" alert."""
+        self._down = down
+        metrics.CHANNEL_UP.labels(self.channel, str(self.important).lower()).set(0 if down else 1)
 
     def _start_worker(self, quality: str, url: str) -> None:
         worker = StreamWorker(self, quality, url, self.registries[quality])

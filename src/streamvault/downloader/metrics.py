@@ -10,13 +10,19 @@ from collections.abc import Iterator
 from datetime import datetime
 from threading import Lock
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..metrics import REGISTRY
 from ..timeutil import to_seconds
 
+CHANNEL_UP = Gauge(
+    "streamvault_channel_up",
+    "1 while the channel's master playlist says it is live, 0 while it is down (offline or "
+    "failing); important is true for channels given with '!'",
+    ["channel", "important"],
+)
 SEGMENTS = Counter(
     "streamvault_segments_downloaded_total",
     "Segments written to the store, by type (full, suspect, partial)",
