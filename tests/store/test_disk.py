@@ -208,3 +208,17 @@ def test_stale_temp_files_are_removed_but_nothing_else(tmp_path: Path) -> None:
     time.sleep(0)
     assert store.remove_stale_temp_files() == 3
     assert files_under(tmp_path) == [kept.path]
+
+
+def test_a_failed_write_leaves_nothing_to_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_write(fd: int, data: bytes | memoryview) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    temp = SegmentStore(str(tmp_path)).open_segment("c", "q", START, 2.0)
+    monkeypatch.setattr(disk.os, "write", full_write)
+    with pytest.raises(DiskFull):
+        temp.write(b"data")
+    assert temp.discarded
+    assert files_under(tmp_path) == []

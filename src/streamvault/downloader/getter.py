@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 import aiohttp
 
-from ..errors import HTTPStatusError
+from ..errors import DiskFull, HTTPStatusError
 from ..sources.http import REQUEST_ERRORS, REQUEST_SECONDS, error_reason, wait_any
 from ..store.disk import TempFile
 from . import metrics
@@ -155,7 +155,9 @@ class SegmentGetter:
         if suspect:
             await self._commit(max(suspect, key=_size), "suspect")
             return "suspect"
-        partial = [a for a in attempts if a.temp is not None and a.temp.size > 0]
+        partial = [
+            a for a in attempts if a.temp is not None and a.temp.size > 0 and not a.temp.discarded
+        ]
         if partial:
             await self._commit(max(partial, key=_size), "partial")
         return "failed"
@@ -215,6 +217,10 @@ class SegmentGetter:
                     temp.write(init)
                 async for chunk in response.content.iter_any():
                     temp.write(chunk)
+        except DiskFull as err:
+            # Our disk, not the network: what is stored stays whole, this segment waits for room.
+            self.log.error("%s: not saved, %s (will retry)", self.name, err)
+            return "failed"
         except (aiohttp.ClientError, OSError, TimeoutError, HTTPStatusError) as err:
             REQUEST_ERRORS.labels("segment", error_reason(err)).inc()
             self.log.warning("%s: download failed: %s", self.name, err or type(err).__name__)

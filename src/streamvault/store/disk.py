@@ -84,6 +84,8 @@ class TempFile:
         self.size = 0
         self._hasher = hashlib.sha256()
         self._done = False
+        #: True once the file is gone (discarded, or a write failed): nothing left to commit.
+        self.discarded = False
         try:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except OSError as err:
@@ -117,6 +119,7 @@ class TempFile:
         return final
 
     def discard(self) -> None:
+        self.discarded = True
         if not self._done:
             self._done = True
             try:
