@@ -49,7 +49,7 @@ def ensure_dir(path: str) -> None:
         raise _translate(err, f"creating {path}") from err
 
 
-def write_all(fd: int, data: bytes | memoryview) -> None:
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     """Write every byte: ``os.write`` may write fewer bytes than asked."""
     view = memoryview(data)
     while view:
@@ -91,7 +91,7 @@ class TempFile:
         except OSError as err:
             raise _translate(err, f"creating {self.path}") from err
 
-    def write(self, data: bytes | memoryview) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         try:
             write_all(self._fd, data)
         except OSError as err:
