@@ -24,5 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     app = create_app(args.base_dir)
     log.info("restreamer serving %s on %s:%d", args.base_dir, args.host, args.port)
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    # Peers hold change-feed long-polls open; a graceful stop should not wait them out.
+    web.run_app(
+        app, host=args.host, port=args.port, print=None, access_log=None, shutdown_timeout=3.0
+    )
     return 0
