@@ -12,7 +12,7 @@ def add_base_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-dir",
         default=os.environ.get("STREAMVAULT_BASE_DIR", "./data"),
-        help="segment store directory (default: $STREAMVAULT_BASE_DIR or ./data)",
+        help="segment store directory; $STREAMVAULT_BASE_DIR sets the default",
     )
 
 
@@ -22,7 +22,7 @@ def add_log_level(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("STREAMVAULT_LOG_LEVEL", "INFO"),
         type=str.upper,
         choices=LEVELS,
-        help="logging level (default: INFO)",
+        help="logging level; $STREAMVAULT_LOG_LEVEL sets the default",
     )
 
 
