@@ -208,3 +208,31 @@ async def test_a_client_leaving_during_a_stall_is_counted(
     await sim.clock.sleep(21.0)
     assert sim.counters["responses"].get("499") == 1
     assert (await fetch(session, urls[5]))[0] == 200
+
+
+def hls_numbers(text: str) -> dict[int, int]:
+    """Time sequence (from the URI) -> the number an HLS client gives the segment by position."""
+    media_sequence = int(re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", text).group(1))  # type: ignore[union-attr]
+    return {seq: media_sequence + i for i, seq in enumerate(segment_urls(text))}
+
+
+async def test_hls_numbering_stays_consistent_across_an_offline_gap(
+    make_sim: MakeSim, session: aiohttp.ClientSession
+) -> None:
+    sim = await make_sim(window=4)  # a short window, so the gap scrolls out of it quickly
+    d = sim.config.segment_duration
+    url = await media_url(session, sim.base_url, "alpha", "source")
+    sim.set_online("alpha", False)
+    await sim.clock.sleep(3 * d)
+    sim.set_online("alpha", True)
+    await sim.clock.sleep(2.5 * d)
+    _, first = await get_text(session, url)  # ... k-1, k, <gap>, n1, n2
+    await sim.clock.sleep(2 * d)
+    _, second = await get_text(session, url)  # n1, n2, n3, n4: the gap has scrolled out
+    assert "#EXT-X-DISCONTINUITY" in first  # the gap is marked
+    numbers_first, numbers_second = hls_numbers(first), hls_numbers(second)
+    # A player that numbers by position (streamlink, ffmpeg) must see each segment under the
+    # same number on every reload, or it skips or repeats segments.
+    common = set(numbers_first) & set(numbers_second)
+    assert common
+    assert {s: numbers_first[s] for s in common} == {s: numbers_second[s] for s in common}

@@ -41,7 +41,8 @@ def _media_playlist(
     name, d = timeline.config.name, timeline.duration
     max_age = sim.config.segment_url_max_age
     entries = []
-    for sequence in timeline.published[-sim.config.window :]:
+    listed = timeline.published[-sim.config.window :]
+    for sequence in listed:
         ad = sim.ad_break(timeline, quality, node, sequence)
         entries.append(
             MediaEntry(
@@ -68,6 +69,7 @@ def _media_playlist(
         elapsed_seconds=first * d,
         prefetch=prefetch,
         endlist=endlist,
+        media_sequence=len(timeline.published) - len(listed),
     )
 
 

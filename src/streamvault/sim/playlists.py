@@ -108,6 +108,9 @@ class MediaPlaylist:
     elapsed_seconds: float
     prefetch: Sequence[str] = ()
     endlist: bool = False
+    #: HLS numbers segments by position: the first entry's index among everything published
+    #: (after the stream was down, this differs from the time-based ``MediaEntry.sequence``).
+    media_sequence: int | None = None
 
     @property
     def target_duration(self) -> int:
@@ -118,7 +121,9 @@ class MediaPlaylist:
 
 def _header(playlist: MediaPlaylist) -> list[str]:
     first = playlist.entries[0].sequence if playlist.entries else 0
-    last = playlist.entries[-1].sequence if playlist.entries else 0
+    if playlist.media_sequence is not None:
+        first = playlist.media_sequence
+    last = first + max(0, len(playlist.entries) - 1)
     window = sum(e.duration for e in playlist.entries)
     created = format_pdt(playlist.created)
     stamp = int(playlist.created.timestamp())
