@@ -66,3 +66,24 @@ def test_defaults_are_sensible() -> None:
     config = NodeConfig()
     assert (config.downloader, config.backfiller, config.coverage) == (True, True, True)
     assert config.console_port is None  # the console is off unless asked for
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--backfill-start", "next tuesday", "--node", "http://127.0.0.1:9"], "backfill_start"),
+        (["--twitch-auth-file", "/nonexistent/token"], "twitch_auth_file"),
+        (["--channel", ".hidden"], "bad channel name"),
+    ],
+)
+def test_bad_settings_found_at_start_are_clear_errors(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "streamvault", "node", "--channel", "a", "--port", "0",
+         "--host", "127.0.0.1", "--base-dir", str(tmp_path), *flags],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -9,11 +9,13 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from ..backfiller.command import parse_start
 from ..backfiller.peers import PeerDiscovery
 from ..backfiller.service import Backfiller
 from ..backfiller.service import Settings as BackfillSettings
@@ -25,6 +27,7 @@ from ..coverage.scan import CoverageScanner
 from ..coverage.service import CoverageService
 from ..downloader.service import Downloader, parse_channel
 from ..downloader.settings import Settings as DownloadSettings
+from ..errors import BadTime, ConfigError
 from ..metrics import REGISTRY
 from ..restreamer.app import create_app
 from ..sources.twitch import GQL_URL, USHER_URL
@@ -90,9 +93,7 @@ class Node:
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
         if self.config.port == 0:
-            server = site._server  # aiohttp has no public accessor for the bound port
-            assert isinstance(server, asyncio.base_events.Server)
-            self.port = server.sockets[0].getsockname()[1]
+            self.port = self._runner.addresses[0][1]
 
     def _start_downloader(self) -> None:
         context = None
@@ -100,8 +101,11 @@ class Node:
             context = ssl.create_default_context(cafile=self.config.ca_file)
         token = None
         if self.config.twitch_auth_file:
-            with open(self.config.twitch_auth_file, encoding="utf-8") as f:
-                token = f.read().strip() or None
+            try:
+                with open(self.config.twitch_auth_file, encoding="utf-8") as f:
+                    token = f.read().strip() or None
+            except OSError as err:
+                raise ConfigError(f"twitch_auth_file: cannot read it: {err.strerror}") from err
         self.downloader = Downloader(
             self.store,
             self.channels,
@@ -130,8 +134,6 @@ class Node:
         if not self.channels:
             log.info("no channels configured: backfill is off")
             return
-        from ..backfiller.command import parse_start
-
         discovery = PeerDiscovery(
             self.config.nodes,
             self.config.node_file,
@@ -144,12 +146,18 @@ class Node:
         settings = BackfillSettings(
             channels=tuple(c.name for c in self.channels),
             qualities=tuple(self.config.qualities),
-            start=parse_start(self.config.backfill_start),
+            start=self._backfill_start(),
             recent_cutoff=self.config.recent_cutoff,
             interval=self.config.backfill_interval,
         )
         self.backfiller = Backfiller(self.store, settings, discovery, self._session, self.clock)
         self._tasks.append(asyncio.create_task(self.backfiller.run()))
+
+    def _backfill_start(self) -> float | datetime:
+        try:
+            return parse_start(self.config.backfill_start)
+        except BadTime as err:
+            raise ConfigError(f"backfill_start: {err}") from err
 
     def _start_coverage(self) -> None:
         channels = [c.name for c in self.channels] or None
