@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -33,6 +32,7 @@ import pytest
 
 from streamvault.sim import ChannelConfig, Fault, SimConfig, Simulator
 from streamvault.store.disk import SegmentStore
+from tests.helpers import free_port
 
 from .deployfiles import (
     COMPOSE_CLUSTER,
@@ -72,12 +72,6 @@ class LiveRun:
     health_down: subprocess.CompletedProcess[str] | None = None
     exit_codes: dict[str, int | None] = field(default_factory=dict)
     stderr: dict[str, str] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def stored_hashes(base: Path) -> set[str]:

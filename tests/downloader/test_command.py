@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -16,14 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streamvault.sim import ChannelConfig, Fault, Simulator
 from streamvault.timeutil import to_seconds
+from tests.helpers import free_port
 
 from .simhelp import downloader, sim_config, sim_wait, stored, temp_files, until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def metric_values(text: str, channel: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -4,9 +4,7 @@ it had, leaves no temp files, and records again once there is room."""
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,28 +12,17 @@ import pytest
 
 from streamvault.sim import ChannelConfig, Simulator
 from streamvault.store.naming import hash_bytes
+from tests.helpers import mounted_tmpfs
 
 from .simhelp import downloader, sim_config, sim_wait, stored, temp_files
 
 
 @pytest.fixture
 def small_disk() -> Iterator[Path]:
-    mount_point = Path(tempfile.mkdtemp(prefix="sv-full-"))
-    mounted = os.geteuid() == 0 and (
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount_point)],
-            capture_output=True,
-        ).returncode
-        == 0
-    )
-    if not mounted:
-        os.rmdir(mount_point)
-        pytest.skip("cannot mount a tmpfs here (needs root); tests/store covers ENOSPC injected")
-    try:
+    with mounted_tmpfs(
+        "400k", "cannot mount a tmpfs here (needs root); tests/store covers ENOSPC injected"
+    ) as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=False)
-        os.rmdir(mount_point)
 
 
 def snapshot(base: Path) -> dict[str, bytes]:

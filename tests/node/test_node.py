@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
+from tests.helpers import free_port
 
 from streamvault.node.config import NodeConfig
 from streamvault.node.runtime import Node
@@ -78,12 +78,6 @@ async def test_node_records_serves_and_has_a_console(tmp_path: Path) -> None:
             await wait_for(lambda: len(stored_hashes(tmp_path, "alpha", "source")) >= before + 3)
         published = {p.data_hash for p in sim.published("alpha", "source") if not p.is_ad}
         assert stored_hashes(tmp_path, "alpha", "source") <= published
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_node_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -19,6 +18,7 @@ from streamvault.errors import DiskFull
 from streamvault.store import disk
 from streamvault.store.disk import SegmentStore, atomic_write
 from streamvault.store.naming import hash_bytes, is_temp_name
+from tests.helpers import mounted_tmpfs
 
 START = datetime(2026, 11, 28, 4, 0, 0, tzinfo=UTC)
 
@@ -91,24 +91,10 @@ def test_sigkill_mid_write_leaves_no_final_name(tmp_path: Path) -> None:
 
 @pytest.fixture
 def tiny_disk() -> Iterator[Path]:
-    """A 64 KiB tmpfs, where root may mount one; else skip to the injected variant."""
-    mount_point = Path(tempfile.mkdtemp(prefix="sv-tiny-"))
-    mounted = (
-        os.geteuid() == 0
-        and subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
-            capture_output=True,
-        ).returncode
-        == 0
-    )
-    if not mounted:
-        os.rmdir(mount_point)
-        pytest.skip("cannot mount a tmpfs here; test_enospc_injected covers the same path")
-    try:
+    with mounted_tmpfs(
+        "64k", "cannot mount a tmpfs here; test_enospc_injected covers the same path"
+    ) as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=False)
-        os.rmdir(mount_point)
 
 
 def test_full_disk_is_a_clear_error_and_leaves_no_final_name(tiny_disk: Path) -> None:
