@@ -37,6 +37,11 @@ def value(values: dict, name: str, **labels: str) -> float:  # type: ignore[type
 async def test_command_metrics_and_sigterm(sim_cache: Path, tmp_path: Path) -> None:
     config = sim_config(sim_cache, [ChannelConfig("cmd14", ["source"], history=2)], time_scale=20.0)
     port = free_port()
+    # A temp file left by a crashed run: the command removes it at start-up.
+    crashed = tmp_path / "store" / "cmd14" / "source" / "2020-01-01T00"
+    crashed.mkdir(parents=True)
+    stale = crashed / "00:00.000000-2.0-temp-0f8fad5b-d9cb-469f-a165-70867728950e.ts"
+    stale.write_bytes(b"half a segment")
     async with Simulator(config) as sim:
         log_file = (tmp_path / "downloader.log").open("w")
         process = await asyncio.create_subprocess_exec(
@@ -61,6 +66,7 @@ async def test_command_metrics_and_sigterm(sim_cache: Path, tmp_path: Path) -> N
         try:
             store = tmp_path / "store"
             await until(lambda: bool(stored(store, "cmd14", "source")))
+            assert not stale.exists()
             timeline = sim.channel("cmd14")
             assert timeline is not None
             first = timeline.next_sequence + 2  # faults in segments the downloader will see

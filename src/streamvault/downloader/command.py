@@ -78,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
 async def _main(args: argparse.Namespace, channels: list[ChannelSpec]) -> int:
     if args.metrics_port is not None:
         start_metrics_server(args.metrics_port)
+    store = SegmentStore(args.base_dir)
+    store.remove_stale_temp_files()  # left by a crash; nothing else writes here yet
     downloader = Downloader(
-        SegmentStore(args.base_dir),
+        store,
         channels,
         args.qualities,
         gql_url=args.twitch_gql_url,

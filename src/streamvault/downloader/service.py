@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import ssl
 from dataclasses import dataclass
 
@@ -15,8 +14,6 @@ from ..sources.url import UrlSource
 from ..store.disk import SegmentStore
 from .manager import ChannelManager, Source
 from .settings import Settings
-
-log = logging.getLogger(__name__)
 
 TYPES = ("twitch", "url")
 
@@ -91,9 +88,8 @@ class Downloader:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        removed = self.store.remove_stale_temp_files()
-        if removed:
-            log.info("removed %d temp files left by an earlier run", removed)
+        """Start every channel manager. Stale temp files are the start-up shell's job (the
+        store is shared with other components in ``streamvault node``)."""
         self._tasks = [asyncio.create_task(m.run()) for m in self.managers]
 
     async def stop(self, grace: float | None = None) -> None:
