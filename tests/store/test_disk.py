@@ -55,6 +55,26 @@ def test_short_writes_still_write_every_byte(
     assert calls >= len(data) // 7
 
 
+def test_short_writev_still_writes_every_chunk_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_writev = os.writev
+
+    def stingy_writev(fd: int, buffers: list[memoryview]) -> int:
+        # Stops part-way through a buffer, and sometimes exactly at a buffer's end.
+        return real_writev(fd, [bytes(b"".join(bytes(b) for b in buffers)[:700])])
+
+    monkeypatch.setattr(disk.os, "writev", stingy_writev)
+    chunks = [os.urandom(n) for n in (1000, 0, 300, 4096, 700, 1)]
+    store = SegmentStore(str(tmp_path))
+    temp = store.open_segment("c", "q", START, 2.0)
+    temp.write_chunks(chunks)
+    segment = store.commit_segment(temp, "c", "q", START, 2.0, "full")
+    data = b"".join(chunks)
+    assert (tmp_path / segment.path).read_bytes() == data
+    assert segment.hash == hash_bytes(data)
+
+
 WRITER = textwrap.dedent(
     """
     import sys

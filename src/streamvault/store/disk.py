@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,6 +57,31 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
         view = view[written:]
 
 
+#: writev() takes at most this many buffers per call.
+_IOV_MAX = os.sysconf("SC_IOV_MAX")
+
+
+def writev_all(fd: int, chunks: Sequence[bytes | bytearray | memoryview]) -> None:
+    """Write every byte of ``chunks`` in order, with as few system calls as the kernel allows.
+
+    Writing the received chunks as they are, instead of joining them first, saves a copy and,
+    more costly, the page faults of a fresh megabyte-sized buffer for every segment.
+    """
+    views = [memoryview(chunk) for chunk in chunks]
+    while views:
+        batch = views[:_IOV_MAX]
+        written = os.writev(fd, batch)
+        done = 0
+        for view in batch:
+            if written < len(view):
+                break
+            written -= len(view)
+            done += 1
+        views = views[done:]
+        if views and written:
+            views[0] = views[0][written:]
+
+
 def _fsync_dir(path: str) -> None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -99,6 +124,17 @@ class TempFile:
             raise _translate(err, f"writing {self.path}") from err
         self._hasher.update(data)
         self.size += len(data)
+
+    def write_chunks(self, chunks: Sequence[bytes | bytearray | memoryview]) -> None:
+        """Like :meth:`write` for each chunk in turn, with one ``writev`` call."""
+        try:
+            writev_all(self._fd, chunks)
+        except OSError as err:
+            self.discard()
+            raise _translate(err, f"writing {self.path}") from err
+        for chunk in chunks:
+            self._hasher.update(chunk)
+            self.size += len(chunk)
 
     @property
     def hash(self) -> str:
