@@ -103,7 +103,6 @@ class TempFile:
     """
 
     def __init__(self, directory: str, name: str) -> None:
-        ensure_dir(directory)
         self.directory = directory
         self.path = os.path.join(directory, name)
         self.size = 0
@@ -111,8 +110,16 @@ class TempFile:
         self._done = False
         #: True once the file is gone (discarded, or a write failed): nothing left to commit.
         self.discarded = False
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                self._fd = os.open(self.path, flags, 0o644)
+            except FileNotFoundError:
+                # The directory is new (or was removed): only then pay for makedirs.
+                ensure_dir(directory)
+                self._fd = os.open(self.path, flags, 0o644)
+        except StoreError:
+            raise
         except OSError as err:
             raise _translate(err, f"creating {self.path}") from err
 
