@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from streamvault.clock import FakeClock
+from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import encode_hash, parse_name
 
-from .conftest import Archive
+from .conftest import Archive, serve
 from .rawhttp import raw_request
 
 HOUR3, HOUR4 = "2026-11-28T03", "2026-11-28T04"
@@ -194,3 +199,32 @@ async def test_a_wubloader_backfiller_can_copy_everything(
     expected = {s.path for s in archive.source} | {s.path for s in archive.holes}
     assert expected <= set(copied)
     assert len(copied) == 20 + 10 + 18 + 1  # source, 480p, holes and one tombstone
+
+
+async def test_a_segment_larger_than_the_socket_buffer_reaches_a_slow_reader_whole(
+    tmp_path: Path, clock: FakeClock, seen: list[str]
+) -> None:
+    """The first sendfile sends what fits at once, the rest waits for the reader; a second
+    request on the same connection must come after every byte of the first."""
+    store = SegmentStore(str(tmp_path))
+    big = os.urandom(24 << 20)
+    small = os.urandom(1000)
+    start = datetime(2026, 11, 28, 3, tzinfo=UTC)
+    first = store.write_segment("big", "source", start, 2.0, "full", big)
+    second = store.write_segment("big", "source", start + timedelta(seconds=2), 2.0, "full", small)
+    client = await serve(str(tmp_path), clock, seen)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+        for segment in (first, second):
+            target = f"/segments/big/source/{segment.hour}/{segment.name}"
+            writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        await asyncio.sleep(0.3)  # the server fills the socket buffer and has to wait
+        for body in (big, small):
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            assert f"Content-Length: {len(body)}\r\n".encode() in head
+            assert await reader.readexactly(len(body)) == body
+        writer.close()
+    finally:
+        await client.close()

@@ -106,7 +106,7 @@ class Archive:
             if err.errno == errno.ELOOP:
                 raise UnsafePath(f"not following a symlink: {name!r}") from None
             raise
-        return os.fdopen(fd, "rb"), path
+        return os.fdopen(fd, "rb", buffering=0), path  # unbuffered: sendfile reads it, not us
 
     def is_dir(self, *parts: str) -> bool:
         return os.path.isdir(self.path(*parts))
