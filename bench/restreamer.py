@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -255,6 +256,43 @@ def nginx_one_file(paths: list[str]) -> tuple[float, int]:
         shutil.rmtree(prefix, ignore_errors=True)
 
 
+def bare_sendfile(paths: list[str]) -> tuple[float, int]:
+    """The same files sent by a bare server: read the request, write a header, then blocking
+    ``sendfile`` of each file, nothing else. What this machine's loopback TCP and curl allow."""
+    total = sum(os.path.getsize(path) for path in paths)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        while True:
+            connection, _ = listener.accept()
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(4096)
+                if request.startswith(b"QUIT"):
+                    return
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n"
+                connection.sendall(head.encode())
+                for path in paths:
+                    with open(path, "rb") as file:
+                        size, offset = os.fstat(file.fileno()).st_size, 0
+                        while offset < size:
+                            offset += os.sendfile(connection.fileno(), file.fileno(), offset, size)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{port}/hour.ts"
+        curl_seconds(url)
+        return min(curl_seconds(url) for _ in "123")
+    finally:
+        with socket.create_connection(("127.0.0.1", port)) as quit:
+            quit.sendall(b"QUIT\r\n\r\n")
+        server.join(5)
+        listener.close()
+
+
 def bench_cuts(base: str, full_minutes: float) -> dict[str, tuple[float, int]]:
     # 01:00:00.5 to 01:59:59.3: inside one rendered hour, so its timestamps run on throughout
     start = DAY0 + timedelta(hours=1, seconds=0.5)
@@ -275,6 +313,7 @@ def bench_cuts(base: str, full_minutes: float) -> dict[str, tuple[float, int]]:
         "cat|cat": min(cat_seconds(paths, piped=True) for _ in "123"),
     }
     results["nginx"] = nginx_one_file(paths)
+    results["bare"] = bare_sendfile(paths)
     proc, url = start_restreamer(base)
     try:
         query = f"start={format_iso(start)}&end={format_iso(end)}"
@@ -339,6 +378,13 @@ def main() -> None:
         f"1 h cut: nginx sending the same bytes as one file {nginx_b / nginx_s / 1e6:.0f} MB/s "
         f"({nginx_s:.2f} s): rough is "
         f"{(rough_b / rough_s) / (nginx_b / nginx_s):.2f}x its throughput"
+    )
+    bare_s, bare_b = cuts["bare"]
+    print(
+        f"1 h cut: a bare blocking-sendfile server, no HTTP framework, "
+        f"{bare_b / bare_s / 1e6:.0f} MB/s ({bare_s:.2f} s): rough is "
+        f"{(rough_b / rough_s) / (bare_b / bare_s):.2f}x its throughput, and it is "
+        f"{(bare_b / bare_s) / (cat_b / cat_s):.2f}x cat"
     )
     for type in ("fast", "smart"):
         seconds, size = cuts[type]
