@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from datetime import UTC, datetime, timedelta
 
@@ -147,3 +148,14 @@ def test_parse_of_format_is_identity(segment: Segment) -> None:
 def test_non_ascii_digits_are_malformed_not_a_crash() -> None:
     with pytest.raises(MalformedName):
         parse_name("c", "q", "2019-11-13T02", "4²:51.608000-2.0-full-" + "A" * 43 + ".ts")
+
+
+def test_a_parsed_segment_is_a_whole_frozen_segment() -> None:
+    """The parser builds segments without ``__init__``: they must be the same in every way."""
+    start = datetime(2026, 11, 28, 4, 5, 6, 7, tzinfo=UTC)
+    built = Segment("c", "q", start, 2.002, "full", EMPTY_HASH)
+    parsed = parse_name("c", "q", "2026-11-28T04", built.name)
+    assert parsed == built and hash(parsed) == hash(built) and repr(parsed) == repr(built)
+    assert parsed.size is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.duration = 3.0  # type: ignore[misc]

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -152,6 +152,48 @@ def parse_duration(text: str, name: str = "") -> float:
     return duration
 
 
+#: Duration texts seen in names -> their value, for those Python writes back the same way.
+_DURATIONS: dict[str, float] = {}
+
+
+def _canonical_duration(text: str) -> float | None:
+    """``float(text)`` if it is written as Python writes that float, else None (cached: a
+    day of names holds only a few distinct durations)."""
+    value = _DURATIONS.get(text)
+    if value is None:
+        value = float(text)
+        if repr(value) != text:
+            return None
+        if len(_DURATIONS) < 4096:
+            _DURATIONS[text] = value
+    return value
+
+
+# A frozen dataclass sets each field through object.__setattr__, which is slow; listing a day
+# builds 43,200 segments, so the parser fills the slots through their descriptors instead
+# (half the time). The assertion keeps this in step with the fields.
+_SLOT_NAMES = ("channel", "quality", "start", "duration", "type", "hash", "size")
+assert tuple(f.name for f in fields(Segment)) == _SLOT_NAMES
+_set_channel, _set_quality, _set_start, _set_duration, _set_type, _set_hash, _set_size = (
+    Segment.__dict__[name].__set__ for name in _SLOT_NAMES
+)
+_new_object = object.__new__
+
+
+def _new_segment(
+    channel: str, quality: str, start: datetime, duration: float, type: str, hash: str
+) -> Segment:
+    segment: Segment = _new_object(Segment)
+    _set_channel(segment, channel)
+    _set_quality(segment, quality)
+    _set_start(segment, start)
+    _set_duration(segment, duration)
+    _set_type(segment, type)
+    _set_hash(segment, hash)
+    _set_size(segment, None)
+    return segment
+
+
 def parse_name(channel: str, quality: str, hour: datetime | str, name: str) -> Segment:
     """Parse a final segment file name inside its hour directory.
 
@@ -165,14 +207,14 @@ def parse_name(channel: str, quality: str, hour: datetime | str, name: str) -> S
     canonical = _CANONICAL.fullmatch(name)
     if canonical is not None:
         minute, second, micro, duration_text, type_text, hash_text = canonical.groups()
-        duration = float(duration_text)
-        if minute < "60" and second < "60" and repr(duration) == duration_text:
+        duration = _canonical_duration(duration_text)
+        if minute < "60" and second < "60" and duration is not None:
             # The positional constructor is about twice as fast as datetime.replace.
             start = datetime(
                 hour.year, hour.month, hour.day, hour.hour,
                 int(minute), int(second), int(micro), UTC,
             )  # fmt: skip
-            return Segment(channel, quality, start, duration, type_text, hash_text)  # type: ignore[arg-type]
+            return _new_segment(channel, quality, start, duration, type_text, hash_text)
     time_text, duration_text, type_text, hash_text = _fields(name)
     # Fixed positions instead of a regex: a cold 24 h playlist parses 43,200 names.
     if (
