@@ -17,6 +17,7 @@ process's user + system time from ``wait4``. A last line prints what the store's
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -33,6 +34,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -244,30 +246,37 @@ def start_recorder(
 RECORDERS = ("streamvault", "streamlink", "curl")
 
 
-def efficiency_run(args: argparse.Namespace, tls: bool, work: Path) -> dict[str, float]:
+def efficiency_run(args: argparse.Namespace, tls: bool, work: Path) -> dict[str, Any]:
     """Each recorder records the same sim streams; by default one after another, so that
     none pays for the others' cache and core contention (``--together`` runs them at once)."""
     channels = [f"bench{i}" for i in range(args.streams)]
     sim = start_sim(channels, "source", tls, 1.0, True, str(work / "cache"))
     seconds = args.minutes * 60
     warmup = min(60.0, seconds / 3)
-    result: dict[str, float] = {"warmup": warmup}
+    result: dict[str, Any] = {"warmup": warmup}
     try:
         urls = [media_url(sim, c) for c in channels]
         groups = [list(RECORDERS)] if args.together else [[name] for name in RECORDERS]
         for group in groups:
             recorders = [start_recorder(n, sim, channels, urls, work) for n in group]
             began = time.monotonic()
-            time.sleep(warmup)
-            marks = [r.cpu_now() for r in recorders]
-            time.sleep(seconds - warmup)
-            ends = [r.cpu_now() for r in recorders]
+            # CPU sampled every `warmup` seconds: the first step is the warm-up, and the rest
+            # show whether the cost drifts as the run goes on.
+            samples = [(0.0, [r.cpu_now() for r in recorders])]
+            while (elapsed := time.monotonic() - began) < seconds - 0.5:
+                time.sleep(min(warmup, seconds - elapsed))
+                samples.append((time.monotonic() - began, [r.cpu_now() for r in recorders]))
             hours = (time.monotonic() - began) / 3600 * args.streams
-            for recorder, mark, end in zip(recorders, marks, ends, strict=True):
+            for index, recorder in enumerate(recorders):
                 result[recorder.name] = recorder.stop() / hours
-                result[f"steady_{recorder.name}"] = (end - mark) / (
-                    (seconds - warmup) / 3600 * args.streams
-                )
+                steps = [
+                    (cpu[index] - before[index]) / ((at - then) / 3600 * args.streams)
+                    for (then, before), (at, cpu) in itertools.pairwise(samples)
+                ]
+                result[f"steady_{recorder.name}"] = (
+                    samples[-1][1][index] - samples[1][1][index]
+                ) / ((samples[-1][0] - samples[1][0]) / 3600 * args.streams)
+                result[f"steps_{recorder.name}"] = steps
         sv_dir = work / "sv"
         result["segments_streamvault"] = count_files(sv_dir)
         result["segments_curl"] = count_files(work / "curl")
@@ -439,6 +448,10 @@ def main() -> int:
                 print(f"    streamvault / streamlink = {ratio:.3f}  (target <= 0.25)")
                 floor = sv / result[prefix + "curl"]
                 print(f"    streamvault / curl       = {floor:.3f}  (target <= 2)")
+            print(f"  CPU s per stream-hour in each {result['warmup']:.0f} s of the run:")
+            for name in RECORDERS:
+                steps = " ".join(f"{step:5.1f}" for step in result[f"steps_{name}"])
+                print(f"    {name:12s} {steps}")
             store = result["store_floor"]
             print(
                 f"  the store's own work alone (SHA-256, write, fsync, rename): {store:.1f} CPU s "
