@@ -20,7 +20,7 @@ from ..store.naming import TOMBSTONE_SUFFIX, name_hash, parse_name
 from .archive import NotFound
 from .http import MP2T, json_response, query
 from .params import bool_param
-from .sendfile import send_file
+from .sendfile import corked, send_file
 from .state import ARCHIVE
 
 log = logging.getLogger(__name__)
@@ -138,10 +138,11 @@ async def _send(request: web.Request, file: object, size: int, etag: str) -> web
     response = web.StreamResponse(status=status, headers=headers)
     response.content_length = count
     try:
-        await response.prepare(request)
-        if request.method != hdrs.METH_HEAD:
-            await send_file(request, response, file, offset, count)  # type: ignore[arg-type]
-        await response.write_eof()
+        with corked(request.transport):
+            await response.prepare(request)
+            if request.method != hdrs.METH_HEAD:
+                await send_file(request, response, file, offset, count)  # type: ignore[arg-type]
+            await response.write_eof()
     except ConnectionError:
         log.debug("client went away while sending %s", request.path)
     return response
