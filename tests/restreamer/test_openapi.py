@@ -91,6 +91,20 @@ async def test_metrics(client: TestClient) -> None:
     assert "streamvault_cut_ffmpeg_running" in text
 
 
+async def test_metrics_count_errors_and_bound_the_method_label(client: TestClient) -> None:
+    """Every answer is counted with its status; a made-up method cannot add new series."""
+    assert (await client.get("/files/test/source/not-an-hour")).status == 400
+    assert (await client.request("PROPFIND", "/files")).status == 405
+    assert (await client.request("MKCOL", "/files")).status == 405
+    text = await (await client.get("/metrics")).text()
+    assert 'method="GET",route="/files/{channel}/{quality}/{hour}",status="400"} 1.0' in text
+    assert (
+        'streamvault_restreamer_requests_total{method="other",route="unmatched",status="405"} 2.0'
+        in text
+    )
+    assert "PROPFIND" not in text and "MKCOL" not in text
+
+
 async def test_cors_on_errors_too(client: TestClient) -> None:
     response = await client.get("/playlist/test/source.m3u8?start=nope")
     assert response.status == 400

@@ -22,7 +22,7 @@ from ..store.disk import SegmentStore
 from . import coverage, cuts, files, maps, playlists
 from .archive import Archive
 from .cache import InFlight
-from .http import add_cors, error_middleware, metrics_middleware
+from .http import add_cors, answer_middleware
 from .openapi import build_paths, handle_openapi
 from .state import ARCHIVE, CLOCK, INFLIGHT, OPENAPI_PATHS
 
@@ -47,7 +47,7 @@ def create_app(
 ) -> web.Application:
     """The restreamer over ``base_dir`` (or over ``store``, when one is shared in-process)."""
     store = store or SegmentStore(base_dir)
-    app = web.Application(middlewares=[metrics_middleware, error_middleware])
+    app = web.Application(middlewares=[answer_middleware])
     app[ARCHIVE] = Archive(store)
     app[CLOCK] = clock or SystemClock()
     app[INFLIGHT] = InFlight()
