@@ -26,7 +26,7 @@ from ..timeutil import format_iso
 from .archive import Archive, NotAcceptable
 from .http import query
 from .params import bool_param, cut_ranges, cut_type
-from .sendfile import corked, send_file
+from .sendfile import send_file
 from .state import ARCHIVE
 
 log = logging.getLogger(__name__)
@@ -105,18 +105,17 @@ async def send_parts(request: web.Request, response: web.StreamResponse, parts: 
     """Encoded bytes and whole segment files, with a Content-Length; files go by sendfile."""
     sizes = await asyncio.to_thread(lambda: [_size(part) for part in parts])
     response.content_length = sum(sizes)
-    with corked(request.transport):
-        await response.prepare(request)
-        if request.method == hdrs.METH_HEAD:
-            return
-        for part, size in zip(parts, sizes, strict=True):
-            if isinstance(part, bytes):
-                await response.write(part)
-                continue
-            with open(part, "rb") as file:
-                if os.fstat(file.fileno()).st_size != size:
-                    raise ConnectionResetError(f"segment changed while cutting: {part}")
-                await send_file(request, response, file, 0, size)
+    await response.prepare(request)
+    if request.method == hdrs.METH_HEAD:
+        return
+    for part, size in zip(parts, sizes, strict=True):
+        if isinstance(part, bytes):
+            await response.write(part)
+            continue
+        with open(part, "rb") as file:
+            if os.fstat(file.fileno()).st_size != size:
+                raise ConnectionResetError(f"segment changed while cutting: {part}")
+            await send_file(request, response, file, 0, size)
 
 
 async def _parts(plan: CutPlan, type: CutType, archive: Archive) -> list[Part] | None:
