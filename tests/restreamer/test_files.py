@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from streamvault.clock import FakeClock
+from streamvault.restreamer.app import create_app
+from streamvault.restreamer.http import Handler
+from streamvault.restreamer.sendfile import TCP_CORK
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import encode_hash, parse_name
 
@@ -228,3 +233,30 @@ async def test_a_segment_larger_than_the_socket_buffer_reaches_a_slow_reader_who
         writer.close()
     finally:
         await client.close()
+
+
+async def test_no_connection_is_left_corked_after_a_segment(
+    archive: Archive, clock: FakeClock
+) -> None:
+    """The socket is corked while headers and file go out; left corked, every later small
+    answer on that keep-alive connection would wait 200 ms for the kernel to flush it."""
+    corked_after: list[int] = []
+
+    @web.middleware
+    async def cork_state(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        sock = request.transport.get_extra_info("socket") if request.transport else None
+        if sock is not None:
+            corked_after.append(sock.getsockopt(socket.IPPROTO_TCP, TCP_CORK))
+        return response
+
+    app = create_app(archive.base, clock=clock)
+    app.middlewares.append(cork_state)
+    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
+        url = f"/segments/test/source/{archive.source[0].hour}/{archive.source[0].name}"
+        assert (await client.get(url)).status == 200
+        assert (await client.get(url, headers={"Range": "bytes=1-9"})).status == 206
+        assert (await client.head(url)).status == 200
+        response = await client.get(url, headers={"Range": "bytes=999999999-"})
+        assert response.status == 416
+    assert corked_after == [0, 0, 0, 0]

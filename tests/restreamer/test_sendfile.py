@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from streamvault.restreamer.sendfile import TCP_CORK, corked
+from streamvault.restreamer.sendfile import TCP_CORK, plain_socket, set_cork
 
 pytestmark = pytest.mark.skipif(TCP_CORK is None, reason="TCP_CORK is Linux only")
 
@@ -21,32 +21,31 @@ async def _connected_transport() -> tuple[asyncio.Transport, asyncio.Server]:
     return transport, server
 
 
-def _cork_state(transport: asyncio.Transport) -> int:
-    sock = transport.get_extra_info("socket")
+def _cork_state(sock: socket.socket) -> int:
     return int(sock.getsockopt(socket.IPPROTO_TCP, TCP_CORK))
 
 
-async def test_the_socket_is_corked_inside_and_uncorked_after_even_on_error() -> None:
+async def test_cork_and_release_a_tcp_socket() -> None:
     transport, server = await _connected_transport()
     try:
-        with corked(transport):
-            assert _cork_state(transport) == 1
-        assert _cork_state(transport) == 0
-        with pytest.raises(ConnectionResetError), corked(transport):
-            raise ConnectionResetError("client went away")
-        assert _cork_state(transport) == 0
+        sock = plain_socket(transport)
+        assert sock is not None
+        set_cork(sock, True)
+        assert _cork_state(sock) == 1
+        set_cork(sock, False)
+        assert _cork_state(sock) == 0
     finally:
         transport.close()
         server.close()
         await server.wait_closed()
 
 
-async def test_a_unix_socket_is_left_alone() -> None:
+async def test_a_unix_socket_or_no_socket_is_left_alone() -> None:
     left, right = socket.socketpair()
     transport, _ = await asyncio.get_running_loop().connect_accepted_socket(asyncio.Protocol, left)
     try:
-        with corked(transport):
-            pass  # no TCP_CORK on a Unix socket: no error either
+        set_cork(plain_socket(transport), True)  # no TCP_CORK on a Unix socket: no error either
+        set_cork(None, True)
     finally:
         transport.close()
         right.close()

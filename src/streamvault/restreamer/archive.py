@@ -10,7 +10,6 @@ import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import BinaryIO
 
 from ..errors import UnsafePath
 from ..store.disk import SegmentStore
@@ -84,9 +83,9 @@ class Archive:
             raise UnsafePath(f"path leaves the base directory: {'/'.join(parts)!r}")
         return joined
 
-    def open_file(self, channel: str, quality: str, hour: str, name: str) -> tuple[BinaryIO, str]:
-        """Open a file of an hour directory for reading (and give its path); never through a
-        symlink.
+    def open_file(self, channel: str, quality: str, hour: str, name: str) -> tuple[int, str]:
+        """Open a file of an hour directory for reading: a descriptor the caller closes, and the
+        path. Never through a symlink.
 
         The directory's check (:meth:`path`) is remembered, so serving segments costs no
         ``realpath`` each time; the file itself is opened with ``O_NOFOLLOW``.
@@ -106,7 +105,7 @@ class Archive:
             if err.errno == errno.ELOOP:
                 raise UnsafePath(f"not following a symlink: {name!r}") from None
             raise
-        return os.fdopen(fd, "rb", buffering=0), path  # unbuffered: sendfile reads it, not us
+        return fd, path
 
     def is_dir(self, *parts: str) -> bool:
         return os.path.isdir(self.path(*parts))

@@ -26,7 +26,7 @@ from ..timeutil import format_iso
 from .archive import Archive, NotAcceptable
 from .http import query
 from .params import bool_param, cut_ranges, cut_type
-from .sendfile import send_file
+from .sendfile import plain_socket, send_file
 from .state import ARCHIVE
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ async def send_parts(request: web.Request, response: web.StreamResponse, parts: 
     await response.prepare(request)
     if request.method == hdrs.METH_HEAD:
         return
+    sock = plain_socket(request.transport)
     for part, size in zip(parts, sizes, strict=True):
         if isinstance(part, bytes):
             await response.write(part)
@@ -115,7 +116,7 @@ async def send_parts(request: web.Request, response: web.StreamResponse, parts: 
         with open(part, "rb") as file:
             if os.fstat(file.fileno()).st_size != size:
                 raise ConnectionResetError(f"segment changed while cutting: {part}")
-            await send_file(request, response, file, 0, size)
+            await send_file(request, response, file.fileno(), 0, size, sock)
 
 
 async def _parts(plan: CutPlan, type: CutType, archive: Archive) -> list[Part] | None:

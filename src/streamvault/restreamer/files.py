@@ -20,7 +20,7 @@ from ..store.naming import TOMBSTONE_SUFFIX, name_hash, parse_name
 from .archive import NotFound
 from .http import MP2T, json_response, query
 from .params import bool_param
-from .sendfile import corked, send_file
+from .sendfile import plain_socket, send_file, set_cork
 from .state import ARCHIVE
 
 log = logging.getLogger(__name__)
@@ -93,26 +93,27 @@ async def segment(request: web.Request) -> web.StreamResponse:
     channel, quality, hour, name = info["channel"], info["quality"], info["hour"], info["name"]
     etag = f'"{_segment_hash(name, channel, quality, hour)}"'
     try:
-        file, path = archive.open_file(channel, quality, hour, name)
+        fd, path = archive.open_file(channel, quality, hour, name)
     except OSError:
         raise NotFound(f"no such segment: {name}") from None
     try:
-        size = _regular_size(file)
-        if not name.endswith(TOMBSTONE_SUFFIX) and os.path.exists(path + TOMBSTONE_SUFFIX):
+        size = _regular_size(fd)
+        # access(2) rather than os.path.exists: no exception raised and caught per request
+        if not name.endswith(TOMBSTONE_SUFFIX) and os.access(path + TOMBSTONE_SUFFIX, os.F_OK):
             raise NotFound(f"segment was removed (tombstone): {name}")
-        return await _send(request, file, size, etag)
+        return await _send(request, fd, size, etag)
     finally:
-        file.close()
+        os.close(fd)
 
 
-def _regular_size(file: object) -> int:
-    info = os.fstat(file.fileno())  # type: ignore[attr-defined]
+def _regular_size(fd: int) -> int:
+    info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         raise NotFound("not a file")
     return info.st_size
 
 
-async def _send(request: web.Request, file: object, size: int, etag: str) -> web.StreamResponse:
+async def _send(request: web.Request, fd: int, size: int, etag: str) -> web.StreamResponse:
     headers = {
         hdrs.ETAG: etag,
         hdrs.CACHE_CONTROL: IMMUTABLE,
@@ -137,14 +138,17 @@ async def _send(request: web.Request, file: object, size: int, etag: str) -> web
             headers[hdrs.CONTENT_RANGE] = f"bytes {offset}-{offset + count - 1}/{size}"
     response = web.StreamResponse(status=status, headers=headers)
     response.content_length = count
+    sock = plain_socket(request.transport)
+    set_cork(sock, True)
     try:
-        with corked(request.transport):
-            await response.prepare(request)
-            if request.method != hdrs.METH_HEAD:
-                await send_file(request, response, file, offset, count)  # type: ignore[arg-type]
-            await response.write_eof()
+        await response.prepare(request)
+        if request.method != hdrs.METH_HEAD:
+            await send_file(request, response, fd, offset, count, sock)
+        await response.write_eof()
     except ConnectionError:
         log.debug("client went away while sending %s", request.path)
+    finally:
+        set_cork(sock, False)
     return response
 
 
