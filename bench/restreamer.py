@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from streamvault.ffmpeg import ffmpeg_exe
@@ -172,37 +173,66 @@ http {{
 """
 
 
-def bench_throughput(base: str, seconds: int) -> tuple[tuple[float, str], tuple[float, str]]:
-    """Best of two alternating rounds each: the machine is shared, so load comes and goes."""
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Serving:
+    """A server's wrk rounds: requests per second, and its CPU per request, per round."""
+
+    rates: list[float]
+    cpu_per_request: list[float]
+
+    def wrk_round(self, url: str, pid: int, seconds: int) -> None:
+        before = cpu_seconds(pid)
+        rate, _ = wrk(url, seconds)
+        self.rates.append(rate)
+        self.cpu_per_request.append((cpu_seconds(pid) - before) / (rate * seconds))
+
+
+def bench_throughput(base: str, seconds: int, rounds: int) -> tuple[Serving, Serving]:
+    """Rounds alternate between the two servers, both running throughout: this machine's speed
+    drifts by a third from minute to minute, so only rounds side by side compare."""
     hour = hour_name(DAY0)
     name = sorted(os.listdir(os.path.join(base, "bench", "source", hour)))[0]
     path = f"/segments/bench/source/{hour}/{name}"
-    ours: list[tuple[float, str]] = []
-    theirs: list[tuple[float, str]] = []
-    for _ in range(2):
-        proc, url = start_restreamer(base)
-        try:
-            ours.append(wrk(url + path, seconds))
-        finally:
-            stop(proc)
-        theirs.append(nginx_wrk(base, path, seconds))
-    return max(ours), max(theirs)
+    ours, theirs = Serving([], []), Serving([], [])
+    proc, url = start_restreamer(base)
+    prefix, nginx, port = start_nginx(base)
+    try:
+        worker = int(subprocess.check_output(["pgrep", "-P", str(nginx.pid)]).split()[0])
+        wrk(url + path, 2)  # warm both up
+        wrk(f"http://127.0.0.1:{port}{path}", 2)
+        for _ in range(rounds):
+            ours.wrk_round(url + path, proc.pid, seconds)
+            theirs.wrk_round(f"http://127.0.0.1:{port}{path}", worker, seconds)
+    finally:
+        stop(proc)
+        nginx.terminate()
+        nginx.wait()
+        shutil.rmtree(prefix, ignore_errors=True)
+    return ours, theirs
 
 
-def nginx_wrk(base: str, path: str, seconds: int) -> tuple[float, str]:
+def start_nginx(base: str) -> tuple[str, subprocess.Popen[bytes], int]:
     prefix = tempfile.mkdtemp(prefix="bench-nginx-")
     port = free_port()
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as file:
         file.write(NGINX_CONF.format(prefix=prefix, port=port, base=os.path.abspath(base)))
     nginx = subprocess.Popen([need("nginx"), "-p", prefix, "-c", conf, "-g", "daemon off;"])
-    try:
-        time.sleep(0.5)
-        return wrk(f"http://127.0.0.1:{port}{path}", seconds)
-    finally:
-        nginx.terminate()
-        nginx.wait()
-        shutil.rmtree(prefix, ignore_errors=True)
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return prefix, nginx, port
+        except OSError:
+            time.sleep(0.05)
+    nginx.kill()
+    sys.exit("nginx did not start")
 
 
 def curl_seconds(url: str) -> tuple[float, int]:
@@ -329,22 +359,7 @@ def bench_cuts(base: str, full_minutes: float) -> dict[str, tuple[float, int]]:
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workdir", help="keep the bench store here (default: a temp dir)")
-    parser.add_argument(
-        "--full-minutes", type=float, default=10.0, help="length of the full re-encode"
-    )
-    parser.add_argument("--wrk-seconds", type=int, default=10)
-    args = parser.parse_args()
-    for tool in ("wrk", "nginx", "curl"):
-        need(tool)
-    workdir = args.workdir or tempfile.mkdtemp(prefix="bench-restreamer-")
-    base = os.path.join(workdir, "store")
-    if not os.path.isdir(base):
-        print("rendering segments and building a day of store ...", flush=True)
-        build_store(base, render(os.path.join(workdir, "render")))
-
+def report_playlist(base: str) -> None:
     cold, warm = bench_playlist(base)
     print(
         f"24 h playlist ({PER_DAY} segments): cold (best of 5 new processes) "
@@ -353,14 +368,26 @@ def main() -> None:
         f"(target <= 50, {warm / 0.05:.2f}x of target)"
     )
 
-    (ours, ours_bytes), (nginx, nginx_bytes) = bench_throughput(base, args.wrk_seconds)
+
+def report_throughput(base: str, seconds: int, rounds: int) -> None:
+    ours, nginx = bench_throughput(base, seconds, rounds)
+    ratios = sorted(a / b for a, b in zip(ours.rates, nginx.rates, strict=True))
     print(
-        f"segment throughput (wrk -t2 -c32, best of 2 rounds): "
-        f"streamvault {ours:.0f} req/s ({ours_bytes}/s), "
-        f"nginx {nginx:.0f} req/s ({nginx_bytes}/s): {ours / nginx:.2f}x nginx (target >= 0.7)"
+        f"segment throughput (wrk -t2 -c32, {rounds} alternating rounds of "
+        f"{seconds} s, medians): streamvault {statistics.median(ours.rates):.0f} req/s, "
+        f"nginx {statistics.median(nginx.rates):.0f} req/s: "
+        f"{statistics.median(ratios):.2f}x nginx (target >= 0.7); "
+        f"per round {ratios[0]:.2f}x to {ratios[-1]:.2f}x"
+    )
+    print(
+        f"segment throughput: server CPU per request, streamvault "
+        f"{statistics.median(ours.cpu_per_request) * 1e6:.0f} us, nginx "
+        f"{statistics.median(nginx.cpu_per_request) * 1e6:.0f} us"
     )
 
-    cuts = bench_cuts(base, args.full_minutes)
+
+def report_cuts(base: str, full_minutes: float) -> None:
+    cuts = bench_cuts(base, full_minutes)
     cat_s, cat_b = cuts["cat"]
     rough_s, rough_b = cuts["rough"]
     print(
@@ -391,10 +418,39 @@ def main() -> None:
         )
     seconds, size = cuts["mpegts"]
     print(
-        f"full re-encode (mpegts, {args.full_minutes:g} min): {seconds:.1f} s, "
-        f"{seconds / (args.full_minutes * 60):.2f} s per second of video; "
-        f"{seconds / rough_s * 60 / args.full_minutes:.0f}x rough time per hour"
+        f"full re-encode (mpegts, {full_minutes:g} min): {seconds:.1f} s, "
+        f"{seconds / (full_minutes * 60):.2f} s per second of video; "
+        f"{seconds / rough_s * 60 / full_minutes:.0f}x rough time per hour"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workdir", help="keep the bench store here (default: a temp dir)")
+    parser.add_argument(
+        "--full-minutes", type=float, default=10.0, help="length of the full re-encode"
+    )
+    parser.add_argument("--wrk-seconds", type=int, default=6)
+    parser.add_argument("--wrk-rounds", type=int, default=5)
+    parser.add_argument(
+        "--parts", default="playlist,throughput,cuts", help="which figures to measure"
+    )
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx", "curl"):
+        need(tool)
+    workdir = args.workdir or tempfile.mkdtemp(prefix="bench-restreamer-")
+    base = os.path.join(workdir, "store")
+    if not os.path.isdir(base):
+        print("rendering segments and building a day of store ...", flush=True)
+        build_store(base, render(os.path.join(workdir, "render")))
+
+    parts = set(args.parts.split(","))
+    if "playlist" in parts:
+        report_playlist(base)
+    if "throughput" in parts:
+        report_throughput(base, args.wrk_seconds, args.wrk_rounds)
+    if "cuts" in parts:
+        report_cuts(base, args.full_minutes)
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
 
