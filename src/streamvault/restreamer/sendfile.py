@@ -78,8 +78,8 @@ def set_cork(sock: socket.socket | None, on: bool) -> None:
         return
     try:
         sock.setsockopt(socket.IPPROTO_TCP, TCP_CORK, on)
-    except OSError:
-        pass  # not TCP (a Unix socket), or the client is gone
+    except (OSError, ValueError):
+        pass  # not TCP (a Unix socket), or the client is gone (closed: ValueError on some loops)
 
 
 def _sendfile_now(
