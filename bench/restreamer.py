@@ -3,7 +3,8 @@
 1. A 24 h media playlist (43,200 segments): cold (first request to a new process, files in the
    page cache) and warm. Targets: <= 300 ms cold, <= 50 ms warm.
 2. Segment serving throughput with wrk, against streamvault and against nginx serving the same
-   directory (one worker each, as streamvault is one process). Target >= 0.7x nginx.
+   directory (one worker each, as streamvault is one process), for the bench's 0.8 MB segment
+   and for a 1.5 MB one (Twitch source size). Target >= 0.7x nginx.
 3. A 1 h cut: ``rough`` against ``cat`` of the same files (target >= 0.8x its throughput);
    ``fast`` and ``smart`` against ``rough`` (target <= 2x its time); a full re-encode for scale.
 
@@ -72,6 +73,31 @@ def render(directory: str) -> list[str]:
         check=True,
     )  # fmt: skip
     return sorted(os.path.join(directory, name) for name in os.listdir(directory))
+
+
+def source_segment(base: str) -> str:
+    """One two-second 1080p segment at ~6 Mb/s, the size a Twitch source segment has, in
+    BASE/bench-1080p/source (made once): segment throughput depends on segment size."""
+    hour = hour_name(DAY0)
+    directory = os.path.join(base, "bench-1080p", "source", hour)
+    if not os.path.isdir(directory):
+        scratch = os.path.join(base, "..", "render-1080p.ts")
+        subprocess.run(
+            [
+                ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+                "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=60",
+                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2",
+                "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "6M", "-minrate", "6M",
+                "-maxrate", "6M", "-bufsize", "1M", "-c:a", "aac", "-b:a", "160k",
+                "-f", "mpegts", scratch,
+            ],
+            check=True,
+        )  # fmt: skip
+        with open(scratch, "rb") as file:
+            digest = encode_hash(hashlib.sha256(file.read()).digest())
+        os.makedirs(directory)
+        os.rename(scratch, os.path.join(directory, format_name(DAY0, SEGMENT, "full", digest)))
+    return f"/segments/bench-1080p/source/{hour}/{os.listdir(directory)[0]}"
 
 
 def build_store(base: str, sources: list[str]) -> None:
@@ -194,12 +220,9 @@ class Serving:
         self.cpu_per_request.append((cpu_seconds(pid) - before) / (rate * seconds))
 
 
-def bench_throughput(base: str, seconds: int, rounds: int) -> tuple[Serving, Serving]:
+def bench_throughput(base: str, path: str, seconds: int, rounds: int) -> tuple[Serving, Serving]:
     """Rounds alternate between the two servers, both running throughout: this machine's speed
     drifts by a third from minute to minute, so only rounds side by side compare."""
-    hour = hour_name(DAY0)
-    name = sorted(os.listdir(os.path.join(base, "bench", "source", hour)))[0]
-    path = f"/segments/bench/source/{hour}/{name}"
     ours, theirs = Serving([], []), Serving([], [])
     proc, url = start_restreamer(base)
     prefix, nginx, port = start_nginx(base)
@@ -370,20 +393,22 @@ def report_playlist(base: str) -> None:
 
 
 def report_throughput(base: str, seconds: int, rounds: int) -> None:
-    ours, nginx = bench_throughput(base, seconds, rounds)
-    ratios = sorted(a / b for a, b in zip(ours.rates, nginx.rates, strict=True))
-    print(
-        f"segment throughput (wrk -t2 -c32, {rounds} alternating rounds of "
-        f"{seconds} s, medians): streamvault {statistics.median(ours.rates):.0f} req/s, "
-        f"nginx {statistics.median(nginx.rates):.0f} req/s: "
-        f"{statistics.median(ratios):.2f}x nginx (target >= 0.7); "
-        f"per round {ratios[0]:.2f}x to {ratios[-1]:.2f}x"
-    )
-    print(
-        f"segment throughput: server CPU per request, streamvault "
-        f"{statistics.median(ours.cpu_per_request) * 1e6:.0f} us, nginx "
-        f"{statistics.median(nginx.cpu_per_request) * 1e6:.0f} us"
-    )
+    hour = hour_name(DAY0)
+    name = sorted(os.listdir(os.path.join(base, "bench", "source", hour)))[0]
+    for path in (f"/segments/bench/source/{hour}/{name}", source_segment(base)):
+        size = os.path.getsize(os.path.join(base, *path.split("/")[2:]))
+        ours, nginx = bench_throughput(base, path, seconds, rounds)
+        ratios = sorted(a / b for a, b in zip(ours.rates, nginx.rates, strict=True))
+        print(
+            f"segment throughput, {size / 1e6:.2f} MB segment (wrk -t2 -c32, {rounds} "
+            f"alternating rounds of {seconds} s, medians): streamvault "
+            f"{statistics.median(ours.rates):.0f} req/s, nginx "
+            f"{statistics.median(nginx.rates):.0f} req/s: "
+            f"{statistics.median(ratios):.2f}x nginx (target >= 0.7); "
+            f"per round {ratios[0]:.2f}x to {ratios[-1]:.2f}x; server CPU per request: "
+            f"streamvault {statistics.median(ours.cpu_per_request) * 1e6:.0f} us, "
+            f"nginx {statistics.median(nginx.cpu_per_request) * 1e6:.0f} us"
+        )
 
 
 def report_cuts(base: str, full_minutes: float) -> None:
