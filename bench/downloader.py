@@ -25,6 +25,7 @@ import resource
 import shutil
 import signal
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -285,6 +286,7 @@ def efficiency_run(args: argparse.Namespace, tls: bool, work: Path) -> dict[str,
             os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(sv_dir) for n in ns
         )
         result["store_floor"] = store_floor(sv_dir, work / "floor")
+        result["page_new"], result["page_recycled"] = page_cache_writes(work / "pages")
         return result
     finally:
         sim.stop()
@@ -329,6 +331,41 @@ def store_floor(recorded: Path, scratch: Path) -> float:
         best = min(best, user + system)
         shutil.rmtree(scratch, ignore_errors=True)
     return best / len(sizes) * 1800  # 2 s segments: 1,800 per stream-hour
+
+
+def page_cache_writes(scratch: Path, count: int = 500) -> tuple[float, float]:
+    """CPU ms to write and fsync one 1.5 MB file into new page-cache pages, and into recycled
+    ones (the mean of the last 200 of ``count`` writes).
+
+    Every recorder writes each recorded byte once, into pages it never had. Where the machine
+    reclaims memory eagerly (this VM: DAMON pageout and virtio free page reporting), new pages
+    cost a fault in the host once a few hundred MB have been written, and the same write costs
+    several times more than into pages just freed. streamvault and streamlink pay it alike.
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    payload = os.urandom(1_500_000)
+    os.sync()
+
+    def write_all(keep: bool) -> float:
+        spent = []
+        for index in range(count):
+            path = scratch / f"{index}.ts"
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            with open(path, "wb", buffering=0) as file:
+                file.write(payload)
+                os.fsync(file.fileno())
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            spent.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            if not keep:
+                path.unlink()  # freed pages: the next file gets them back
+        return statistics.mean(spent[-200:]) * 1000
+
+    new = write_all(keep=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    recycled = write_all(keep=False)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return new, recycled
 
 
 def rss_of(pid: int) -> int:
@@ -456,6 +493,13 @@ def main() -> int:
             print(
                 f"  the store's own work alone (SHA-256, write, fsync, rename): {store:.1f} CPU s "
                 f"per stream-hour = {store / result['steady_streamlink']:.3f} x streamlink (steady)"
+            )
+            print(
+                f"  writing and fsyncing 1.5 MB into new page-cache pages: "
+                f"{result['page_new']:.2f} CPU ms; "
+                f"into just-freed ones: {result['page_recycled']:.2f} CPU ms "
+                f"(every recorder writes into new pages: "
+                f"{result['page_new'] * 1.8:.1f} CPU s per stream-hour)"
             )
             print(
                 f"  segments: streamvault {result['segments_streamvault']:.0f}, "
