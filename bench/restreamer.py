@@ -235,14 +235,14 @@ def bench_throughput(base: str, path: str, seconds: int, rounds: int) -> tuple[S
             theirs.wrk_round(f"http://127.0.0.1:{port}{path}", worker, seconds)
     finally:
         stop(proc)
-        nginx.terminate()
-        nginx.wait()
-        shutil.rmtree(prefix, ignore_errors=True)
+        stop_nginx(prefix, nginx)
     return ours, theirs
 
 
-def start_nginx(base: str) -> tuple[str, subprocess.Popen[bytes], int]:
-    prefix = tempfile.mkdtemp(prefix="bench-nginx-")
+def start_nginx(base: str, prefix: str | None = None) -> tuple[str, subprocess.Popen[bytes], int]:
+    """nginx serving ``base`` under /segments/, its files in ``prefix`` (default: a new temp
+    dir); returns the prefix, the master process and the port once it accepts connections."""
+    prefix = prefix or tempfile.mkdtemp(prefix="bench-nginx-")
     port = free_port()
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as file:
@@ -256,6 +256,12 @@ def start_nginx(base: str) -> tuple[str, subprocess.Popen[bytes], int]:
             time.sleep(0.05)
     nginx.kill()
     sys.exit("nginx did not start")
+
+
+def stop_nginx(prefix: str, nginx: subprocess.Popen[bytes]) -> None:
+    nginx.terminate()
+    nginx.wait()
+    shutil.rmtree(prefix, ignore_errors=True)
 
 
 def curl_seconds(url: str) -> tuple[float, int]:
@@ -293,20 +299,13 @@ def nginx_one_file(paths: list[str]) -> tuple[float, int]:
         for path in paths:
             with open(path, "rb") as file:
                 shutil.copyfileobj(file, out, 1 << 20)
-    port = free_port()
-    conf = os.path.join(prefix, "nginx.conf")
-    with open(conf, "w") as file:
-        file.write(NGINX_CONF.format(prefix=prefix, port=port, base=root))
-    nginx = subprocess.Popen([need("nginx"), "-p", prefix, "-c", conf, "-g", "daemon off;"])
+    prefix, nginx, port = start_nginx(root, prefix)
     try:
-        time.sleep(0.5)
         url = f"http://127.0.0.1:{port}/segments/hour.ts"
         curl_seconds(url)  # page cache
         return min(curl_seconds(url) for _ in "123")
     finally:
-        nginx.terminate()
-        nginx.wait()
-        shutil.rmtree(prefix, ignore_errors=True)
+        stop_nginx(prefix, nginx)
 
 
 def bare_sendfile(paths: list[str]) -> tuple[float, int]:
