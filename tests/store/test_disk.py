@@ -16,8 +16,9 @@ import pytest
 
 from streamvault.errors import DiskFull
 from streamvault.store import disk
+from streamvault.store.chat_naming import ChatBatch
 from streamvault.store.disk import SegmentStore, atomic_write
-from streamvault.store.naming import hash_bytes, is_temp_name
+from streamvault.store.naming import hash_bytes, is_temp_name, tombstone_name
 from tests.helpers import mounted_tmpfs
 
 START = datetime(2026, 11, 28, 4, 0, 0, tzinfo=UTC)
@@ -193,12 +194,12 @@ def test_listings_skip_hidden_temp_and_tombstoned(tmp_path: Path) -> None:
         listing = store.segments("chan", "source", "2026-11-28T04")
         assert sorted(listing.segments, key=lambda s: s.start) == [a, b]
         assert listing.bad == ["not-a-segment.ts"]
-        assert listing.tombstones == [hidden.name + ".tombstone"]
+        assert listing.tombstones == [tombstone_name(hidden.name)]
         names = store.segment_names("chan", "source", "2026-11-28T04")
         assert hidden.name not in names and a.name in names
         assert not any(is_temp_name(n) or n.startswith(".") for n in names)
         with_tombstones = store.segment_names("chan", "source", "2026-11-28T04", tombstones=True)
-        assert hidden.name + ".tombstone" in with_tombstones
+        assert tombstone_name(hidden.name) in with_tombstones
     finally:
         temp.discard()
 
@@ -211,9 +212,43 @@ def test_stale_temp_files_are_removed_but_nothing_else(tmp_path: Path) -> None:
         temp.write(b"half")
         os.close(temp._fd)  # the writer "crashed": its temp file stays behind
         temp._done = True
+    batch = ChatBatch("c", START.replace(second=0, microsecond=0), hash_bytes(b"{}"))
+    copy = store.open_copy(batch)  # a chat batch copy, under a hidden temp name
+    copy.write(b"{}")
+    os.close(copy._fd)
+    copy._done = True
     time.sleep(0)
-    assert store.remove_stale_temp_files() == 3
+    assert store.remove_stale_temp_files() == 4
     assert files_under(tmp_path) == [kept.path]
+
+
+def test_legacy_tombstones_are_renamed_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SegmentStore(str(tmp_path))
+    segments = [store.write_segment("c", "q", START + timedelta(seconds=2 * i), 2.0, "full",
+                                    bytes([i])) for i in range(4)]  # fmt: skip
+    directory = tmp_path / "c" / "q" / segments[0].hour
+    for segment in segments[:3]:  # what earlier versions wrote
+        (directory / (segment.name + ".tombstone")).write_bytes(b"")
+    store.write_tombstone(segments[2])  # one has both forms
+    before = store.segment_names("c", "q", segments[0].hour, tombstones=True)
+    with caplog.at_level("INFO", logger="streamvault.store.disk"):
+        assert store.upgrade_tombstones() == 3
+        assert store.upgrade_tombstones() == 0
+    lines = [r for r in caplog.records if "tombstone" in r.getMessage()]
+    assert len(lines) == 1 and " 3 " in lines[0].getMessage()
+    assert sorted(p.name for p in directory.iterdir() if p.suffix == ".tombstone") == sorted(
+        tombstone_name(s.name) for s in segments[:3]
+    )
+    assert not any(p.name.endswith(".ts.tombstone") for p in directory.iterdir())
+    # what a user sees did not change: the same three hidden, in the canonical form
+    after = store.segment_names("c", "q", segments[0].hour, tombstones=True)
+    assert (
+        before
+        == after
+        == sorted([segments[3].name, *(tombstone_name(s.name) for s in segments[:3])])
+    )
 
 
 def test_a_failed_write_leaves_nothing_to_commit(

@@ -25,8 +25,16 @@ AWKWARD = [
     f"00:00.000000-2.0-other-{HASH}.ts",
     f"00:00.000000-2.0-full-{HASH[:-1]}.ts",
     "00:00.000000-2.0-temp-0f8fad5b-d9cb-469f-a165-70867728950e.ts",
-    f"00:02.000000-2.0-full-{HASH}.ts.tombstone",
+    f"00:02.000000-2.0-full-{HASH}.ts.tombstone",  # the legacy form: still hides
     f"00:02.000000-2.0-full-{HASH}.ts",
+    f"00:04.000000-2.0-full-{HASH}.tombstone",  # the canonical form, as wubloader writes it
+    f"00:04.000000-2.0-full-{HASH}.ts",
+    f"00:06.000000-2.0-full-{HASH}.ts.tombstone",  # both forms of one: listed once
+    f"00:06.000000-2.0-full-{HASH}.tombstone",
+    f"00:06.000000-2.0-full-{HASH}.ts",
+    f"01:00-{HASH}.json",  # a chat batch: not a segment
+    "notes.json",
+    f"02:00-{HASH}.json.0f8fad5b-d9cb-469f-a165-70867728950e.temp",  # wubloader's chat temp
     ".hidden",
     "notes.txt",
 ]
@@ -36,10 +44,20 @@ def reference_listing(directory: str) -> HourListing:
     """What the listing must equal: every name through the general (slow) parser."""
     listing = HourListing()
     names = [n for n in os.listdir(directory) if not n.startswith(".")]
-    hidden = {n[: -len(TOMBSTONE_SUFFIX)] for n in names if n.endswith(TOMBSTONE_SUFFIX)}
-    listing.tombstones = sorted(n for n in names if n.endswith(TOMBSTONE_SUFFIX))
+    # a tombstone X.tombstone (or legacy X.ts.tombstone) hides every X.EXT
+    stems = {
+        n.removesuffix(TOMBSTONE_SUFFIX).removesuffix(".ts")
+        for n in names
+        if n.endswith(TOMBSTONE_SUFFIX)
+    }
+    listing.tombstones = sorted(stem + TOMBSTONE_SUFFIX for stem in stems)
     for name in names:
-        if name.endswith(TOMBSTONE_SUFFIX) or is_temp_name(name) or name in hidden:
+        if name.endswith((TOMBSTONE_SUFFIX, ".temp")) or is_temp_name(name):
+            continue
+        if os.path.splitext(name)[0] in stems:
+            continue
+        if name.endswith(".json"):
+            listing.chat.append(name)  # parsed as a chat batch, or bad
             continue
         try:
             segment = _general_parse(name)
@@ -67,7 +85,8 @@ def compare(directory: str) -> None:
         slow.segments, key=lambda s: (s.start, s.type)
     )
     assert sorted(fast.visible) == sorted(slow.visible)
-    assert sorted(fast.bad) == sorted(slow.bad)
+    assert sorted(fast.bad) == sorted(slow.bad + [n for n in slow.chat if n.startswith("notes")])
+    assert sorted(fast.chat) == sorted(n for n in slow.chat if not n.startswith("notes"))
     assert fast.tombstones == slow.tombstones
 
 
@@ -76,7 +95,8 @@ def test_same_as_the_store_listing_on_awkward_names(tmp_path: pytest.TempPathFac
         open(os.path.join(str(tmp_path), name), "wb").close()
     compare(str(tmp_path))
     fast = list_hour(str(tmp_path), "c", "q", "2026-11-28T03")
-    assert len(fast.segments) == 2 and len(fast.tombstones) == 1
+    assert len(fast.segments) == 2 and len(fast.tombstones) == 3
+    assert [b.start.minute for b in fast.batches] == [1]
 
 
 @settings(max_examples=50, deadline=None)

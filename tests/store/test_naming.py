@@ -14,8 +14,11 @@ from streamvault.store.naming import (
     EMPTY_HASH,
     SEGMENT_TYPES,
     Segment,
+    canonical_tombstone,
     format_name,
     hash_bytes,
+    hidden_segment_name,
+    is_legacy_tombstone_name,
     is_temp_name,
     is_tombstone_name,
     parse_name,
@@ -113,9 +116,17 @@ def test_temp_and_tombstone_names() -> None:
     assert parse_temp_name(name) == ("05:06.789000", 2.0, uuid)
     final = format_name(start, 2.0, "full", EMPTY_HASH)
     assert not is_temp_name(final)
-    assert tombstone_name(final) == final + ".tombstone"
+    # the extension replaced, as wubloader nodes write it (SPEC §3)
+    assert tombstone_name(final) == final.removesuffix(".ts") + ".tombstone"
     assert is_tombstone_name(tombstone_name(final))
     assert not is_tombstone_name(final)
+    legacy = final + ".tombstone"
+    assert is_tombstone_name(legacy) and is_legacy_tombstone_name(legacy)
+    assert not is_legacy_tombstone_name(tombstone_name(final))
+    for form in (legacy, tombstone_name(final)):
+        assert canonical_tombstone(form) == tombstone_name(final)
+        assert hidden_segment_name(form) == final
+    assert tombstone_name("45:00-" + EMPTY_HASH + ".json") == "45:00-" + EMPTY_HASH + ".tombstone"
 
 
 safe_text = st.text(

@@ -80,6 +80,7 @@ async def _main(args: argparse.Namespace, channels: list[ChannelSpec]) -> int:
         start_metrics_server(args.metrics_port)
     store = SegmentStore(args.base_dir)
     store.remove_stale_temp_files()  # left by a crash; nothing else writes here yet
+    store.upgrade_tombstones()  # legacy NAME.ts.tombstone -> NAME.tombstone (SPEC §3)
     downloader = Downloader(
         store,
         channels,

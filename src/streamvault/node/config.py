@@ -38,6 +38,7 @@ class NodeConfig:
     backfill_start: str = "336"  # hours ago, or a time
     recent_cutoff: float = 60.0
     backfill_interval: float = 10.0
+    extras: list[str] = field(default_factory=list)  # extra directories, e.g. ["emotes"]
     # coverage: other nodes whose maps the HTML page shows, as NAME=URL
     coverage_nodes: list[str] = field(default_factory=list)
     coverage_interval: float = 60.0

@@ -32,6 +32,15 @@ class ChatBatch:
     hash: str
 
     @property
+    def quality(self) -> str:
+        """Batches live beside the video qualities as the quality ``chat`` (SPEC §3)."""
+        return CHAT_QUALITY
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=BATCH_SECONDS)
+
+    @property
     def hour(self) -> str:
         return hour_name(self.start)
 

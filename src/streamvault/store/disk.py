@@ -18,21 +18,28 @@ from datetime import datetime
 
 from ..errors import DiskFull, MalformedName, StoreError
 from ..timeutil import hour_name, parse_hour
+from .chat_naming import CHAT_SUFFIX, ChatBatch, parse_batch_name
 from .naming import (
     TOMBSTONE_SUFFIX,
     Segment,
+    canonical_tombstone,
     check_path_part,
     encode_hash,
+    file_stem,
+    is_legacy_tombstone_name,
     is_temp_name,
     is_tombstone_name,
     parse_name,
     temp_name,
     tombstone_name,
+    tombstone_stem,
 )
 
 log = logging.getLogger(__name__)
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+#: wubloader's backfiller writes chat batches as ``NAME.UUID.temp`` before renaming them.
+_FOREIGN_TEMP_SUFFIX = ".temp"
 
 
 def _translate(err: OSError, what: str) -> StoreError:
@@ -240,9 +247,18 @@ class SegmentStore:
             temp.write(data)
             return self.commit_segment(temp, channel, quality, start, duration, type)
 
-    def write_tombstone(self, segment: Segment) -> None:
-        directory = self.hour_dir(segment.channel, segment.quality, segment.hour)
-        atomic_write(os.path.join(directory, tombstone_name(segment.name)), b"")
+    def write_tombstone(self, item: Segment | ChatBatch) -> None:
+        """Hide a segment (or chat batch): an empty ``X.tombstone`` beside ``X.ts``."""
+        directory = self.hour_dir(item.channel, item.quality, item.hour)
+        atomic_write(os.path.join(directory, tombstone_name(item.name)), b"")
+
+    def open_copy(self, item: Segment | ChatBatch) -> TempFile:
+        """Start writing a copy of ``item`` under a name every reader ignores; finish with
+        ``commit(item.name)``."""
+        if isinstance(item, Segment):
+            return self.open_segment(item.channel, item.quality, item.start, item.duration)
+        directory = self.hour_dir(item.channel, item.quality, item.hour)
+        return TempFile(directory, f".{item.name}.{uuid.uuid4().hex}.tmp")
 
     # --- listing ---------------------------------------------------------------------------
 
@@ -270,7 +286,7 @@ class SegmentStore:
     ) -> list[str]:
         """File names in an hour: segments (never temp, never hidden), and tombstones if asked."""
         listing = list_hour(self.hour_dir(channel, quality, hour))
-        names = list(listing.visible)
+        names = listing.visible + listing.chat
         if tombstones:
             names.extend(listing.tombstones)
         return sorted(names)
@@ -285,7 +301,7 @@ class SegmentStore:
             found.extend(self.segments(channel, quality, hour).segments)
         return found
 
-    def segment_path(self, segment: Segment) -> str:
+    def segment_path(self, segment: Segment | ChatBatch) -> str:
         return os.path.join(
             self.hour_dir(segment.channel, segment.quality, segment.hour), segment.name
         )
@@ -303,22 +319,56 @@ class SegmentStore:
     def remove_stale_temp_files(self) -> int:
         """Remove ``temp`` segments left by a crash. Run at start-up, before any writer."""
         removed = 0
-        for channel in self.channels():
-            for quality in self.qualities(channel):
-                for hour in self.hours(channel, quality):
-                    directory = os.path.join(self.base_dir, channel, quality, hour)
-                    for entry in _scandir(directory):
-                        if is_temp_name(entry.name) and entry.is_file():
-                            try:
-                                os.unlink(entry.path)
-                                removed += 1
-                            except OSError as err:
-                                log.warning(
-                                    "could not remove stale temp file %s: %s", entry.path, err
-                                )
+        for directory in self._hour_dirs():
+            for entry in _scandir(directory):
+                if _is_stale_temp(entry.name) and entry.is_file():
+                    try:
+                        os.unlink(entry.path)
+                        removed += 1
+                    except OSError as err:
+                        log.warning("could not remove stale temp file %s: %s", entry.path, err)
         if removed:
             log.info("removed %d stale temp files from %s", removed, self.base_dir)
         return removed
+
+    def _hour_dirs(self) -> Iterable[str]:
+        for channel in self.channels():
+            for quality in self.qualities(channel):
+                for hour in self.hours(channel, quality):
+                    yield os.path.join(self.base_dir, channel, quality, hour)
+
+    def upgrade_tombstones(self) -> int:
+        """Rename legacy ``X.ts.tombstone`` files to the canonical ``X.tombstone`` (SPEC §3).
+
+        Run at start-up. Returns how many were renamed (a legacy one whose canonical twin
+        already exists is removed and counted too); logs one INFO line when there were any.
+        """
+        renamed = 0
+        for directory in self._hour_dirs():
+            here = 0
+            for name in os.listdir(directory):
+                if not is_legacy_tombstone_name(name) or name.startswith("."):
+                    continue
+                old = os.path.join(directory, name)
+                new = os.path.join(directory, canonical_tombstone(name))
+                try:
+                    if os.path.exists(new):
+                        os.unlink(old)
+                    else:
+                        os.rename(old, new)
+                    here += 1
+                except OSError as err:
+                    log.warning("could not rename tombstone %s: %s", old, err)
+            if here:
+                _fsync_dir(directory)
+                renamed += here
+        if renamed:
+            log.info(
+                "renamed %d tombstones to the canonical NAME.tombstone form in %s",
+                renamed,
+                self.base_dir,
+            )
+        return renamed
 
 
 @dataclass(slots=True)
@@ -327,8 +377,15 @@ class HourListing:
 
     segments: list[Segment] = field(default_factory=list)
     visible: list[str] = field(default_factory=list)  # names of visible segment files
-    tombstones: list[str] = field(default_factory=list)  # tombstone file names
+    tombstones: list[str] = field(default_factory=list)  # tombstone names, canonical form
     bad: list[str] = field(default_factory=list)  # names that do not parse
+    chat: list[str] = field(default_factory=list)  # names of visible chat batch files
+    batches: list[ChatBatch] = field(default_factory=list)  # parsed chat batches
+
+
+def _is_stale_temp(name: str) -> bool:
+    """A segment's ``temp`` name, or the hidden ``.NAME.UUID.tmp`` of another copy."""
+    return is_temp_name(name) or (name.startswith(".") and name.endswith(".tmp"))
 
 
 def _scandir(path: str) -> list[os.DirEntry[str]]:
@@ -353,11 +410,15 @@ def list_hour(
 ) -> HourListing:
     """List an hour directory: hidden (``.``), ``temp`` and tombstoned files are left out.
 
-    Segments are parsed only when ``hour`` is given; names that do not parse go to ``bad``.
+    A tombstone ``X.tombstone`` (or the legacy ``X.ts.tombstone``) hides every ``X.EXT``, as
+    on wubloader nodes; tombstones are listed in the canonical form. Chat batches (``.json``)
+    go to ``chat``. Names are parsed only when ``hour`` is given; those that do not parse go
+    to ``bad``.
     """
     listing = HourListing()
     names: list[str] = []
-    hidden: set[str] = set()
+    json_names: list[str] = []
+    hidden: set[str] = set()  # stems hidden by a tombstone
     try:
         found = os.listdir(directory)  # names only: no DirEntry per file, this runs hot
     except (FileNotFoundError, NotADirectoryError):
@@ -368,13 +429,15 @@ def list_hour(
         elif name.startswith("."):
             continue
         elif is_tombstone_name(name):
-            listing.tombstones.append(name)
-            hidden.add(name[: -len(TOMBSTONE_SUFFIX)])
-        elif not is_temp_name(name):
+            hidden.add(tombstone_stem(name))
+        elif name.endswith(CHAT_SUFFIX):
+            json_names.append(name)
+        elif not is_temp_name(name) and not name.endswith(_FOREIGN_TEMP_SUFFIX):
             names.append(name)
+    listing.tombstones = sorted(stem + TOMBSTONE_SUFFIX for stem in hidden)
     hour_start = parse_hour(hour) if hour is not None else None
     for name in names:
-        if hidden and name in hidden:
+        if hidden and file_stem(name) in hidden:
             continue
         if hour_start is not None:
             try:
@@ -383,5 +446,14 @@ def list_hour(
                 listing.bad.append(name)
                 continue
         listing.visible.append(name)
-    listing.tombstones.sort()
+    for name in json_names:
+        if hidden and file_stem(name) in hidden:
+            continue
+        if hour is not None:
+            try:
+                listing.batches.append(parse_batch_name(channel, hour, name))
+            except MalformedName:
+                listing.bad.append(name)
+                continue
+        listing.chat.append(name)
     return listing

@@ -22,6 +22,9 @@ SEGMENT_TYPES: tuple[SegmentType, ...] = ("full", "suspect", "partial")
 TEMP = "temp"
 SUFFIX = ".ts"
 TOMBSTONE_SUFFIX = ".tombstone"
+#: Tombstones earlier streamvault versions wrote (``NAME.ts.tombstone``): honoured when read,
+#: renamed to the canonical ``NAME.tombstone`` at start-up, never written.
+LEGACY_TOMBSTONE_SUFFIX = SUFFIX + TOMBSTONE_SUFFIX
 #: The empty file's hash. SPEC §3 prints it as 47DEQpj8HBSa_-TImW_5...: that swaps "-" and "_"
 #: against URL-safe base64, which the same sentence asks for and which wubloader nodes write
 #: (b64encode with altchars "-_"). Byte compatibility with them wins.
@@ -119,12 +122,42 @@ def temp_name(start: datetime, duration: float, uuid: str) -> str:
     return format_name(start, duration, TEMP, uuid)
 
 
-def tombstone_name(segment_name: str) -> str:
-    return segment_name + TOMBSTONE_SUFFIX
+def file_stem(name: str) -> str:
+    """A file name without its extension, as wubloader nodes split it (``X.ts`` -> ``X``)."""
+    dot = name.rfind(".")
+    return name[:dot] if dot > 0 else name
+
+
+def tombstone_name(file_name: str) -> str:
+    """The canonical tombstone of a file: its extension replaced (``X.ts`` -> ``X.tombstone``),
+    the form wubloader nodes write and read (SPEC §3)."""
+    return file_stem(file_name) + TOMBSTONE_SUFFIX
 
 
 def is_tombstone_name(name: str) -> bool:
+    """Either tombstone form: canonical ``X.tombstone`` or legacy ``X.ts.tombstone``."""
     return name.endswith(TOMBSTONE_SUFFIX)
+
+
+def is_legacy_tombstone_name(name: str) -> bool:
+    return name.endswith(LEGACY_TOMBSTONE_SUFFIX)
+
+
+def tombstone_stem(name: str) -> str:
+    """The stem a tombstone hides (of either form): every ``STEM.EXT`` file in its directory."""
+    if name.endswith(LEGACY_TOMBSTONE_SUFFIX):
+        return name[: -len(LEGACY_TOMBSTONE_SUFFIX)]
+    return name[: -len(TOMBSTONE_SUFFIX)]
+
+
+def canonical_tombstone(name: str) -> str:
+    """A tombstone name of either form in the canonical form."""
+    return tombstone_stem(name) + TOMBSTONE_SUFFIX
+
+
+def hidden_segment_name(name: str) -> str:
+    """The segment name (``.ts``) a tombstone of either form hides."""
+    return tombstone_stem(name) + SUFFIX
 
 
 def is_temp_name(name: str) -> bool:
