@@ -91,8 +91,11 @@ def test_html_names_every_node_links_its_map_and_refreshes_itself() -> None:
     page = render_html("desertbus", "source", nodes, H0 + timedelta(hours=1), 30).decode()
     assert '<meta http-equiv="refresh" content="30">' in page
     assert "<h2>alpha</h2>" in page and "<h2>b&lt;eta&gt;</h2>" in page
-    assert 'src="http://alpha.example:8000/coverage-maps/desertbus_source_coverage.png?t=' in page
-    assert 'src="https://beta.example/coverage-maps/desertbus_source_coverage.png?t=' in page
+    png = "coverage-maps/desertbus_source_coverage.png?t="
+    assert f'src="http://alpha.example:8000/segments/{png}' in page
+    assert f'src="https://beta.example/segments/{png}' in page
+    # a node from before /segments/coverage-maps/ is asked at its old path instead
+    assert f"this.src='http://alpha.example:8000/{png}" in page
     assert "b<eta>" not in page
 
 

@@ -18,7 +18,7 @@ from streamvault.restreamer.app import create_app
 from streamvault.restreamer.http import Handler
 from streamvault.restreamer.sendfile import TCP_CORK
 from streamvault.store.disk import SegmentStore
-from streamvault.store.naming import encode_hash, parse_name
+from streamvault.store.naming import encode_hash, parse_name, tombstone_name
 
 from .conftest import Archive, serve
 from .rawhttp import raw_request
@@ -49,7 +49,7 @@ async def test_tombstones_only_when_asked_and_temp_files_never(
 ) -> None:
     plain = await get_json(client, f"/files/test/source/{HOUR3}")
     with_tombstones = await get_json(client, f"/files/test/source/{HOUR3}?tombstones=true")
-    tombstone = archive.tombstoned.name + ".tombstone"
+    tombstone = tombstone_name(archive.tombstoned.name)
     assert isinstance(plain, list) and isinstance(with_tombstones, list)
     assert tombstone not in plain and archive.tombstoned.name not in plain
     assert sorted([*plain, tombstone]) == with_tombstones
@@ -118,7 +118,7 @@ async def test_hidden_temp_and_unknown_files_are_404(client: TestClient, archive
     for name in (hidden.name, archive.temp_name, "59:30.000000-2.0-full-" + "A" * 43 + ".ts", "x"):
         response = await client.get(f"/segments/test/source/{HOUR3}/{name}")
         assert response.status == 404, name
-    tombstone = await client.get(f"/segments/test/source/{HOUR3}/{hidden.name}.tombstone")
+    tombstone = await client.get(f"/segments/test/source/{HOUR3}/{tombstone_name(hidden.name)}")
     assert tombstone.status == 200
     assert await tombstone.read() == b""
 

@@ -101,6 +101,12 @@ def render_png(pixel_map: PixelMap) -> bytes:
     return out.getvalue()
 
 
+#: Where a node's restreamer serves ``BASE/coverage-maps/``: wubloader nodes (and streamvault
+#: nodes since they learned it) under ``/segments/``, earlier streamvault nodes at the root.
+MAPS_PATH = f"/segments/{MAPS_DIR}"
+OLD_MAPS_PATH = f"/{MAPS_DIR}"
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     """A node whose map the page shows: its name and its restreamer's base URL."""
@@ -109,7 +115,12 @@ class Node:
     url: str
 
     def map_url(self, channel: str, quality: str) -> str:
-        return f"{self.url.rstrip('/')}/{MAPS_DIR}/{quote(png_name(channel, quality))}"
+        """The map at the path every wubloader and current streamvault node serves."""
+        return f"{self.url.rstrip('/')}{MAPS_PATH}/{quote(png_name(channel, quality))}"
+
+    def old_map_url(self, channel: str, quality: str) -> str:
+        """The map where streamvault nodes before that served it (the page falls back to it)."""
+        return f"{self.url.rstrip('/')}{OLD_MAPS_PATH}/{quote(png_name(channel, quality))}"
 
 
 def render_html(
@@ -127,9 +138,10 @@ def render_html(
     """
     title = f"Coverage of {channel} / {quality}"
     stamp = int(now.timestamp())
-    maps: list[tuple[str, str, str | None]] = [
-        (node.name, node.map_url(channel, quality), node.url) for node in nodes
-    ] or [("this node", quote(png_name(channel, quality)), None)]
+    maps: list[tuple[str, str, str | None, str | None]] = [
+        (node.name, node.map_url(channel, quality), node.url, node.old_map_url(channel, quality))
+        for node in nodes
+    ] or [("this node", quote(png_name(channel, quality)), None, None)]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -144,10 +156,17 @@ def render_html(
         " time running down; six columns make an hour; column 0 starts at the node's first hour"
         " with data. " + _legend() + "</p>",
     ]
-    for name, src, link in maps:
+    for name, src, link, fallback in maps:
         parts.append(f"<h2>{html.escape(name)}</h2>")
+        # a node that serves its maps only at the old path gets asked there instead
+        retry = (
+            ""
+            if fallback is None
+            else f" onerror=\"this.onerror=null;this.src='{html.escape(fallback)}?t={stamp}'\""
+        )
         image = (
-            f'<img src="{html.escape(src)}?t={stamp}" alt="coverage map of {html.escape(name)}">'
+            f'<img src="{html.escape(src)}?t={stamp}"{retry}'
+            f' alt="coverage map of {html.escape(name)}">'
         )
         if link is not None:
             image = f'<a href="{html.escape(link)}">{image}</a>'

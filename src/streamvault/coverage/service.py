@@ -2,7 +2,9 @@
 
 Maps land in ``BASE/coverage-maps/CHANNEL_QUALITY_coverage.png`` and ``..._coverage.html``,
 each written atomically. The HTML page names each configured node and shows its map from
-``NODE_URL/coverage-maps/CHANNEL_QUALITY_coverage.png`` (the restreamer serves that directory).
+``NODE_URL/segments/coverage-maps/CHANNEL_QUALITY_coverage.png`` (where wubloader and
+streamvault restreamers serve that directory; the page falls back to ``NODE_URL/coverage-maps/``
+for streamvault nodes from before that path).
 """
 
 from __future__ import annotations

@@ -52,13 +52,13 @@ def create_app(
     app[CLOCK] = clock or SystemClock()
     app[INFLIGHT] = InFlight()
     app[OPENAPI_PATHS] = build_paths()
+    maps.setup(app, store)  # before files: /segments/coverage-maps/NAME is more specific
     files.add_routes(app)
     playlists.add_routes(app)
     cuts.add_routes(app)
     coverage.add_routes(app)
     app.router.add_get("/metrics", handle_metrics)
     app.router.add_get("/openapi.json", handle_openapi)
-    maps.setup(app, store)
     app.on_response_prepare.append(add_cors)
     if feed is not None:
         feed.setup(app, store)

@@ -141,7 +141,7 @@ class Archive:
     def hour_names(self, channel: str, quality: str, hour: str, tombstones: bool) -> list[str]:
         parse_hour(hour)
         listing = self.listings.get(self.path(channel, quality, hour), channel, quality, hour)
-        names = list(listing.visible)
+        names = listing.visible + listing.chat
         if tombstones:
             names.extend(listing.tombstones)
         return sorted(names)

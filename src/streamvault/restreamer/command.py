@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from ..cliargs import add_base_dir
+from ..store.disk import SegmentStore
 from .app import create_app
 
 HELP = "serve the store over HTTP: listings, segments, playlists, cuts, coverage, metrics"
@@ -22,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = create_app(args.base_dir)
+    store = SegmentStore(args.base_dir)
+    store.upgrade_tombstones()  # legacy NAME.ts.tombstone -> NAME.tombstone (SPEC §3)
+    app = create_app(args.base_dir, store=store)
     log.info("restreamer serving %s on %s:%d", args.base_dir, args.host, args.port)
     # Peers hold change-feed long-polls open; a graceful stop should not wait them out.
     web.run_app(

@@ -2,13 +2,19 @@
 
 ``GET /files[/CHANNEL[/QUALITY[/HOUR]]]`` answer JSON lists (``[]`` when there is nothing);
 ``GET|HEAD /segments/CHANNEL/QUALITY/HOUR/FILE`` sends a file with ``sendfile``, single byte
-ranges, its hash as ``ETag`` and immutable caching (a name never changes its bytes).
+ranges, its hash as ``ETag`` and immutable caching (a name never changes its bytes). The same
+route serves chat batches (``.json``, hash in the name as well) and tombstones (empty, never as
+video); a file hidden by a tombstone of either form is 404.
+
+``GET /extras/DIR`` lists every file under ``BASE/DIR`` (``[]`` when missing), and
+``GET /segments/DIR/PATH`` serves them, as wubloader nodes do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import mimetypes
 import os
 import re
 import stat
@@ -16,9 +22,19 @@ import stat
 from aiohttp import hdrs, web
 
 from ..errors import MalformedName
-from ..store.naming import TOMBSTONE_SUFFIX, name_hash, parse_name
+from ..store.chat_naming import CHAT_SUFFIX, parse_batch_name
+from ..store.extras import check_extra_path, list_extra_files
+from ..store.naming import (
+    LEGACY_TOMBSTONE_SUFFIX,
+    SUFFIX,
+    TOMBSTONE_SUFFIX,
+    file_stem,
+    hidden_segment_name,
+    name_hash,
+    parse_name,
+)
 from .archive import NotFound
-from .http import MP2T, json_response, query
+from .http import JSON, MP2T, json_response, query
 from .params import bool_param
 from .sendfile import plain_socket, send_file, set_cork
 from .state import ARCHIVE
@@ -26,6 +42,8 @@ from .state import ARCHIVE
 log = logging.getLogger(__name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+#: Served for tombstones and extra files whose kind is unknown: never as video.
+OCTETS = "application/octet-stream"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
@@ -78,30 +96,83 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 def _segment_hash(name: str, channel: str, quality: str, hour: str) -> str:
-    segment_name = name.removesuffix(TOMBSTONE_SUFFIX)
-    found = name_hash(segment_name)
+    found = name_hash(name)
     if found is not None:
         return found
     try:
-        return parse_name(channel, quality, hour, segment_name).hash
+        return parse_name(channel, quality, hour, name).hash
     except MalformedName as err:
         raise NotFound(f"not a segment file: {err}") from None
+
+
+def _hidden(path: str) -> bool:
+    """A tombstone of either form hides the file (access(2): no exception per request)."""
+    stem = file_stem(path)
+    return os.access(stem + TOMBSTONE_SUFFIX, os.F_OK) or (
+        path.endswith(SUFFIX) and os.access(stem + LEGACY_TOMBSTONE_SUFFIX, os.F_OK)
+    )
+
+
+def _kind(name: str, channel: str, quality: str, hour: str) -> tuple[str, str | None, str]:
+    """(content type, ETag, Cache-Control) of a file in an hour directory; NotFound if it is
+    no file the route serves."""
+    if name.endswith(SUFFIX):
+        return MP2T, f'"{_segment_hash(name, channel, quality, hour)}"', IMMUTABLE
+    if name.endswith(TOMBSTONE_SUFFIX):
+        segment_name = hidden_segment_name(name)
+        return OCTETS, f'"{_segment_hash(segment_name, channel, quality, hour)}"', IMMUTABLE
+    if name.endswith(CHAT_SUFFIX):
+        try:
+            batch = parse_batch_name(channel, hour, name)
+        except MalformedName as err:
+            raise NotFound(f"not a chat batch: {err}") from None
+        return JSON, f'"{batch.hash}"', IMMUTABLE
+    raise NotFound(f"not a segment or chat batch: {name!r}")
 
 
 async def segment(request: web.Request) -> web.StreamResponse:
     archive, info = request.app[ARCHIVE], request.match_info
     channel, quality, hour, name = info["channel"], info["quality"], info["hour"], info["name"]
-    etag = f'"{_segment_hash(name, channel, quality, hour)}"'
+    if not name.endswith((SUFFIX, TOMBSTONE_SUFFIX, CHAT_SUFFIX)):
+        return await extra_file(request)  # an extra file four levels down
+    content_type, etag, caching = _kind(name, channel, quality, hour)
     try:
         fd, path = archive.open_file(channel, quality, hour, name)
     except OSError:
         raise NotFound(f"no such segment: {name}") from None
     try:
         size = _regular_size(fd)
-        # access(2) rather than os.path.exists: no exception raised and caught per request
-        if not name.endswith(TOMBSTONE_SUFFIX) and os.access(path + TOMBSTONE_SUFFIX, os.F_OK):
+        if not name.endswith(TOMBSTONE_SUFFIX) and _hidden(path):
             raise NotFound(f"segment was removed (tombstone): {name}")
-        return await _send(request, fd, size, etag)
+        return await _send(request, fd, size, content_type, etag, caching)
+    finally:
+        os.close(fd)
+
+
+async def extras(request: web.Request) -> web.Response:
+    """``/extras/DIR``: every file under ``BASE/DIR`` as relative paths (``[]`` if none)."""
+    archive = request.app[ARCHIVE]
+    directory = request.match_info["dir"]
+    archive.path(directory)  # refuses unsafe names and a directory that leads outside
+    return json_response(await asyncio.to_thread(list_extra_files, archive.base_dir, directory))
+
+
+async def extra_file(request: web.Request) -> web.StreamResponse:
+    """``/segments/DIR/PATH``: an extra file (or anything else under the base directory that
+    is not a hidden part), served as it is and revalidated on every use."""
+    archive = request.app[ARCHIVE]
+    parts = check_extra_path(request.match_info.get("path") or request.path[len("/segments/") :])
+    path = archive.path(*parts)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        raise NotFound(f"no such file: {'/'.join(parts)}") from None
+    try:
+        size = _regular_size(fd)
+        if _hidden(path):
+            raise NotFound(f"file was removed (tombstone): {'/'.join(parts)}")
+        content_type = mimetypes.guess_type(parts[-1])[0] or OCTETS
+        return await _send(request, fd, size, content_type, None, "no-cache")
     finally:
         os.close(fd)
 
@@ -113,20 +184,28 @@ def _regular_size(fd: int) -> int:
     return info.st_size
 
 
-async def _send(request: web.Request, fd: int, size: int, etag: str) -> web.StreamResponse:
+async def _send(
+    request: web.Request,
+    fd: int,
+    size: int,
+    content_type: str,
+    etag: str | None,
+    caching: str = IMMUTABLE,
+) -> web.StreamResponse:
     headers = {
-        hdrs.ETAG: etag,
-        hdrs.CACHE_CONTROL: IMMUTABLE,
+        hdrs.CACHE_CONTROL: caching,
         hdrs.ACCEPT_RANGES: "bytes",
-        hdrs.CONTENT_TYPE: MP2T,
+        hdrs.CONTENT_TYPE: content_type,
     }
-    matches = _etags(request.headers.get(hdrs.IF_NONE_MATCH, ""))
-    if etag in matches or "*" in matches:
-        return web.Response(status=304, headers=headers)
+    if etag is not None:
+        headers[hdrs.ETAG] = etag
+        matches = _etags(request.headers.get(hdrs.IF_NONE_MATCH, ""))
+        if etag in matches or "*" in matches:
+            return web.Response(status=304, headers=headers)
     offset, count, status = 0, size, 200
     wanted = request.headers.get(hdrs.RANGE)
     if_range = request.headers.get(hdrs.IF_RANGE)
-    if wanted and (if_range is None or if_range.strip() == etag):
+    if wanted and (if_range is None or (etag is not None and if_range.strip() == etag)):
         try:
             part = parse_range(wanted, size)
         except ValueError:
@@ -162,3 +241,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/files/{channel}/{quality}", hours)
     app.router.add_get("/files/{channel}/{quality}/{hour}", hour_files)
     app.router.add_get("/segments/{channel}/{quality}/{hour}/{name}", segment)
+    app.router.add_get("/segments/{path:.+}", extra_file)
+    app.router.add_get("/extras/{dir}", extras)

@@ -1,5 +1,7 @@
-"""``GET /coverage-maps/FILE``: the coverage maps and pages the coverage component writes to
-``BASE/coverage-maps/`` (SPEC §9), under the path other nodes' pages load them from."""
+"""``GET /segments/coverage-maps/FILE``: the coverage maps and pages the coverage component
+writes to ``BASE/coverage-maps/`` (SPEC §5, §9), under the path wubloader nodes serve them at
+and their pages load them from. ``/coverage-maps/FILE`` (where earlier streamvault versions
+served them) stays as an alias."""
 
 from __future__ import annotations
 
@@ -38,10 +40,21 @@ def setup(app: web.Application, store: SegmentStore) -> None:
         headers = {"Content-Type": content_type, "Cache-Control": "no-cache"}
         return web.FileResponse(path, headers=headers)
 
-    app.router.add_get(f"/{MAPS_DIR}/{{name}}", handle_map)
-    app[OPENAPI_PATHS][f"/{MAPS_DIR}/{{name}}"] = {
+    for prefix, summary in _ROUTES:
+        app.router.add_get(f"{prefix}/{MAPS_DIR}/{{name}}", handle_map)
+        app[OPENAPI_PATHS][f"{prefix}/{MAPS_DIR}/{{name}}"] = _describe(summary)
+
+
+_ROUTES = (
+    ("/segments", "A coverage map PNG, or the HTML page showing every node's maps"),
+    ("", "The same as /segments/coverage-maps/{name} (the path of earlier versions)"),
+)
+
+
+def _describe(summary: str) -> dict[str, object]:
+    return {
         "get": {
-            "summary": "A coverage map PNG, or the HTML page showing every node's maps",
+            "summary": summary,
             "parameters": [
                 {
                     "name": "name",

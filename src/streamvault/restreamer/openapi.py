@@ -136,12 +136,25 @@ def _cut() -> dict[str, Any]:
 def build_paths() -> dict[str, Any]:
     segment = _get(
         "A segment file (HEAD, single byte ranges, ETag, immutable caching)",
-        [CHANNEL, QUALITY, HOUR, _path("name", "segment (or tombstone) file name")],
+        [
+            CHANNEL,
+            QUALITY,
+            HOUR,
+            _path(
+                "name",
+                "segment file name (TIME-DURATION-TYPE-HASH.ts), chat batch name (MM:SS-HASH.json,"
+                " quality chat) or tombstone name (NAME.tombstone, an empty file)",
+            ),
+        ],
         {
             "200": {
-                "description": "the whole file",
+                "description": "the whole file; 404 when a tombstone hides it",
                 "headers": _SEGMENT_HEADERS,
-                "content": {MP2T: {"schema": _BINARY}},
+                "content": {
+                    MP2T: {"schema": _BINARY},
+                    JSON: {"schema": {"type": "string"}},
+                    "application/octet-stream": {"schema": _BINARY},
+                },
             },
             "206": {
                 "description": "one byte range",
@@ -164,11 +177,24 @@ def build_paths() -> dict[str, Any]:
             "Hours of a quality", [CHANNEL, QUALITY], _json_list("hour names, [] if none")
         ),
         "/files/{channel}/{quality}/{hour}": _get(
-            "Segment file names of an hour (never temp files)",
+            "File names of an hour: segments, or chat batches for the quality chat (never"
+            " temp files); tombstones (NAME.tombstone) too when asked",
             [CHANNEL, QUALITY, HOUR, tombstones],
             _json_list("file names, [] if none"),
         ),
         "/segments/{channel}/{quality}/{hour}/{name}": segment,
+        "/segments/{path}": _get(
+            "A file of an extra directory (such as emotes), as /extras/{dir} lists it under"
+            " dir/path; revalidated on every use",
+            [_path("path", "DIR/PATH relative to the base directory; no part may start with '.'")],
+            {"200": {"description": "the file", "content": {"*/*": {"schema": _BINARY}}}},
+        ),
+        "/extras/{dir}": _get(
+            "Every file under an extra directory, recursively (what a backfiller's --extras"
+            " copies)",
+            [_path("dir", "extra directory name, e.g. emotes")],
+            _json_list("paths relative to the directory, with '/'; [] when it is missing"),
+        ),
         "/playlist/{channel}.m3u8": _get(
             "HLS master playlist of the qualities with data in the range",
             [CHANNEL, START, END],
