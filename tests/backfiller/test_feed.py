@@ -14,6 +14,7 @@ from aiohttp import web
 from streamvault.restreamer import feed
 from streamvault.restreamer.feed import ChangeLog
 from streamvault.store.disk import SegmentStore
+from streamvault.store.naming import tombstone_name
 
 from .conftest import Serve, at, write
 
@@ -97,7 +98,7 @@ async def test_announces_tombstones_and_new_hours_but_no_temp_files(
     temp.discard()
     assert sorted(seen, key=lambda c: c["name"]) == sorted(
         [
-            {"hour": segment.hour, "name": segment.name + ".tombstone"},
+            {"hour": segment.hour, "name": tombstone_name(segment.name)},
             {"hour": later.hour, "name": later.name},
         ],
         key=lambda c: c["name"],

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamvault.backfiller.plan import hours_to_check, plan_hour, resolve_start
+from streamvault.backfiller.plan import hours_to_check, plan_extras, plan_hour, resolve_start
+from streamvault.store.chat_naming import CHAT_QUALITY, ChatBatch, batch_name_for
 from streamvault.store.naming import format_name, hash_bytes, tombstone_name
 
 HOUR = "2026-01-01T10"
@@ -160,3 +161,63 @@ def test_hours_never_mutates_its_inputs() -> None:
 def test_resolve_start() -> None:
     assert resolve_start(2.5, NOW) == NOW - timedelta(hours=2.5)
     assert resolve_start(H0, NOW) == H0
+
+
+@pytest.mark.parametrize(
+    ("local", "remote", "fetch", "tombstones"),
+    [
+        # a wubloader peer's tombstone: hides the segment here, and is created here
+        ([name(2)], [tombstone_name(name(2))], [], [name(2)]),
+        ([], [name(4), tombstone_name(name(2))], [name(4)], [name(2)]),
+        # an old streamvault peer's tombstone: the same, created in the canonical form
+        ([], [name(2) + ".tombstone"], [], [name(2)]),
+        # hidden here in the legacy form: neither fetched nor tombstoned again
+        ([name(2) + ".tombstone"], [name(2), tombstone_name(name(2))], [], []),
+        # hidden here in the canonical form, peer in the legacy form: nothing to do
+        ([tombstone_name(name(2))], [name(2), name(2) + ".tombstone"], [], []),
+    ],
+)
+def test_tombstones_of_either_form(
+    local: list[str], remote: list[str], fetch: list[str], tombstones: list[str]
+) -> None:
+    plan = plan_hour("ch", "source", HOUR, local, remote, NOW)
+    assert [s.name for s in plan.fetch] == fetch
+    assert [s.name for s in plan.tombstones] == tombstones
+    assert plan.bad == ()
+
+
+def test_every_unusable_name_is_reported_but_temp_names_are_not() -> None:
+    temp = "00:02.000000-2.0-temp-0b8f3b7e-1d5c-4a47-9a4e-1c6f2e1f9b0a.ts"
+    junk = ["junk.ts", "x", "notes.tombstone", f"00:00-{HASH_A}.json"]
+    plan = plan_hour("ch", "source", HOUR, [], [temp, name(2), *junk], NOW)
+    assert [s.name for s in plan.fetch] == [name(2)]
+    assert sorted(plan.bad) == sorted(junk)
+
+
+def batch(minute: int, content: bytes = b"a") -> str:
+    return batch_name_for(H0 + timedelta(minutes=minute), content)
+
+
+def test_chat_batches_are_planned_by_name_without_a_cut_off() -> None:
+    just_written = batch(59)
+    remote = [batch(1), batch(1, b"other"), batch(2), just_written, name(2), "x.json"]
+    local = [batch(2), tombstone_name(batch(3))]
+    plan = plan_hour("ch", CHAT_QUALITY, HOUR, local, [*remote, batch(3)], H0 + timedelta(hours=1))
+    assert {b.name for b in plan.fetch} == {batch(1), batch(1, b"other"), just_written}
+    assert all(isinstance(b, ChatBatch) for b in plan.fetch)
+    assert sorted(plan.bad) == sorted([name(2), "x.json"])  # a segment name is no chat batch
+    hidden = plan_hour("ch", CHAT_QUALITY, HOUR, [], [batch(1), tombstone_name(batch(1))], NOW)
+    assert hidden.fetch == () and [b.name for b in hidden.tombstones] == [batch(1)]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../escape", "a/../../b", ".hidden", "a/.git/config", "/etc/passwd", "a//b", "", "a\\b", "a/"],
+)
+def test_unsafe_extras_paths_are_refused(path: str) -> None:
+    assert plan_extras(set(), [path, "25/dark-1.0"]) == (("25/dark-1.0",), (path,))
+
+
+def test_extras_already_here_are_not_fetched() -> None:
+    fetch, refused = plan_extras({"25/dark-1.0"}, ["25/dark-1.0", "25/light-1.0", "25/light-1.0"])
+    assert fetch == ("25/light-1.0",) and refused == ()

@@ -16,7 +16,7 @@ from streamvault.backfiller.peers import PeerDiscovery, peer_from_url
 from streamvault.backfiller.service import Backfiller, Settings
 from streamvault.clock import FakeClock
 from streamvault.store.disk import SegmentStore
-from streamvault.store.naming import hash_bytes
+from streamvault.store.naming import hash_bytes, tombstone_name
 
 from .conftest import (
     NOW,
@@ -155,7 +155,7 @@ async def test_tombstones_replicate_and_hidden_segments_are_never_copied(
     assert result.tombstones == 1
     assert store.segment_names("ch", "source", kept.hour) == []
     assert sorted(store.segment_names("ch", "source", kept.hour, tombstones=True)) == sorted(
-        [hidden.name + ".tombstone", kept.name + ".tombstone"]
+        [tombstone_name(hidden.name), tombstone_name(kept.name)]
     )
 
 

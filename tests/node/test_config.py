@@ -15,6 +15,7 @@ EXAMPLE = Path(__file__).parents[2] / "deploy" / "node.example.toml"
 def test_example_file_loads_and_needs_only_channels() -> None:
     config = load(EXAMPLE.read_text(), {}, {})
     assert config.channels == ["desertbus!"]
+    assert config.extras == ["emotes"]
     minimal = load('channels = ["foo"]', {}, {})
     assert minimal.recording and minimal.port == 8000 and minimal.qualities == ["source"]
 
@@ -74,6 +75,7 @@ def test_defaults_are_sensible() -> None:
         (["--backfill-start", "next tuesday", "--node", "http://127.0.0.1:9"], "backfill_start"),
         (["--twitch-auth-file", "/nonexistent/token"], "twitch_auth_file"),
         (["--channel", ".hidden"], "bad channel name"),
+        (["--node", "http://127.0.0.1:9", "--extras", "../up"], "extras"),
     ],
 )
 def test_bad_settings_found_at_start_are_clear_errors(

@@ -2,7 +2,9 @@
 
 - ``GET /files/CHANNEL/QUALITY``: hour names;
 - ``GET /files/CHANNEL/QUALITY/HOUR?tombstones=true``: segment and tombstone names;
-- ``GET /segments/CHANNEL/QUALITY/HOUR/FILE``: one segment's bytes;
+- ``GET /segments/CHANNEL/QUALITY/HOUR/FILE``: one segment's (or chat batch's) bytes;
+- ``GET /extras/DIR`` and ``GET /segments/DIR/PATH``: the files of an extra directory
+  (a peer without the route answers 404: it has none);
 - ``GET /changes/CHANNEL/QUALITY?cursor=N&timeout=S``: the change feed, where the peer offers
   it (a streamvault restreamer); a wubloader peer answers 404 and is polled instead.
 
@@ -22,6 +24,7 @@ import aiohttp
 from yarl import URL
 
 from ..errors import HTTPStatusError, RemoteError
+from ..store.chat_naming import ChatBatch
 from ..store.disk import TempFile
 from ..store.naming import Segment
 from .peers import Peer
@@ -143,11 +146,23 @@ class PeerClient:
         data = await self._get_json(_path("changes", channel, quality), params, client_timeout)
         return None if data is None else parse_feed_answer(data, self.peer.url)
 
-    async def fetch_into(self, segment: Segment, temp: TempFile) -> None:
+    async def list_extras(self, directory: str) -> list[str]:
+        """Relative paths of every file in an extra directory (``[]`` when it has none)."""
+        data = await self._get_json(_path("extras", directory))
+        return [] if data is None else _string_list(data, self.peer.url)
+
+    async def fetch_extra_into(self, directory: str, path: str, temp: TempFile) -> None:
+        """Stream an extra file's bytes into ``temp``."""
+        await self._stream_into(self.url(_path("segments", directory, *path.split("/"))), temp)
+
+    async def fetch_into(self, segment: Segment | ChatBatch, temp: TempFile) -> None:
         """Stream a segment's bytes into ``temp`` (which hashes them as they come)."""
         url = self.url(
             _path("segments", segment.channel, segment.quality, segment.hour, segment.name)
         )
+        await self._stream_into(url, temp)
+
+    async def _stream_into(self, url: URL, temp: TempFile) -> None:
         try:
             async with self.session.get(url, timeout=SEGMENT_TIMEOUT) as response:
                 if response.status != 200:

@@ -13,9 +13,10 @@ from datetime import datetime
 import aiohttp
 
 from ..cliargs import add_base_dir, add_metrics_port, comma_list
-from ..errors import BadTime
+from ..errors import BadTime, UnsafePath
 from ..metrics import start_metrics_server
 from ..store.disk import SegmentStore
+from ..store.naming import check_path_part
 from ..timeutil import parse
 from .peers import PeerDiscovery
 from .plan import ORDERS
@@ -51,6 +52,20 @@ def _positive(text: str) -> float:
     return value
 
 
+def check_extras(names: list[str]) -> tuple[str, ...]:
+    """``--extras``: directory names under the base directory; no separators, no leading '.'."""
+    for name in names:
+        check_path_part(name, "extras directory")
+    return tuple(names)
+
+
+def _extras_list(text: str) -> tuple[str, ...]:
+    try:  # an empty list is allowed, as wubloader deployments pass one
+        return check_extras([item.strip() for item in text.split(",") if item.strip()])
+    except UnsafePath as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_base_dir(parser)
     parser.add_argument(
@@ -58,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--qualities", type=comma_list, default="source", help="comma-separated qualities"
+    )
+    parser.add_argument(
+        "--extras",
+        type=_extras_list,
+        default=(),
+        metavar="DIR,...",
+        help="extra directories under the base directory (e.g. emotes) copied as they are",
     )
     parser.add_argument(
         "--node",
@@ -142,11 +164,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         per_peer=max(1, args.concurrency),
         refresh_interval=args.node_refresh,
         feed=getattr(args, "feed", True),
+        extras=tuple(args.extras),
     )
 
 
 async def _main(args: argparse.Namespace) -> PassResult | None:
     store = SegmentStore(args.base_dir)
+    await asyncio.to_thread(store.upgrade_tombstones)
     discovery = PeerDiscovery(args.node, args.node_file, args.node_dns, args.localhost)
     connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:

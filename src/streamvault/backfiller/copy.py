@@ -21,10 +21,11 @@ import aiohttp
 from ..clock import Clock
 from ..errors import HashMismatch, HTTPStatusError, RemoteError, StoreError
 from ..logs import stream_logger
+from ..store.chat_naming import ChatBatch
 from ..store.disk import SegmentStore
-from ..store.naming import Segment
 from .client import PeerClient
 from .peers import Peer
+from .plan import Replica
 from .progress import Progress
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,12 @@ class PeerState:
         self.retry_at = 0.0
 
 
-async def copy_segment(client: PeerClient, store: SegmentStore, segment: Segment) -> int:
-    """Copy one segment from a peer into the store; returns its size.
+async def copy_segment(client: PeerClient, store: SegmentStore, segment: Replica) -> int:
+    """Copy one segment (or chat batch) from a peer into the store; returns its size.
 
     Raises ``HashMismatch`` (nothing is kept), ``RemoteError`` or ``StoreError``.
     """
-    temp = await asyncio.to_thread(
-        store.open_segment, segment.channel, segment.quality, segment.start, segment.duration
-    )
+    temp = await asyncio.to_thread(store.open_copy, segment)
     committed = False
     try:
         await client.fetch_into(segment, temp)
@@ -118,7 +117,7 @@ class Copier:
         self.listing_timeout = listing_timeout
         self._states: dict[str, PeerState] = {}
         self._clients: dict[str, PeerClient] = {}
-        self._in_flight: dict[str, asyncio.Future[bool]] = {}
+        self._in_flight: dict[str, asyncio.Future[bool | None]] = {}
         self._bad = _Bad()
 
     def state(self, peer: Peer) -> PeerState:
@@ -149,11 +148,12 @@ class Copier:
             log.info("peer %s: answering again", peer.name)
         state.succeeded()
 
-    def is_local(self, segment: Segment) -> bool:
+    def is_local(self, segment: Replica) -> bool:
         return os.path.exists(self.store.segment_path(segment))
 
-    async def copy(self, segment: Segment, candidates: Sequence[Peer]) -> bool:
-        """Copy ``segment`` from one of ``candidates``; True when it is here afterwards.
+    async def copy(self, segment: Replica, candidates: Sequence[Peer]) -> bool | None:
+        """Copy ``segment`` from one of ``candidates``; True when it is here afterwards, None
+        when it is a chat batch every peer asked had merged away (404: nothing is missing).
 
         The same segment is never copied twice at once: a second caller waits for the first,
         and tries its own candidates only if the first failed.
@@ -163,9 +163,9 @@ class Copier:
                 return True
         if self.is_local(segment):
             return True
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
         self._in_flight[segment.path] = future
-        result = False
+        result: bool | None = False
         try:
             result = await self._copy(segment, candidates)
         finally:
@@ -173,16 +173,17 @@ class Copier:
             future.set_result(result)
         return result
 
-    def _choices(self, segment: Segment, candidates: Sequence[Peer], tried: set[str]) -> list[Peer]:
+    def _choices(self, segment: Replica, candidates: Sequence[Peer], tried: set[str]) -> list[Peer]:
         return [
             p
             for p in candidates
             if p.url not in tried and (segment.path, p.url) not in self._bad.pairs
         ]
 
-    async def _copy(self, segment: Segment, candidates: Sequence[Peer]) -> bool:
+    async def _copy(self, segment: Replica, candidates: Sequence[Peer]) -> bool | None:
         slog = stream_logger(log, segment.channel, segment.quality)
         tried: set[str] = set()
+        gone = 0  # peers that listed a chat batch but no longer have it
         while choices := self._choices(segment, candidates, tried):
             now = self.clock.monotonic()
             ready = [p for p in choices if self.state(p).available(now)]
@@ -194,15 +195,28 @@ class Copier:
                 continue
             peer = min(ready, key=lambda p: self.state(p).active)
             tried.add(peer.url)
-            if await self._copy_from(peer, segment, slog):
+            outcome = await self._copy_from(peer, segment, slog)
+            if outcome is True:
                 return True
+            gone += outcome is None
+        if gone and gone == len(tried):
+            # every peer asked had merged it away: normal for chat, nothing is missing
+            self.progress.gone(segment)
+            return None
         self.progress.failed(segment)
         slog.warning(
             "could not copy %s from any of %d peers this pass", segment.name, len(candidates)
         )
         return False
 
-    async def _copy_from(self, peer: Peer, segment: Segment, slog: logging.LoggerAdapter) -> bool:  # type: ignore[type-arg]
+    async def _copy_from(
+        self,
+        peer: Peer,
+        segment: Replica,
+        slog: logging.LoggerAdapter,  # type: ignore[type-arg]
+    ) -> bool | None:
+        """True when copied (or already here), None when a listed chat batch is gone (404),
+        False when the copy failed."""
         state = self.state(peer)
         state.active += 1
         try:
@@ -216,6 +230,10 @@ class Copier:
             slog.error("hash mismatch, copy discarded: %s", err)
             return False
         except HTTPStatusError as err:
+            if err.status == 404 and isinstance(segment, ChatBatch):
+                slog.info("peer %s no longer has chat batch %s (merged away)", peer.name,
+                          segment.name)  # fmt: skip
+                return None
             if err.status >= 500:
                 self.peer_failed(peer, err, "segment")
             else:
@@ -239,7 +257,7 @@ class Copier:
 
 
 def write_tombstones(
-    store: SegmentStore, progress: Progress, segments: Sequence[Segment]
+    store: SegmentStore, progress: Progress, segments: Sequence[Replica]
 ) -> set[str]:
     """Hide ``segments`` here (tombstones replicate); returns the names hidden."""
     written: set[str] = set()

@@ -20,11 +20,10 @@ from typing import Any
 from ..clock import Clock
 from ..errors import RemoteError
 from ..store.disk import SegmentStore
-from ..store.naming import Segment
 from .client import Change
 from .copy import Copier, write_tombstones
 from .peers import Peer
-from .plan import plan_hour
+from .plan import Replica, plan_hour
 from .progress import Progress
 
 log = logging.getLogger(__name__)
@@ -138,6 +137,7 @@ class FeedFollowers:
             except ValueError:
                 continue  # an unsafe hour name from the peer
             plan = plan_hour(channel, quality, hour, local, names, self.clock.now(), self.cutoff)
+            self.progress.unusable(peer, channel, quality, f"{channel}/{quality}/{hour}", plan.bad)
             write_tombstones(self.store, self.progress, plan.tombstones)
             self.progress.plan(len(plan.fetch))
             for segment in plan.fetch:
@@ -147,7 +147,7 @@ class FeedFollowers:
                     self._deferred.add(segment.path)
                     self._spawn(self._copy_later(peer, segment))
 
-    async def _copy_later(self, peer: Peer, segment: Segment) -> None:
+    async def _copy_later(self, peer: Peer, segment: Replica) -> None:
         """Copy an announced segment once it is older than the cut-off, if still missing."""
         try:
             due = segment.start + self.cutoff

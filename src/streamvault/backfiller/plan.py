@@ -5,8 +5,9 @@ Two decisions live here:
 - :func:`hours_to_check`: which hour directories a pass looks at — the union of the hours
   every peer lists for every configured quality, within ``start``, recent hours on every pass
   and older ones only on a full pass, newest first (``reverse``) or oldest first (``forward``).
-- :func:`plan_hour`: given the local and one remote listing of an hour, the segments to fetch
-  and the tombstones to create.
+- :func:`plan_hour`: given the local and one remote listing of an hour, the segments (or chat
+  batches) to fetch, the tombstones to create and the names that cannot be used.
+- :func:`plan_extras`: the files of an extra directory to fetch, and the paths refused.
 
 Neither ever mutates the collections it is given.
 """
@@ -18,13 +19,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from ..errors import BadTime, MalformedName
+from ..errors import BadTime, MalformedName, UnsafePath
+from ..store.chat_naming import CHAT_QUALITY, CHAT_SUFFIX, ChatBatch, parse_batch_name
+from ..store.extras import check_extra_path
 from ..store.naming import (
-    TOMBSTONE_SUFFIX,
+    SUFFIX,
     Segment,
+    canonical_tombstone,
+    file_stem,
     is_temp_name,
     is_tombstone_name,
     parse_name,
+    tombstone_stem,
 )
 from ..timeutil import floor_hour, parse_hour
 
@@ -37,14 +43,18 @@ START_TOLERANCE = timedelta(milliseconds=1)
 DEFAULT_RECENT_CUTOFF = timedelta(seconds=60)
 
 
+#: What a pass copies: a video segment, or a chat batch (quality ``chat``, SPEC §8).
+Replica = Segment | ChatBatch
+
+
 @dataclass(frozen=True, slots=True)
 class HourPlan:
     """What one remote listing of an hour asks of this node."""
 
-    fetch: tuple[Segment, ...] = ()  # segments to copy, in time order
-    tombstones: tuple[Segment, ...] = ()  # segments to hide here (tombstones to create)
-    too_recent: tuple[Segment, ...] = ()  # missing but younger than the cut-off
-    bad: tuple[str, ...] = ()  # remote names that do not parse
+    fetch: tuple[Replica, ...] = ()  # files to copy, in time order
+    tombstones: tuple[Replica, ...] = ()  # files to hide here (tombstones to create)
+    too_recent: tuple[Replica, ...] = ()  # missing but younger than the cut-off
+    bad: tuple[str, ...] = ()  # remote names this node cannot use (logged and counted)
 
     @property
     def empty(self) -> bool:
@@ -54,34 +64,52 @@ class HourPlan:
 @dataclass(frozen=True, slots=True)
 class _LocalIndex:
     names: frozenset[str]
-    hidden: frozenset[str]  # segment names that have a local tombstone
+    hidden: frozenset[str]  # stems hidden by a local tombstone (either form)
     by_identity: dict[tuple[float, str, str], tuple[datetime, ...]]  # (duration, type, hash)
 
-    def holds(self, segment: Segment, tolerance: timedelta) -> bool:
-        if segment.name in self.names:
+    def holds(self, item: Replica, tolerance: timedelta) -> bool:
+        if item.name in self.names:
             return True
-        starts = self.by_identity.get((segment.duration, segment.type, segment.hash), ())
-        return any(abs(start - segment.start) <= tolerance for start in starts)
+        if not isinstance(item, Segment):
+            return False
+        starts = self.by_identity.get((item.duration, item.type, item.hash), ())
+        return any(abs(start - item.start) <= tolerance for start in starts)
 
 
-def _parse(channel: str, quality: str, hour: datetime, name: str) -> Segment | None:
-    try:
-        return parse_name(channel, quality, hour, name)
-    except MalformedName:
-        return None
+class _Parser:
+    """Names of one hour directory -> what they describe: segments, or chat batches."""
+
+    def __init__(self, channel: str, quality: str, hour: str) -> None:
+        self.channel, self.quality, self.hour = channel, quality, hour
+        self.hour_start = parse_hour(hour)
+        self.chat = quality == CHAT_QUALITY
+        self.suffix = CHAT_SUFFIX if self.chat else SUFFIX
+
+    def file(self, name: str) -> Replica | None:
+        try:
+            if self.chat:
+                return parse_batch_name(self.channel, self.hour, name)
+            return parse_name(self.channel, self.quality, self.hour_start, name)
+        except MalformedName:
+            return None
+
+    def hidden_by(self, tombstone: str) -> Replica | None:
+        """The file a tombstone of either form hides."""
+        return self.file(tombstone_stem(tombstone) + self.suffix)
 
 
-def _local_index(channel: str, quality: str, hour: datetime, names: Iterable[str]) -> _LocalIndex:
+def _local_index(parser: _Parser, names: Iterable[str]) -> _LocalIndex:
     all_names: set[str] = set()
     hidden: set[str] = set()
     by_identity: dict[tuple[float, str, str], list[datetime]] = {}
     for name in names:
         all_names.add(name)
-        segment_name = name[: -len(TOMBSTONE_SUFFIX)] if is_tombstone_name(name) else name
-        if segment_name != name:
-            hidden.add(segment_name)
-        segment = _parse(channel, quality, hour, segment_name)
-        if segment is not None:
+        if is_tombstone_name(name):
+            hidden.add(tombstone_stem(name))
+            all_names.add(canonical_tombstone(name))
+            continue
+        segment = None if parser.chat else parser.file(name)
+        if isinstance(segment, Segment):
             key = (segment.duration, segment.type, segment.hash)
             by_identity.setdefault(key, []).append(segment.start)
     return _LocalIndex(
@@ -104,44 +132,45 @@ def plan_hour(
     """Decide what to copy into one local hour directory from one peer's listing of it.
 
     ``local_names`` and ``remote_names`` are file names as ``/files/C/Q/HOUR?tombstones=true``
-    lists them: segment names and ``NAME.tombstone`` names. A remote segment is fetched unless
+    lists them: segment names (chat batch names for the quality ``chat``) and tombstone names,
+    canonical ``X.tombstone`` or legacy ``X.ts.tombstone``. A remote segment is fetched unless
     a local file has the same start (within ``tolerance``), duration, type and hash, unless it
     is hidden by a tombstone on either side, and unless it started less than ``recent_cutoff``
-    before ``now`` (the local downloader is still fetching it). Remote tombstones missing here
-    are to be created. ``temp`` names and names that do not parse are never fetched.
+    before ``now`` (the local downloader is still fetching it; chat batches are written late
+    and have no cut-off). Remote tombstones missing here are to be created. ``temp`` names are
+    skipped; every other name that does not parse is returned in ``bad``.
     """
     try:
-        hour_start = parse_hour(hour)
+        parser = _Parser(channel, quality, hour)
     except BadTime:
         return HourPlan(bad=tuple(remote_names))
-    local = _local_index(channel, quality, hour_start, local_names)
+    local = _local_index(parser, local_names)
     remote = list(remote_names)
-    remote_hidden = {n[: -len(TOMBSTONE_SUFFIX)] for n in remote if is_tombstone_name(n)}
-    fetch: dict[str, Segment] = {}
-    tombstones: dict[str, Segment] = {}
-    too_recent: dict[str, Segment] = {}
+    remote_hidden = {tombstone_stem(n) for n in remote if is_tombstone_name(n)}
+    fetch: dict[str, Replica] = {}
+    tombstones: dict[str, Replica] = {}
+    too_recent: dict[str, Replica] = {}
     bad: list[str] = []
     for name in remote:
         if is_temp_name(name):
             continue
         tombstone = is_tombstone_name(name)
-        segment_name = name[: -len(TOMBSTONE_SUFFIX)] if tombstone else name
-        segment = _parse(channel, quality, hour_start, segment_name)
-        if segment is None:
+        item = parser.hidden_by(name) if tombstone else parser.file(name)
+        if item is None:
             bad.append(name)
         elif tombstone:
-            if name not in local.names:
-                tombstones[segment.name] = segment
+            if canonical_tombstone(name) not in local.names:
+                tombstones[item.name] = item
         elif (
-            segment.name in remote_hidden
-            or segment.name in local.hidden
-            or local.holds(segment, tolerance)
+            file_stem(item.name) in remote_hidden
+            or file_stem(item.name) in local.hidden
+            or local.holds(item, tolerance)
         ):
             continue
-        elif now - segment.start < recent_cutoff:
-            too_recent[segment.name] = segment
+        elif not parser.chat and now - item.start < recent_cutoff:
+            too_recent[item.name] = item
         else:
-            fetch[segment.name] = segment
+            fetch[item.name] = item
     return HourPlan(
         fetch=_in_time_order(fetch.values()),
         tombstones=_in_time_order(tombstones.values()),
@@ -150,8 +179,29 @@ def plan_hour(
     )
 
 
-def _in_time_order(segments: Iterable[Segment]) -> tuple[Segment, ...]:
-    return tuple(sorted(segments, key=lambda s: (s.start, s.name)))
+def plan_extras(
+    local_paths: Collection[str], remote_paths: Iterable[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(paths to fetch, paths refused) of one extra directory, from a peer's ``/extras/DIR``.
+
+    A path with an empty part, a part starting with ``.`` (``..`` included), a backslash or a
+    NUL, or an absolute one, is refused; so is a repeated one only once.
+    """
+    fetch: dict[str, None] = {}
+    refused: dict[str, None] = {}
+    for path in remote_paths:
+        try:
+            check_extra_path(path)
+        except UnsafePath:
+            refused[path] = None
+            continue
+        if path not in local_paths:
+            fetch[path] = None
+    return tuple(fetch), tuple(refused)
+
+
+def _in_time_order(items: Iterable[Replica]) -> tuple[Replica, ...]:
+    return tuple(sorted(items, key=lambda s: (s.start, s.name)))
 
 
 def hours_to_check(

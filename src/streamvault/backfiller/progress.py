@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import collections
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import Counter, Gauge, Histogram
 
 from ..clock import Clock
+from ..store.chat_naming import ChatBatch
 from ..store.naming import Segment
 from .peers import Peer
+
+#: Unusable names are logged once each; past this many the memory of them starts afresh.
+UNUSABLE_MEMORY = 100_000
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,17 @@ FAILED = Counter(
 )
 TOMBSTONES = Counter(
     "streamvault_backfill_tombstones", "Tombstones replicated from peers", ["channel", "quality"]
+)
+UNUSABLE = Counter(
+    "streamvault_backfill_unusable_names",
+    "Distinct names a peer listed that this node cannot use (not a segment, chat batch or"
+    " tombstone name; an unsafe extras path), each counted once",
+    ["peer", "channel", "quality"],
+)
+GONE = Counter(
+    "streamvault_backfill_gone_chat_batches",
+    "Chat batches a peer listed but no longer had when fetched (merged away): normal",
+    ["channel"],
 )
 PENDING = Gauge("streamvault_backfill_pending_segments", "Segments planned but not yet copied")
 RATE = Gauge("streamvault_backfill_rate_bytes_per_second", "Recent copy rate")
@@ -101,13 +117,39 @@ class Progress:
     errors: int = 0
     tombstones: int = 0
     failed_examples: list[str] = field(default_factory=list)
+    unusable_count: int = 0
+    _unusable_seen: set[tuple[str, str]] = field(default_factory=set)
     _samples: collections.deque[tuple[float, int]] = field(default_factory=collections.deque)
 
     def plan(self, count: int) -> None:
         self.planned += count
         PENDING.set(self.snapshot().pending)
 
-    def copied(self, peer: Peer, segment: Segment, size: int, lag: float) -> None:
+    def unusable(
+        self, peer: Peer, channel: str, quality: str, folder: str, names: Iterable[str]
+    ) -> None:
+        """Names ``peer`` lists in ``folder`` that this node cannot use: a WARNING and a count,
+        once each (a peer lists the same names on every pass)."""
+        for name in names:
+            key = (peer.url, f"{folder}/{name}")
+            if key in self._unusable_seen:
+                continue
+            if len(self._unusable_seen) >= UNUSABLE_MEMORY:
+                self._unusable_seen.clear()
+            self._unusable_seen.add(key)
+            self.unusable_count += 1
+            UNUSABLE.labels(peer.name, channel, quality).inc()
+            log.warning(
+                "peer %s lists %s/%s, which this node cannot use; ignoring it",
+                peer.name, folder, name,
+            )  # fmt: skip
+
+    def gone(self, batch: Segment | ChatBatch) -> None:
+        """A planned chat batch no peer has any more (merged away): no longer planned."""
+        self.planned = max(0, self.planned - 1)
+        GONE.labels(batch.channel).inc()
+
+    def copied(self, peer: Peer, segment: Segment | ChatBatch, size: int, lag: float) -> None:
         self.copied_count += 1
         self.bytes += size
         self._samples.append((self.clock.monotonic(), self.bytes))
@@ -115,7 +157,7 @@ class Progress:
         BYTES.labels(peer.name, segment.channel, segment.quality).inc(size)
         LAG.labels(peer.name).observe(max(0.0, lag))
 
-    def failed(self, segment: Segment) -> None:
+    def failed(self, segment: Segment | ChatBatch) -> None:
         self.failed_count += 1
         if len(self.failed_examples) < 10:
             self.failed_examples.append(segment.path)
@@ -129,7 +171,7 @@ class Progress:
         self.errors += 1
         ERRORS.labels(peer.name, kind).inc()
 
-    def tombstone(self, segment: Segment) -> None:
+    def tombstone(self, segment: Segment | ChatBatch) -> None:
         self.tombstones += 1
         TOMBSTONES.labels(segment.channel, segment.quality).inc()
 

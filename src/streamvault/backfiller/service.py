@@ -23,11 +23,11 @@ import aiohttp
 from ..clock import Clock, SystemClock
 from ..errors import RemoteError
 from ..store.disk import SegmentStore
-from ..store.naming import Segment
 from .copy import Copier, write_tombstones
+from .extras import ExtrasCopier
 from .follow import FeedFollowers
 from .peers import Peer, PeerDiscovery
-from .plan import HourPlan, Order, hours_to_check, plan_hour, resolve_start
+from .plan import HourPlan, Order, Replica, hours_to_check, plan_hour, resolve_start
 from .progress import PEERS, Progress, format_line
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class Settings:
     feed_timeout: float = 30.0
     listing_timeout: float = 10.0  # a peer that takes longer to list is failing
     progress_interval: float = 5.0
+    extras: tuple[str, ...] = ()  # extra directories copied as they are (``--extras``)
 
 
 @dataclass(slots=True)
@@ -60,11 +61,16 @@ class PassResult:
     failed: int = 0
     tombstones: int = 0
     mismatches: int = 0
+    gone: int = 0  # listed chat batches merged away before they were fetched: normal
+    extras_copied: int = 0
+    extras_failed: int = 0
     peer_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.peers > 0 and self.failed == 0 and not self.peer_errors
+        return (
+            self.peers > 0 and self.failed == 0 and self.extras_failed == 0 and not self.peer_errors
+        )
 
     def summary(self) -> str:
         text = (
@@ -72,6 +78,10 @@ class PassResult:
             f"{self.copied} copied, {self.failed} failed, {self.mismatches} hash mismatches, "
             f"{self.tombstones} tombstones"
         )
+        if self.gone:
+            text += f", {self.gone} chat batches gone (merged away)"
+        if self.extras_copied or self.extras_failed:
+            text += f", {self.extras_copied} extra files copied, {self.extras_failed} failed"
         if self.peers == 0:
             text += "; no peers found"
         for name, error in sorted(self.peer_errors.items()):
@@ -96,6 +106,7 @@ class Backfiller:
         self.copier = Copier(
             store, session, self.clock, self.progress, settings.per_peer, settings.listing_timeout
         )
+        self.extras = ExtrasCopier(store, self.copier, settings.extras)
         self._last_full: float | None = None
         self._wake: asyncio.Event | None = None
         self.followers = FeedFollowers(
@@ -128,11 +139,14 @@ class Backfiller:
         for peer in peers:
             if peer not in usable:
                 result.peer_errors[peer.name] = f"backing off: {self.copier.state(peer).last_error}"
-        copies: set[asyncio.Task[bool]] = set()
+        copies: set[asyncio.Task[bool | None]] = set()
         room = asyncio.Semaphore(max(32, 4 * self.settings.per_peer * len(usable)))
         try:
             for channel in self.settings.channels:
                 await self._pass_channel(channel, usable, full, result, copies, room)
+            if self.settings.extras:
+                extras = await self.extras.run_pass(usable)
+                result.extras_copied, result.extras_failed = extras.copied, extras.failed
             while copies:
                 await asyncio.wait(set(copies))
         finally:
@@ -154,7 +168,7 @@ class Backfiller:
         peers: list[Peer],
         full: bool,
         result: PassResult,
-        copies: set[asyncio.Task[bool]],
+        copies: set[asyncio.Task[bool | None]],
         room: asyncio.Semaphore,
     ) -> None:
         listed, answering = await self._list_hours(channel, peers, result)
@@ -178,13 +192,13 @@ class Backfiller:
                 result.planned += len(wanted)
 
     def _start_copy(
-        self, segment: Segment, candidates: list[Peer], result: PassResult,
-        copies: set[asyncio.Task[bool]], room: asyncio.Semaphore,
+        self, segment: Replica, candidates: list[Peer], result: PassResult,
+        copies: set[asyncio.Task[bool | None]], room: asyncio.Semaphore,
     ) -> None:  # fmt: skip
         """Start one copy; its outcome is counted as soon as it ends (a catch-up pass may
         start millions of copies: none is kept once done)."""
 
-        def done(task: asyncio.Task[bool]) -> None:
+        def done(task: asyncio.Task[bool | None]) -> None:
             copies.discard(task)
             room.release()
             if task.cancelled():
@@ -192,9 +206,10 @@ class Backfiller:
             error = task.exception()
             if error is not None:
                 log.error("copy of %s failed unexpectedly", segment.path, exc_info=error)
-            ok = error is None and task.result()
-            result.copied += ok
-            result.failed += not ok
+            outcome = None if error is not None else task.result()
+            result.copied += outcome is True
+            result.failed += outcome is False or error is not None
+            result.gone += outcome is None and error is None
 
         task = asyncio.create_task(self.copier.copy(segment, candidates))
         copies.add(task)
@@ -224,7 +239,7 @@ class Backfiller:
 
     async def _plan_hour(
         self, channel: str, quality: str, hour: str, peers: list[Peer], result: PassResult
-    ) -> list[tuple[Segment, list[Peer]]]:
+    ) -> list[tuple[Replica, list[Peer]]]:
         """List the hour on every peer; write missing tombstones; return what to copy from whom."""
         answers = await asyncio.gather(
             *(self.copier.client(p).list_hour(channel, quality, hour) for p in peers),
@@ -235,16 +250,18 @@ class Backfiller:
         plans: list[tuple[Peer, HourPlan]] = []
         for peer, answer in zip(peers, answers, strict=True):
             if isinstance(answer, list):
-                plans.append(
-                    (peer, plan_hour(channel, quality, hour, local, answer, now, self.cutoff))
+                plan = plan_hour(channel, quality, hour, local, answer, now, self.cutoff)
+                self.progress.unusable(
+                    peer, channel, quality, f"{channel}/{quality}/{hour}", plan.bad
                 )
+                plans.append((peer, plan))
             else:
                 self._listing_failed(peer, answer, result)
         hidden = write_tombstones(
             self.store, self.progress, [t for _, plan in plans for t in plan.tombstones]
         )
         result.tombstones += len(hidden)
-        wanted: dict[str, tuple[Segment, list[Peer]]] = {}
+        wanted: dict[str, tuple[Replica, list[Peer]]] = {}
         for peer, plan in plans:
             for segment in plan.fetch:
                 if segment.name not in hidden:

@@ -52,6 +52,7 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--ca-file", {"help": "extra CA certificate to trust for TLS"}),
     ("--recent-cutoff", {"type": float, "help": "backfill leaves younger segments (seconds)"}),
     ("--backfill-start", {"help": "oldest hour to backfill: hours ago, or a time"}),
+    ("--extras", {"metavar": "DIR,...", "help": "extra directories to copy from peers (emotes)"}),
     (
         "--coverage-node",
         {

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, UnsafePath
+from ..store.naming import check_path_part
 
 ENV_PREFIX = "STREAMVAULT_"
 
@@ -143,4 +144,9 @@ def load(
     config = NodeConfig(**merged)
     if config.port < 0 or config.port > 65535:
         raise ConfigError(f"port out of range: {config.port}")
+    for name in config.extras:
+        try:
+            check_path_part(name, "directory")
+        except UnsafePath as err:
+            raise ConfigError(f"extras: {err}") from None
     return config

@@ -68,6 +68,7 @@ class Node:
     async def start(self) -> None:
         ensure_dir(self.store.base_dir)
         self.store.remove_stale_temp_files()
+        self.store.upgrade_tombstones()
         await self._start_restreamer()
         if self.config.recording:
             self._start_downloader()
@@ -149,6 +150,7 @@ class Node:
             start=self._backfill_start(),
             recent_cutoff=self.config.recent_cutoff,
             interval=self.config.backfill_interval,
+            extras=tuple(self.config.extras),
         )
         self.backfiller = Backfiller(self.store, settings, discovery, self._session, self.clock)
         self._tasks.append(asyncio.create_task(self.backfiller.run()))
