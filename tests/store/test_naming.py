@@ -15,6 +15,7 @@ from streamvault.store.naming import (
     SEGMENT_TYPES,
     Segment,
     canonical_tombstone,
+    file_stem,
     format_name,
     hash_bytes,
     hidden_segment_name,
@@ -170,3 +171,18 @@ def test_a_parsed_segment_is_a_whole_frozen_segment() -> None:
     assert parsed.size is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         parsed.duration = 3.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [
+        ("45:51.608000-2.0-full-HASH.ts", "45:51.608000-2.0-full-HASH"),
+        ("45:51.608000-2.0-full-HASH.ts.tombstone", "45:51.608000-2.0-full-HASH.ts"),
+        ("10:00-HASH.json", "10:00-HASH"),
+        (".hidden", ".hidden"),
+        ("base.d/emotes/25/dark", "base.d/emotes/25/dark"),  # a dot in a directory is not one
+        ("base.d/ch/source/H/X.ts", "base.d/ch/source/H/X"),
+    ],
+)
+def test_file_stem_splits_the_last_extension_of_the_last_part(name: str, stem: str) -> None:
+    assert file_stem(name) == stem

@@ -123,9 +123,10 @@ def temp_name(start: datetime, duration: float, uuid: str) -> str:
 
 
 def file_stem(name: str) -> str:
-    """A file name without its extension, as wubloader nodes split it (``X.ts`` -> ``X``)."""
+    """A file name (or path) without its extension, as wubloader nodes split it (``X.ts`` ->
+    ``X``; a leading dot of the last part is no extension)."""
     dot = name.rfind(".")
-    return name[:dot] if dot > 0 else name
+    return name[:dot] if dot > name.rfind("/") + 1 else name
 
 
 def tombstone_name(file_name: str) -> str:
