@@ -25,7 +25,6 @@ from ..errors import MalformedName
 from ..store.chat_naming import CHAT_SUFFIX, parse_batch_name
 from ..store.extras import check_extra_path, list_extra_files
 from ..store.naming import (
-    LEGACY_TOMBSTONE_SUFFIX,
     SUFFIX,
     TOMBSTONE_SUFFIX,
     file_stem,
@@ -106,11 +105,16 @@ def _segment_hash(name: str, channel: str, quality: str, hour: str) -> str:
 
 
 def _hidden(path: str) -> bool:
-    """A tombstone of either form hides the file (access(2): no exception per request)."""
-    stem = file_stem(path)
-    return os.access(stem + TOMBSTONE_SUFFIX, os.F_OK) or (
-        path.endswith(SUFFIX) and os.access(stem + LEGACY_TOMBSTONE_SUFFIX, os.F_OK)
-    )
+    """A tombstone of either form hides the file (access(2): no exception per request).
+
+    A visible segment costs two access(2) calls (about 1.3 us each): the legacy form is
+    renamed at start-up, but one put there later by hand still hides its segment.
+    """
+    if path.endswith(SUFFIX):
+        return os.access(path[: -len(SUFFIX)] + TOMBSTONE_SUFFIX, os.F_OK) or os.access(
+            path + TOMBSTONE_SUFFIX, os.F_OK
+        )
+    return os.access(file_stem(path) + TOMBSTONE_SUFFIX, os.F_OK)
 
 
 def _kind(name: str, channel: str, quality: str, hour: str) -> tuple[str, str | None, str]:
