@@ -30,6 +30,11 @@ def add_metrics_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port"
     )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address the --metrics-port server listens on (default 127.0.0.1: this host only)",
+    )
 
 
 def comma_list(text: str) -> list[str]:

@@ -25,6 +25,6 @@ def render(registry: CollectorRegistry | None = None) -> bytes:
     return generate_latest(registry or REGISTRY)
 
 
-def start_metrics_server(port: int, host: str = "0.0.0.0") -> None:
+def start_metrics_server(port: int, host: str = "127.0.0.1") -> None:
     """Serve ``/metrics`` on its own port for a component that has no HTTP server."""
     prometheus_client.start_http_server(port, addr=host, registry=REGISTRY)

@@ -133,7 +133,10 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
     clock = FakeClock(NOW)
     url = await serve(create_app(a.base_dir))
     # passes every 1000 fake seconds: only the feed can bring anything in this test
-    node = backfiller(b, [url], session, clock, interval=1000.0, recent_cutoff=60.0)
+    # an hour of two segments: a tombstone hides half of it, past the default valve
+    node = backfiller(
+        b, [url], session, clock, interval=1000.0, recent_cutoff=60.0, max_tombstone_share=1.0
+    )
     task = asyncio.create_task(node.run())
     try:
         await eventually(lambda: (url, "ch", "source") in node.feed_cursors)

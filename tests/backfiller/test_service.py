@@ -141,7 +141,8 @@ async def test_tombstones_replicate_and_hidden_segments_are_never_copied(
     kept = write(peer, at(2))
     peer.write_tombstone(hidden)
     url = await serve(peer_app(peer))
-    store, backfiller = make(tmp_path, [url], session)
+    # an hour of two segments: each tombstone hides half of it, past the default valve
+    store, backfiller = make(tmp_path, [url], session, max_tombstone_share=1.0)
     local_copy = write(store, at(2))  # we hold `kept`; it gets hidden below
     assert local_copy == kept
 

@@ -46,9 +46,11 @@ class Pair:
 
     async def sv_pass(self, session: aiohttp.ClientSession) -> PassResult:
         if self.node is None:  # one backfiller, as one running node has
+            # hours of a handful of segments: a tombstone is more than the valve's default 10 %
             self.node = backfiller(
-                self.sv, [self.wub_url], session, qualities=QUALITIES, extras=("emotes",)
-            )
+                self.sv, [self.wub_url], session, qualities=QUALITIES, extras=("emotes",),
+                max_tombstone_share=1.0,
+            )  # fmt: skip
         return await self.node.run_pass(full=True)
 
     async def wub_pass(self, session: aiohttp.ClientSession) -> wubpeer.PassLog:

@@ -17,7 +17,7 @@ from ..errors import BadTime, UnsafePath
 from ..metrics import start_metrics_server
 from ..store.disk import SegmentStore
 from ..store.naming import check_path_part
-from ..timeutil import parse
+from ..timeutil import parse, parse_hour
 from .peers import PeerDiscovery
 from .plan import ORDERS
 from .service import Backfiller, PassResult, Settings
@@ -64,6 +64,24 @@ def _extras_list(text: str) -> tuple[str, ...]:
         return check_extras([item.strip() for item in text.split(",") if item.strip()])
     except UnsafePath as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _hour_arg(text: str) -> str:
+    try:
+        parse_hour(text)
+    except BadTime as err:
+        raise argparse.ArgumentTypeError(f"not an hour like 2026-11-28T04: {text!r}") from err
+    return text
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1: {text!r}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +167,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="poll only; do not follow the peers' change feeds",
     )
+    parser.add_argument(
+        "--accept-tombstones",
+        action="append",
+        type=_hour_arg,
+        default=[],
+        metavar="HOUR",
+        help="let the peers' tombstones for HOUR (e.g. 2026-11-28T04) through the safety valve "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--max-tombstone-share",
+        type=_share,
+        default=0.1,
+        metavar="F",
+        help="hold back tombstones that would hide more than this share of an hour (default 0.1)",
+    )
     add_metrics_port(parser)
 
 
@@ -165,6 +199,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         refresh_interval=args.node_refresh,
         feed=getattr(args, "feed", True),
         extras=tuple(args.extras),
+        max_tombstone_share=args.max_tombstone_share,
+        accept_tombstones=frozenset(args.accept_tombstones),
     )
 
 
@@ -195,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     if args.metrics_port is not None:
-        start_metrics_server(args.metrics_port)
+        start_metrics_server(args.metrics_port, args.metrics_host)
     result = asyncio.run(_main(args))
     if result is None:
         return 0

@@ -23,7 +23,8 @@ from ..errors import HashMismatch, HTTPStatusError, RemoteError, StoreError
 from ..logs import stream_logger
 from ..store.chat_naming import ChatBatch
 from ..store.disk import SegmentStore
-from .client import PeerClient
+from .answers import BadAnswer
+from .client import MAX_SEGMENT_BYTES, PeerClient
 from .peers import Peer
 from .plan import Replica
 from .progress import Progress
@@ -35,6 +36,8 @@ BACKOFF_CAP = 120.0
 #: A copy whose only peers are backing off waits for them this long at most, then gives up
 #: for this pass (a later pass tries again).
 MAX_WAIT = 10.0
+#: A peer that sent something no honest peer sends (see :mod:`.answers`) is left alone this long.
+BAD_PEER_SECONDS = 300.0
 
 
 def backoff_delay(failures: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
@@ -54,6 +57,7 @@ class PeerState:
     retry_at: float = 0.0  # clock.monotonic() before which the peer is left alone
     active: int = 0
     last_error: str = ""
+    bad: bool = False  # marked bad (until retry_at) for an answer no honest peer sends
 
     def available(self, now: float) -> bool:
         return now >= self.retry_at
@@ -65,9 +69,18 @@ class PeerState:
         self.retry_at = now + delay
         return delay
 
+    def misbehaved(self, now: float, error: str, seconds: float) -> bool:
+        """Leave the peer alone for ``seconds``; True if it was not marked bad already."""
+        newly = not (self.bad and now < self.retry_at)
+        self.bad = True
+        self.last_error = error
+        self.retry_at = max(self.retry_at, now + seconds)
+        return newly
+
     def succeeded(self) -> None:
         self.failures = 0
         self.retry_at = 0.0
+        self.bad = False
 
 
 async def copy_segment(client: PeerClient, store: SegmentStore, segment: Replica) -> int:
@@ -81,7 +94,7 @@ async def copy_segment(client: PeerClient, store: SegmentStore, segment: Replica
         await client.fetch_into(segment, temp)
         if temp.hash != segment.hash:
             raise HashMismatch(
-                f"{client.peer.url} sent {temp.size} bytes hashing to {temp.hash} "
+                f"{client.peer.shown_url} sent {temp.size} bytes hashing to {temp.hash} "
                 f"for {segment.path}"
             )
         await asyncio.to_thread(temp.commit, segment.name)
@@ -108,6 +121,8 @@ class Copier:
         progress: Progress,
         per_peer: int = 4,
         listing_timeout: float = 20.0,
+        max_segment_bytes: int = MAX_SEGMENT_BYTES,
+        bad_peer_seconds: float = BAD_PEER_SECONDS,
     ) -> None:
         self.store = store
         self.session = session
@@ -115,6 +130,8 @@ class Copier:
         self.progress = progress
         self.per_peer = per_peer
         self.listing_timeout = listing_timeout
+        self.max_segment_bytes = max_segment_bytes
+        self.bad_peer_seconds = bad_peer_seconds
         self._states: dict[str, PeerState] = {}
         self._clients: dict[str, PeerClient] = {}
         self._in_flight: dict[str, asyncio.Future[bool | None]] = {}
@@ -129,7 +146,9 @@ class Copier:
     def client(self, peer: Peer) -> PeerClient:
         client = self._clients.get(peer.url)
         if client is None:
-            client = self._clients[peer.url] = PeerClient(self.session, peer, self.listing_timeout)
+            client = self._clients[peer.url] = PeerClient(
+                self.session, peer, self.listing_timeout, self.max_segment_bytes
+            )
         return client
 
     def available(self, peer: Peer) -> bool:
@@ -142,9 +161,21 @@ class Copier:
         self.progress.error(peer, what)
         log.warning("peer %s: %s failed (%s); backing off %.0f s", peer.name, what, error, delay)
 
+    def peer_misbehaved(self, peer: Peer, error: Exception, what: str) -> None:
+        """Mark a peer bad for a while: it sent what no honest peer sends. Logged once."""
+        state = self.state(peer)
+        self.progress.bad_answer(peer, what)
+        if state.misbehaved(self.clock.monotonic(), str(error), self.bad_peer_seconds):
+            log.warning(
+                "peer %s: bad %s (%s); leaving it alone for %.0f s",
+                peer.name, what, error, self.bad_peer_seconds,
+            )  # fmt: skip
+
     def peer_ok(self, peer: Peer) -> None:
         state = self.state(peer)
-        if state.failures:
+        if state.bad and state.available(self.clock.monotonic()):
+            log.info("peer %s: answering well again", peer.name)
+        elif state.failures:
             log.info("peer %s: answering again", peer.name)
         state.succeeded()
 
@@ -229,6 +260,9 @@ class Copier:
             self.progress.mismatch(peer)
             slog.error("hash mismatch, copy discarded: %s", err)
             return False
+        except BadAnswer as err:
+            self.peer_misbehaved(peer, err, "segment")
+            return False
         except HTTPStatusError as err:
             if err.status == 404 and isinstance(segment, ChatBatch):
                 slog.info("peer %s no longer has chat batch %s (merged away)", peer.name,
@@ -254,20 +288,3 @@ class Copier:
         self.progress.copied(peer, segment, size, lag)
         slog.debug("copied %s from %s (%d bytes)", segment.name, peer.name, size)
         return True
-
-
-def write_tombstones(
-    store: SegmentStore, progress: Progress, segments: Sequence[Replica]
-) -> set[str]:
-    """Hide ``segments`` here (tombstones replicate); returns the names hidden."""
-    written: set[str] = set()
-    for segment in segments:
-        if segment.name in written:
-            continue
-        store.write_tombstone(segment)
-        progress.tombstone(segment)
-        written.add(segment.name)
-        stream_logger(log, segment.channel, segment.quality).info(
-            "tombstone replicated: %s", segment.name
-        )
-    return written

@@ -20,11 +20,11 @@ from typing import Any
 from ..clock import Clock
 from ..errors import RemoteError
 from ..store.disk import SegmentStore
-from .client import Change
-from .copy import Copier, write_tombstones
+from .answers import BadAnswer, Change
+from .copy import Copier
 from .peers import Peer
 from .plan import Replica, plan_hour
-from .progress import Progress
+from .tombstones import TombstoneWriter
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ Key = tuple[str, str, str]  # (peer url, channel, quality)
 
 #: An empty long-poll answer faster than this is a peer that does not wait: pause a little.
 QUICK = 0.5
+#: Copies started or waiting for the cut-off on behalf of the feeds, at most; beyond that an
+#: announcement is left to the next pass (which finds the same segments missing).
+MAX_BACKGROUND = 10_000
 
 
 class FeedFollowers:
@@ -39,7 +42,7 @@ class FeedFollowers:
         self,
         store: SegmentStore,
         copier: Copier,
-        progress: Progress,
+        tombstones: TombstoneWriter,
         clock: Clock,
         cutoff: timedelta,
         wake: Callable[[], None],
@@ -48,7 +51,8 @@ class FeedFollowers:
     ) -> None:
         self.store = store
         self.copier = copier
-        self.progress = progress
+        self.tombstones = tombstones
+        self.progress = tombstones.progress
         self.clock = clock
         self.cutoff = cutoff
         self.wake = wake
@@ -90,6 +94,9 @@ class FeedFollowers:
             started = time.monotonic()
             try:
                 offered = await self._follow_once(peer, channel, quality)
+            except BadAnswer as err:
+                self.copier.peer_misbehaved(peer, err, "feed")
+                continue
             except RemoteError as err:
                 self.copier.peer_failed(peer, err, "feed")
                 continue
@@ -118,7 +125,7 @@ class FeedFollowers:
             log.info("peer %s: change feed restarted; checking recent hours", peer.name)
             self.wake()
         elif cursor is not None:
-            self.apply(peer, channel, quality, answer.changes)
+            self.apply(peer, channel, quality, answer.changes)  # may raise BadAnswer
         self.cursors[key] = (answer.cursor, answer.instance)
         if cursor is not None and not answer.changes:
             self._quick.add(key)
@@ -127,25 +134,42 @@ class FeedFollowers:
         return True
 
     def apply(self, peer: Peer, channel: str, quality: str, changes: Sequence[Change]) -> None:
-        """Act on announced names: tombstones now, copies now or once past the cut-off."""
+        """Act on announced names: tombstones now, copies now or once past the cut-off.
+
+        Raises :class:`BadAnswer` (before acting on anything) when a name starts in the
+        future; names this node cannot use are logged and counted (``progress.unusable``).
+        """
         by_hour: dict[str, list[str]] = {}
         for change in changes:
             by_hour.setdefault(change.hour, []).append(change.name)
+        now = self.clock.now()
+        plans = []
         for hour, names in by_hour.items():
+            plan = plan_hour(channel, quality, hour, (), names, now, self.cutoff)
+            if plan.future:
+                raise BadAnswer(f"change feed announced {len(plan.future)} names in {hour!r} "
+                                f"that start in the future: {plan.future[0]!r}")  # fmt: skip
             try:
-                local = self.store.segment_names(channel, quality, hour, tombstones=True)
+                local: list[str] | None = self.store.segment_names(
+                    channel, quality, hour, tombstones=True
+                )
             except ValueError:
-                continue  # an unsafe hour name from the peer
-            plan = plan_hour(channel, quality, hour, local, names, self.clock.now(), self.cutoff)
+                local = None  # an unsafe hour name from the peer
+            plans.append((hour, names, local))
+        for hour, names, local in plans:
+            plan = plan_hour(channel, quality, hour, local or (), names, now, self.cutoff)
             self.progress.unusable(peer, channel, quality, f"{channel}/{quality}/{hour}", plan.bad)
-            write_tombstones(self.store, self.progress, plan.tombstones)
+            if local is None:
+                continue
+            self.tombstones.write((channel, quality, hour), plan.tombstones, local, names)
             self.progress.plan(len(plan.fetch))
             for segment in plan.fetch:
                 self._spawn(self.copier.copy(segment, [peer]))
             for segment in plan.too_recent:
-                if segment.path not in self._deferred:
+                if segment.path not in self._deferred and self._spawn(
+                    self._copy_later(peer, segment)
+                ):
                     self._deferred.add(segment.path)
-                    self._spawn(self._copy_later(peer, segment))
 
     async def _copy_later(self, peer: Peer, segment: Replica) -> None:
         """Copy an announced segment once it is older than the cut-off, if still missing."""
@@ -161,7 +185,13 @@ class FeedFollowers:
         finally:
             self._deferred.discard(segment.path)
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> bool:
+        """Run ``coroutine`` in the background; False (and not run) when too many do."""
+        if len(self._background) >= MAX_BACKGROUND:
+            coroutine.close()
+            self.wake()  # the next pass finds what was left out
+            return False
         task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return True

@@ -31,6 +31,19 @@ class Peer:
     def host(self) -> str:
         return urlsplit(self.url).hostname or ""
 
+    @property
+    def shown_url(self) -> str:
+        """The URL as logs, errors and metrics show it: without credentials."""
+        return redact_url(self.url)
+
+
+def redact_url(url: str) -> str:
+    """``http://user:secret@node1:8000`` -> ``http://node1:8000`` (userinfo never shown)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
 
 def normalize_url(text: str) -> str:
     """``node1:8000`` -> ``http://node1:8000``; no trailing slash."""
@@ -42,7 +55,7 @@ def normalize_url(text: str) -> str:
 
 def peer_from_url(text: str, name: str | None = None) -> Peer:
     url = normalize_url(text)
-    return Peer(name or url, url)
+    return Peer(name or redact_url(url), url)
 
 
 def parse_node_file(text: str) -> list[Peer]:
@@ -129,7 +142,7 @@ class PeerDiscovery:
             [*self.static, *self._file_peers, *self._dns_peers], self.localhost, own
         )
         if [p.url for p in peers] != [p.url for p in self.peers]:
-            log.info("peers: %s", ", ".join(f"{p.name}={p.url}" for p in peers) or "none")
+            log.info("peers: %s", ", ".join(f"{p.name}={p.shown_url}" for p in peers) or "none")
         self.peers = peers
         return peers
 

@@ -39,6 +39,9 @@ ORDERS: tuple[Order, ...] = ("forward", "reverse")
 
 #: Two files whose starts differ by no more than this are the same segment (SPEC §8).
 START_TOLERANCE = timedelta(milliseconds=1)
+#: A remote name that starts later than this after ``now`` is not plausible: clocks of nodes
+#: agree far better than that, so it is a bad name, never a copy to wait for.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 #: Segments younger than this are left to the local downloader (SPEC §8).
 DEFAULT_RECENT_CUTOFF = timedelta(seconds=60)
 
@@ -55,6 +58,7 @@ class HourPlan:
     tombstones: tuple[Replica, ...] = ()  # files to hide here (tombstones to create)
     too_recent: tuple[Replica, ...] = ()  # missing but younger than the cut-off
     bad: tuple[str, ...] = ()  # remote names this node cannot use (logged and counted)
+    future: tuple[str, ...] = ()  # names that start in the future: no honest peer lists them
 
     @property
     def empty(self) -> bool:
@@ -138,12 +142,15 @@ def plan_hour(
     is hidden by a tombstone on either side, and unless it started less than ``recent_cutoff``
     before ``now`` (the local downloader is still fetching it; chat batches are written late
     and have no cut-off). Remote tombstones missing here are to be created. ``temp`` names are
-    skipped; every other name that does not parse is returned in ``bad``.
+    skipped; every other name that does not parse is returned in ``bad``, and names that start
+    more than :data:`FUTURE_TOLERANCE` after ``now`` in ``future``: neither is acted on.
     """
     try:
         parser = _Parser(channel, quality, hour)
     except BadTime:
         return HourPlan(bad=tuple(remote_names))
+    if parser.hour_start - now > FUTURE_TOLERANCE:
+        return HourPlan(future=tuple(remote_names))
     local = _local_index(parser, local_names)
     remote = list(remote_names)
     remote_hidden = {tombstone_stem(n) for n in remote if is_tombstone_name(n)}
@@ -151,6 +158,7 @@ def plan_hour(
     tombstones: dict[str, Replica] = {}
     too_recent: dict[str, Replica] = {}
     bad: list[str] = []
+    future: list[str] = []
     for name in remote:
         if is_temp_name(name):
             continue
@@ -158,6 +166,8 @@ def plan_hour(
         item = parser.hidden_by(name) if tombstone else parser.file(name)
         if item is None:
             bad.append(name)
+        elif item.start - now > FUTURE_TOLERANCE:
+            future.append(name)
         elif tombstone:
             if canonical_tombstone(name) not in local.names:
                 tombstones[item.name] = item
@@ -176,6 +186,7 @@ def plan_hour(
         tombstones=_in_time_order(tombstones.values()),
         too_recent=_in_time_order(too_recent.values()),
         bad=tuple(bad),
+        future=tuple(future),
     )
 
 
@@ -236,6 +247,23 @@ def hours_to_check(
             if include_old or hour_start >= recent_from:
                 union.add(name)
     return sorted(union, reverse=(order == "reverse"))
+
+
+def future_hours(hours: Iterable[str], now: datetime) -> list[str]:
+    """The hour names in a peer's list of hours that begin in the future."""
+    bad: list[str] = []
+    for name in hours:
+        try:
+            if parse_hour(name) - now > FUTURE_TOLERANCE:
+                bad.append(name)
+        except BadTime:
+            continue  # not an hour: ignored, as every hour list is filtered
+    return bad
+
+
+def stem_of(name: str) -> str:
+    """The stem a listed name stands for: a file's, or the one a tombstone hides."""
+    return tombstone_stem(name) if is_tombstone_name(name) else file_stem(name)
 
 
 def resolve_start(value: float | datetime, now: datetime) -> datetime:

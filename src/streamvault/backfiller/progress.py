@@ -66,6 +66,18 @@ GONE = Counter(
     "Chat batches a peer listed but no longer had when fetched (merged away): normal",
     ["channel"],
 )
+BAD_ANSWERS = Counter(
+    "streamvault_backfill_bad_answers",
+    "Answers from a peer that no honest peer sends (too large, too deep, malformed or "
+    "future-dated names); the peer is left alone for a while",
+    ["peer", "kind"],
+)
+TOMBSTONES_HELD = Gauge(
+    "streamvault_backfill_tombstones_held_hours",
+    "Hours whose tombstones from peers are held back: they would hide more than the allowed "
+    "share of the hour, until an operator accepts them",
+    ["channel", "quality"],
+)
 PENDING = Gauge("streamvault_backfill_pending_segments", "Segments planned but not yet copied")
 RATE = Gauge("streamvault_backfill_rate_bytes_per_second", "Recent copy rate")
 ETA = Gauge("streamvault_backfill_eta_seconds", "Estimated time to copy the pending segments")
@@ -170,6 +182,10 @@ class Progress:
     def error(self, peer: Peer, kind: str) -> None:
         self.errors += 1
         ERRORS.labels(peer.name, kind).inc()
+
+    def bad_answer(self, peer: Peer, kind: str) -> None:
+        self.errors += 1
+        BAD_ANSWERS.labels(peer.name, kind).inc()
 
     def tombstone(self, segment: Segment | ChatBatch) -> None:
         self.tombstones += 1

@@ -23,12 +23,24 @@ import aiohttp
 from ..clock import Clock, SystemClock
 from ..errors import RemoteError
 from ..store.disk import SegmentStore
-from .copy import Copier, write_tombstones
+from .answers import BadAnswer
+from .client import MAX_SEGMENT_BYTES
+from .copy import Copier
 from .extras import ExtrasCopier
 from .follow import FeedFollowers
 from .peers import Peer, PeerDiscovery
-from .plan import HourPlan, Order, Replica, hours_to_check, plan_hour, resolve_start
+from .plan import (
+    HourPlan,
+    Order,
+    Replica,
+    future_hours,
+    hours_to_check,
+    plan_hour,
+    resolve_start,
+)
 from .progress import PEERS, Progress, format_line
+from .tombstones import TombstoneWriter
+from .valve import DEFAULT_MAX_SHARE, TombstoneValve
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +62,9 @@ class Settings:
     listing_timeout: float = 10.0  # a peer that takes longer to list is failing
     progress_interval: float = 5.0
     extras: tuple[str, ...] = ()  # extra directories copied as they are (``--extras``)
+    max_segment_bytes: int = MAX_SEGMENT_BYTES  # a longer body from a peer is refused
+    max_tombstone_share: float = DEFAULT_MAX_SHARE  # of an hour's segments, see .valve
+    accept_tombstones: frozenset[str] = frozenset()  # hours whose tombstones are let through
 
 
 @dataclass(slots=True)
@@ -104,13 +119,19 @@ class Backfiller:
         self.clock = clock or SystemClock()
         self.progress = Progress(self.clock)
         self.copier = Copier(
-            store, session, self.clock, self.progress, settings.per_peer, settings.listing_timeout
+            store, session, self.clock, self.progress, settings.per_peer, settings.listing_timeout,
+            settings.max_segment_bytes,
+        )  # fmt: skip
+        self.tombstones = TombstoneWriter(
+            store,
+            self.progress,
+            TombstoneValve(settings.max_tombstone_share, settings.accept_tombstones),
         )
         self.extras = ExtrasCopier(store, self.copier, settings.extras)
         self._last_full: float | None = None
         self._wake: asyncio.Event | None = None
         self.followers = FeedFollowers(
-            store, self.copier, self.progress, self.clock, self.cutoff, self.wake,
+            store, self.copier, self.tombstones, self.clock, self.cutoff, self.wake,
             settings.feed_timeout, settings.full_interval,
         )  # fmt: skip
 
@@ -223,7 +244,10 @@ class Backfiller:
             *(self.copier.client(p).list_hours(channel, q) for p, q in asks), return_exceptions=True
         )
         listed: list[list[str]] = []
+        now = self.clock.now()
         for (peer, _quality), answer in zip(asks, answers, strict=True):
+            if isinstance(answer, list) and (bad := future_hours(answer, now)):
+                answer = BadAnswer(f"{len(bad)} hours that begin in the future: {bad[0]!r}")
             if isinstance(answer, list):
                 listed.append(answer)
             else:
@@ -235,7 +259,10 @@ class Backfiller:
             raise error
         if peer.name not in result.peer_errors:
             result.peer_errors[peer.name] = str(error)
-            self.copier.peer_failed(peer, error, "listing")
+            if isinstance(error, BadAnswer):
+                self.copier.peer_misbehaved(peer, error, "listing")
+            else:
+                self.copier.peer_failed(peer, error, "listing")
 
     async def _plan_hour(
         self, channel: str, quality: str, hour: str, peers: list[Peer], result: PassResult
@@ -248,17 +275,26 @@ class Backfiller:
         local = self.store.segment_names(channel, quality, hour, tombstones=True)
         now = self.clock.now()
         plans: list[tuple[Peer, HourPlan]] = []
+        remote: list[list[str]] = []
         for peer, answer in zip(peers, answers, strict=True):
             if isinstance(answer, list):
                 plan = plan_hour(channel, quality, hour, local, answer, now, self.cutoff)
                 self.progress.unusable(
                     peer, channel, quality, f"{channel}/{quality}/{hour}", plan.bad
                 )
-                plans.append((peer, plan))
-            else:
+                if plan.future:
+                    answer = BadAnswer(f"{len(plan.future)} names in {hour} that start in the "
+                                       f"future: {plan.future[0]!r}")  # fmt: skip
+                else:
+                    plans.append((peer, plan))
+                    remote.append(answer)
+            if not isinstance(answer, list):
                 self._listing_failed(peer, answer, result)
-        hidden = write_tombstones(
-            self.store, self.progress, [t for _, plan in plans for t in plan.tombstones]
+        hidden = self.tombstones.write(
+            (channel, quality, hour),
+            [t for _, plan in plans for t in plan.tombstones],
+            local,
+            [name for names in remote for name in names],
         )
         result.tombstones += len(hidden)
         wanted: dict[str, tuple[Replica, list[Peer]]] = {}

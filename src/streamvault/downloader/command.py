@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _main(args: argparse.Namespace, channels: list[ChannelSpec]) -> int:
     if args.metrics_port is not None:
-        start_metrics_server(args.metrics_port)
+        start_metrics_server(args.metrics_port, args.metrics_host)
     store = SegmentStore(args.base_dir)
     store.remove_stale_temp_files()  # left by a crash; nothing else writes here yet
     store.upgrade_tombstones()  # legacy NAME.ts.tombstone -> NAME.tombstone (SPEC §3)

@@ -54,6 +54,18 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--backfill-start", {"help": "oldest hour to backfill: hours ago, or a time"}),
     ("--extras", {"metavar": "DIR,...", "help": "extra directories to copy from peers (emotes)"}),
     (
+        "--max-tombstone-share",
+        {"type": float, "help": "hold back peers' tombstones hiding more of an hour (0.1)"},
+    ),
+    (
+        "--accept-tombstones",
+        {
+            "action": "append",
+            "metavar": "HOUR",
+            "help": "let the peers' tombstones for HOUR through the safety valve (repeatable)",
+        },
+    ),
+    (
         "--coverage-node",
         {
             "dest": "coverage_nodes",

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError, UnsafePath
+from ..errors import BadTime, ConfigError, UnsafePath
 from ..store.naming import check_path_part
+from ..timeutil import parse_hour
 
 ENV_PREFIX = "STREAMVAULT_"
 
@@ -40,6 +41,8 @@ class NodeConfig:
     recent_cutoff: float = 60.0
     backfill_interval: float = 10.0
     extras: list[str] = field(default_factory=list)  # extra directories, e.g. ["emotes"]
+    max_tombstone_share: float = 0.1  # peers' tombstones hiding more of an hour are held back
+    accept_tombstones: list[str] = field(default_factory=list)  # hours let through anyway
     # coverage: other nodes whose maps the HTML page shows, as NAME=URL
     coverage_nodes: list[str] = field(default_factory=list)
     coverage_interval: float = 60.0
@@ -149,4 +152,12 @@ def load(
             check_path_part(name, "directory")
         except UnsafePath as err:
             raise ConfigError(f"extras: {err}") from None
+    if not 0.0 <= config.max_tombstone_share <= 1.0:
+        raise ConfigError(f"max_tombstone_share must be from 0 to 1: {config.max_tombstone_share}")
+    for hour in config.accept_tombstones:
+        try:
+            parse_hour(hour)
+        except BadTime:
+            hint = "not an hour like 2026-11-28T04"
+            raise ConfigError(f"accept_tombstones: {hint}: {hour!r}") from None
     return config

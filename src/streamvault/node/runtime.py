@@ -16,7 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from ..backfiller.command import parse_start
-from ..backfiller.peers import PeerDiscovery
+from ..backfiller.peers import PeerDiscovery, redact_url
 from ..backfiller.service import Backfiller
 from ..backfiller.service import Settings as BackfillSettings
 from ..clock import Clock, SystemClock
@@ -33,6 +33,7 @@ from ..restreamer.app import create_app
 from ..sources.twitch import GQL_URL, USHER_URL
 from ..store.disk import SegmentStore, ensure_dir
 from .config import NodeConfig
+from .supervisor import start_supervised
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class Node:
         self.downloader.start()
 
     def _peer_summary(self) -> str:
-        parts = list(self.config.nodes)
+        parts = [redact_url(url) for url in self.config.nodes]
         if self.config.node_file:
             parts.append(f"file {self.config.node_file}")
         if self.config.node_dns:
@@ -151,9 +152,11 @@ class Node:
             recent_cutoff=self.config.recent_cutoff,
             interval=self.config.backfill_interval,
             extras=tuple(self.config.extras),
+            max_tombstone_share=self.config.max_tombstone_share,
+            accept_tombstones=frozenset(self.config.accept_tombstones),
         )
         self.backfiller = Backfiller(self.store, settings, discovery, self._session, self.clock)
-        self._tasks.append(asyncio.create_task(self.backfiller.run()))
+        self._tasks.append(start_supervised("backfiller", self.backfiller.run, self.clock))
 
     def _backfill_start(self) -> float | datetime:
         try:
@@ -170,7 +173,15 @@ class Node:
         )
         self._collector = CoverageCollector(scanner)
         REGISTRY.register(self._collector)
-        self._tasks.append(asyncio.create_task(self.coverage.run(stop=self._stop_coverage)))
+        coverage = self.coverage
+        self._tasks.append(
+            start_supervised(
+                "coverage",
+                lambda: coverage.run(stop=self._stop_coverage),
+                self.clock,
+                stop=self._stop_coverage,
+            )
+        )
 
     def console_namespace(self) -> dict[str, Any]:
         def workers() -> list[str]:
