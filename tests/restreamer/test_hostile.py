@@ -41,7 +41,10 @@ def internal_errors() -> float:
         ("/files/test/source/2026-11-28T03?tombstones=%ff", {400}),
         ("/segments/test/source/0000-00-00T00/x.ts", {404}),
         ("/segments/test/source/2026-11-28T03/%ff.ts", {404}),
-        ("/segments/test/source/2026-11-28T03/" + "a" * 300, {404}),
+        ("/segments/test/source/2026-11-28T03/" + "a" * 300, {400}),
+        ("/files/" + "a" * 256, {400}),
+        ("/files/" + "%C3%A9" * 128, {400}),  # 256 bytes in UTF-8
+        ("/playlist/" + "a" * 300 + ".m3u8", {400}),
         ("/playlist/%ff.m3u8", {404}),
         ("/playlist/test/%ff.m3u8", {404}),
         ("/coverage/%ff/%ff.json", {404}),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ..errors import BadTime
-from ..store.disk import HourListing, SegmentStore
+from ..store.disk import UNREADABLE, HourListing, SegmentStore
 from ..store.naming import Segment
 from ..timeutil import hour_name, parse_hour
 from .compute import HourCoverage, hour_coverage, spill_over
@@ -173,10 +173,13 @@ class CoverageScanner:
             entries = list(os.scandir(directory))
         except (FileNotFoundError, NotADirectoryError):
             return found
+        except OSError as err:  # unreadable (a root-owned lost+found): skipped, said once
+            UNREADABLE.warn(directory, err)
+            return found
         for entry in entries:
             try:
                 parse_hour(entry.name)
-                if entry.is_dir():
+                if entry.is_dir(follow_symlinks=False):
                     found[entry.name] = entry.stat().st_mtime_ns
             except (BadTime, OSError):
                 continue

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..errors import UnsafePath
-from ..store.disk import SegmentStore
+from ..store import safeopen
+from ..store.disk import UNREADABLE, SegmentStore
 from ..store.naming import Segment, check_path_part
 from ..store.select import hours_for_range
 from ..timeutil import hour_name, parse_hour
-from .cache import CachedHour, HourListingCache, ResultCache, Version, directory_version
+from .cache import EMPTY_HOUR, CachedHour, HourListingCache, ResultCache, Version, directory_version
 
 
 class NotFound(LookupError):
@@ -64,51 +65,30 @@ class RangeListing:
 class Archive:
     def __init__(self, store: SegmentStore) -> None:
         self.store = store
-        self.base_dir = os.path.realpath(store.base_dir)
+        self.base_dir = store.base_dir
         self.listings = HourListingCache()
         self.results = ResultCache()
-        self._safe_dirs: dict[tuple[str, ...], str] = {}
 
     def path(self, *parts: str) -> str:
-        """Join path parts under the base directory, refusing any way out of it.
-
-        Parts starting with ``.`` or holding separators are refused, and so is a path whose
-        real location (symlinks resolved) is not inside the base directory.
-        """
+        """Join path parts under the base directory, refusing parts that start with ``.``,
+        hold separators or are too long. Only a name: opening goes through :mod:`safeopen`,
+        which refuses symlinks on the way."""
         for part in parts:
             check_path_part(part)
-        joined = os.path.join(self.base_dir, *parts)
-        real = os.path.realpath(joined)
-        if real != self.base_dir and not real.startswith(self.base_dir + os.sep):
-            raise UnsafePath(f"path leaves the base directory: {'/'.join(parts)!r}")
-        return joined
+        return os.path.join(self.base_dir, *parts)
 
     def open_file(self, channel: str, quality: str, hour: str, name: str) -> tuple[int, str]:
         """Open a file of an hour directory for reading: a descriptor the caller closes, and the
-        path. Never through a symlink.
+        path. Never through a symlink, checked as it is opened (``O_NOFOLLOW`` at each part).
 
-        The directory's check (:meth:`path`) is remembered, so serving segments costs no
-        ``realpath`` each time; the file itself is opened with ``O_NOFOLLOW``.
+        Raises ``OSError`` (:func:`~streamvault.store.safeopen.is_refused` for "not here").
         """
-        key = (channel, quality, hour)
-        directory = self._safe_dirs.get(key)
-        if directory is None:
-            directory = self.path(channel, quality, hour)
-            if len(self._safe_dirs) >= 4096:
-                self._safe_dirs.clear()
-            self._safe_dirs[key] = directory
-        check_path_part(name)
-        path = os.path.join(directory, name)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError as err:
-            if err.errno == errno.ELOOP:
-                raise UnsafePath(f"not following a symlink: {name!r}") from None
-            raise
-        return fd, path
+        path = self.path(channel, quality, hour, name)
+        return safeopen.open_file(self.base_dir, (channel, quality, hour, name)), path
 
     def is_dir(self, *parts: str) -> bool:
-        return os.path.isdir(self.path(*parts))
+        self.path(*parts)
+        return safeopen.is_real_dir(self.base_dir, parts)
 
     def require_stream(self, channel: str, quality: str) -> None:
         if not self.is_dir(channel):
@@ -117,30 +97,38 @@ class Archive:
             raise NotFound(f"unknown quality {quality!r} of channel {channel!r}")
 
     def channels(self) -> list[str]:
-        return [c for c in self.store.channels() if self._inside(c)]
+        return self.store.channels()
 
     def qualities(self, channel: str) -> list[str]:
         self.path(channel)
-        return [q for q in self.store.qualities(channel) if self._inside(channel, q)]
+        return self.store.qualities(channel) if self.is_dir(channel) else []
 
     def hours(self, channel: str, quality: str, wanted: Collection[str] | None = None) -> list[str]:
         self.path(channel, quality)
+        if not self.is_dir(channel, quality):
+            return []
         return [
-            hour
-            for hour in self.store.hours(channel, quality)
-            if (wanted is None or hour in wanted) and self._inside(channel, quality, hour)
+            hour for hour in self.store.hours(channel, quality) if wanted is None or hour in wanted
         ]
 
-    def _inside(self, *parts: str) -> bool:
+    def hour_listing(self, channel: str, quality: str, hour: str) -> CachedHour:
+        """The cached listing of an hour directory, opened through no symlink (an hour that
+        is missing, a symlink or unreadable lists nothing)."""
+        directory = self.path(channel, quality, hour)
         try:
-            self.path(*parts)
-        except UnsafePath:
-            return False
-        return True
+            fd = safeopen.open_dir(self.base_dir, (channel, quality, hour))
+        except OSError as err:
+            if not safeopen.is_refused(err) or err.errno in (errno.EACCES, errno.EPERM):
+                UNREADABLE.warn(directory, err)
+            return EMPTY_HOUR
+        try:
+            return self.listings.get_cached(directory, channel, quality, hour, fd)
+        finally:
+            os.close(fd)
 
     def hour_names(self, channel: str, quality: str, hour: str, tombstones: bool) -> list[str]:
         parse_hour(hour)
-        listing = self.listings.get(self.path(channel, quality, hour), channel, quality, hour)
+        listing = self.hour_listing(channel, quality, hour).listing
         names = listing.visible + listing.chat
         if tombstones:
             names.extend(listing.tombstones)
@@ -149,8 +137,7 @@ class Archive:
     def segments(self, channel: str, quality: str, hours: list[str]) -> list[Segment]:
         found: list[Segment] = []
         for hour in hours:
-            directory = self.path(channel, quality, hour)
-            found.extend(self.listings.get(directory, channel, quality, hour).segments)
+            found.extend(self.hour_listing(channel, quality, hour).listing.segments)
         return found
 
     def segments_for_range(
@@ -164,13 +151,7 @@ class Archive:
     ) -> RangeListing:
         quality_version = directory_version(self.path(channel, quality))
         hours = self.hours(channel, quality, HourSpan(start, end))
-        cached = [
-            (
-                hour,
-                self.listings.get_cached(self.path(channel, quality, hour), channel, quality, hour),
-            )
-            for hour in hours
-        ]
+        cached = [(hour, self.hour_listing(channel, quality, hour)) for hour in hours]
         segments = [segment for _, entry in cached for segment in entry.listing.segments]
         versions = (quality_version, *(entry.version for _, entry in cached))
         return RangeListing(segments, cached, versions)
@@ -186,10 +167,12 @@ class Archive:
         return None
 
     def size_of(self, segment: Segment) -> int:
+        """The file's size (0 when it is gone, or is not a regular file: a symlink)."""
         try:
-            return os.stat(self.segment_path(segment)).st_size
+            info = os.lstat(self.segment_path(segment))
         except OSError:
             return 0
+        return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
     def segment_path(self, segment: Segment) -> str:
         return self.path(segment.channel, segment.quality, segment.hour, segment.name)

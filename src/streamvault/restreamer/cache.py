@@ -49,7 +49,7 @@ class CachedHour:
         return self._entries
 
 
-_EMPTY = CachedHour(HourListing(), 0, False)
+EMPTY_HOUR = CachedHour(HourListing(), 0, False)
 
 
 def directory_version(path: str) -> Version:
@@ -77,11 +77,14 @@ class HourListingCache:
     def get(self, directory: str, channel: str, quality: str, hour: str) -> HourListing:
         return self.get_cached(directory, channel, quality, hour).listing
 
-    def get_cached(self, directory: str, channel: str, quality: str, hour: str) -> CachedHour:
+    def get_cached(
+        self, directory: str, channel: str, quality: str, hour: str, fd: int | None = None
+    ) -> CachedHour:
+        """The listing of ``directory`` (read through the open descriptor ``fd`` if given)."""
         try:
-            mtime_ns = os.stat(directory).st_mtime_ns
+            mtime_ns = (os.stat(directory) if fd is None else os.fstat(fd)).st_mtime_ns
         except OSError:
-            return _EMPTY
+            return EMPTY_HOUR
         with self._lock:
             entry = self._entries.get(directory)
             if entry is not None and entry.settled and entry.mtime_ns == mtime_ns:
@@ -89,7 +92,7 @@ class HourListingCache:
                 return entry
             self.misses += 1
         listed_at = time.time_ns()
-        listing = list_hour(directory, channel, quality, hour)
+        listing = list_hour(directory if fd is None else fd, channel, quality, hour, directory)
         entry = CachedHour(listing, mtime_ns, listed_at - mtime_ns > SETTLE_NS)
         with self._lock:
             if len(self._entries) >= self.max_entries:

@@ -32,6 +32,7 @@ from aiohttp import web
 from ..errors import UnsafePath
 from ..store.disk import SegmentStore
 from ..store.naming import check_path_part
+from ..store.safeopen import is_real_dir
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,10 @@ async def handle_changes(request: web.Request) -> web.Response:
     cursor = _number(request, "cursor", None)
     timeout = min(MAX_TIMEOUT, _number(request, "timeout", DEFAULT_TIMEOUT) or 0.0)
     feed = request.app[FEED]
+    # Only streams the store holds have a feed, so what is kept per (channel, quality) asked
+    # about is bounded by the store, not by what clients ask.
+    if not await asyncio.to_thread(is_real_dir, feed.store.base_dir, (channel, quality)):
+        raise web.HTTPNotFound(text=f"unknown channel or quality: {channel}/{quality}")
     body = feed.answer(channel, quality, None if cursor is None else int(cursor))
     if body is None and timeout > 0:
         await feed.wait(channel, quality, timeout)
@@ -266,6 +271,10 @@ OPENAPI: dict[str, Any] = {
             },
             "403": {
                 "description": "a path part starts with '.'",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            "404": {
+                "description": "the store holds no such channel and quality",
                 "content": {"text/plain": {"schema": {"type": "string"}}},
             },
         },

@@ -22,6 +22,7 @@ import stat
 from aiohttp import hdrs, web
 
 from ..errors import MalformedName
+from ..store import safeopen
 from ..store.chat_naming import CHAT_SUFFIX, parse_batch_name
 from ..store.extras import check_extra_path, list_extra_files
 from ..store.naming import (
@@ -82,6 +83,8 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     first, last = match[1], match[2]
     if not first and not last:
         return None
+    if size == 0:
+        raise ValueError("an empty file has no bytes to send")
     if not first:
         suffix = int(last)
         if suffix == 0:
@@ -143,7 +146,8 @@ async def segment(request: web.Request) -> web.StreamResponse:
     try:
         fd, path = archive.open_file(channel, quality, hour, name)
     except OSError:
-        raise NotFound(f"no such segment: {name}") from None
+        # missing, a symlink, unreadable: the same answer, naming nothing
+        raise NotFound("no such segment") from None
     try:
         size = _regular_size(fd)
         if not name.endswith(TOMBSTONE_SUFFIX) and _hidden(path):
@@ -157,7 +161,7 @@ async def extras(request: web.Request) -> web.Response:
     """``/extras/DIR``: every file under ``BASE/DIR`` as relative paths (``[]`` if none)."""
     archive = request.app[ARCHIVE]
     directory = request.match_info["dir"]
-    archive.path(directory)  # refuses unsafe names and a directory that leads outside
+    archive.path(directory)  # refuses unsafe names (a symlinked directory lists nothing)
     return json_response(await asyncio.to_thread(list_extra_files, archive.base_dir, directory))
 
 
@@ -167,10 +171,10 @@ async def extra_file(request: web.Request) -> web.StreamResponse:
     archive = request.app[ARCHIVE]
     parts = check_extra_path(request.match_info.get("path") or request.path[len("/segments/") :])
     path = archive.path(*parts)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:  # through no symlink at any part, checked as it is opened
+        fd = safeopen.open_file(archive.base_dir, parts)
     except OSError:
-        raise NotFound(f"no such file: {'/'.join(parts)}") from None
+        raise NotFound("no such file") from None
     try:
         size = _regular_size(fd)
         if _hidden(path):

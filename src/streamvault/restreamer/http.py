@@ -53,13 +53,24 @@ def text_error(status: int, reason: str) -> web.Response:
     return web.Response(status=status, text=line + "\n", content_type="text/plain")
 
 
+#: No file system takes a longer name; a longer path part can name nothing (400, not a 500).
+NAME_MAX = 255
+
+
 def check_raw_path(raw_path: str) -> None:
-    """Refuse ``.``-leading parts and encoded separators before the router normalises them."""
+    """Refuse ``.``-leading parts, encoded separators and parts longer than a file name can be,
+    before the router normalises them."""
     path = raw_path.split("?", 1)[0]
-    if path.startswith("/") and not ("%" in path or "/." in path or "\\" in path or "\0" in path):
+    if (
+        path.startswith("/")
+        and len(path) <= NAME_MAX
+        and not ("%" in path or "/." in path or "\\" in path or "\0" in path)
+    ):
         return  # the usual case, decided without splitting and decoding every part
     for part in path.split("/"):
         decoded = unquote(part)
+        if len(decoded.encode("utf-8", "surrogateescape")) > NAME_MAX:
+            raise BadInput(f"a path part is longer than {NAME_MAX} bytes")
         if decoded.startswith("."):
             raise UnsafePath(f"a path part may not start with '.': {decoded!r}")
         if "/" in decoded or "\\" in decoded or "\0" in decoded:

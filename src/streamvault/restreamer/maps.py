@@ -5,12 +5,15 @@ served them) stays as an alias."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import stat
 
 from aiohttp import web
 
 from ..coverage.maps import MAPS_DIR
 from ..errors import UnsafePath
+from ..store import safeopen
 from ..store.disk import SegmentStore
 from ..store.naming import check_path_part
 from .http import text_error
@@ -23,9 +26,30 @@ _TEXT_ERROR = {
 _TYPES = {".png": "image/png", ".html": "text/html; charset=utf-8"}
 
 
-def setup(app: web.Application, store: SegmentStore) -> None:
-    directory = os.path.join(store.base_dir, MAPS_DIR)
+#: Maps and pages are small (a PNG of a week is some 100 kB); a larger file is not one.
+MAX_MAP_BYTES = 64 * 1024 * 1024
 
+
+def read_map(base_dir: str, name: str) -> bytes | None:
+    """The bytes of ``BASE/coverage-maps/NAME``; None unless it is a regular file reached
+    through no symlink (checked as it is opened)."""
+    try:
+        fd = safeopen.open_file(base_dir, (MAPS_DIR, name))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MAP_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read(MAX_MAP_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def setup(app: web.Application, store: SegmentStore) -> None:
     async def handle_map(request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         try:
@@ -33,12 +57,14 @@ def setup(app: web.Application, store: SegmentStore) -> None:
         except UnsafePath as err:
             return text_error(403, str(err))
         content_type = _TYPES.get(os.path.splitext(name)[1])
-        path = os.path.join(directory, name)
-        if content_type is None or not os.path.isfile(path):
-            return text_error(404, f"no coverage map {name!r}")
+        body = None
+        if content_type is not None:
+            body = await asyncio.to_thread(read_map, store.base_dir, name)
+        if body is None:
+            return text_error(404, "no such coverage map")
         # Maps are redrawn in place every pass: always revalidate.
-        headers = {"Content-Type": content_type, "Cache-Control": "no-cache"}
-        return web.FileResponse(path, headers=headers)
+        headers = {"Content-Type": content_type or "", "Cache-Control": "no-cache"}
+        return web.Response(body=body, headers=headers)
 
     for prefix, summary in _ROUTES:
         app.router.add_get(f"{prefix}/{MAPS_DIR}/{{name}}", handle_map)

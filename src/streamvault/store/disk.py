@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..clock import SystemClock
 from ..errors import DiskFull, MalformedName, StoreError
 from ..timeutil import hour_name, parse_hour
 from .chat_naming import CHAT_SUFFIX, ChatBatch, parse_batch_name
@@ -346,7 +347,7 @@ class SegmentStore:
         renamed = 0
         for directory in self._hour_dirs():
             here = 0
-            for name in os.listdir(directory):
+            for name in (entry.name for entry in _scandir(directory)):
                 if not is_legacy_tombstone_name(name) or name.startswith("."):
                     continue
                 old = os.path.join(directory, name)
@@ -388,27 +389,78 @@ def _is_stale_temp(name: str) -> bool:
     return is_temp_name(name) or (name.startswith(".") and name.endswith(".tmp"))
 
 
-def _scandir(path: str) -> list[os.DirEntry[str]]:
+class UnreadableWarnings:
+    """One WARNING per unreadable path (a root-owned ``lost+found`` when running
+    unprivileged, a directory with broken permissions), then silence for ``quiet`` seconds:
+    such a path is skipped on every scan, and a log line per scan would flood the log."""
+
+    def __init__(self, quiet: float = 3600.0, remember: int = 1024) -> None:
+        self.quiet = quiet
+        self.remember = remember
+        self._clock = SystemClock()
+        self._last: dict[str, float] = {}
+
+    def warn(self, path: str, err: OSError) -> None:
+        now = self._clock.monotonic()
+        last = self._last.get(path)
+        if last is not None and now - last < self.quiet:
+            return
+        if len(self._last) >= self.remember:
+            self._last = {p: t for p, t in self._last.items() if now - t < self.quiet}
+            if len(self._last) >= self.remember:
+                return  # a flood of unreadable paths: the first ones were logged
+        self._last[path] = now
+        log.warning("skipping %s: %s", path, err.strerror or err)
+
+
+UNREADABLE = UnreadableWarnings()
+
+
+def _scandir(path: str | int, shown: str = "") -> list[os.DirEntry[str]]:
     try:
-        with os.scandir(path) as entries:
-            return list(entries)
+        with os.scandir(path) as entries:  # type: ignore[type-var]
+            return list(entries)  # type: ignore[arg-type]
     except (FileNotFoundError, NotADirectoryError):
         return []
+    except OSError as err:
+        UNREADABLE.warn(shown or str(path), err)
+        return []
+
+
+def _is_real_dir(entry: os.DirEntry[str]) -> bool:
+    """A directory, not a symlink to one (nothing in the store follows symlinks)."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _visible_dirs(path: str, exclude: set[str] | None = None) -> list[str]:
     names = [
         entry.name
         for entry in _scandir(path)
-        if not entry.name.startswith(".") and entry.is_dir() and entry.name not in (exclude or ())
+        if not entry.name.startswith(".")
+        and entry.name not in (exclude or ())
+        and _is_real_dir(entry)
     ]
     return sorted(names)
 
 
+def _listable_names(directory: str | int, shown: str) -> list[str]:
+    """Names in a directory, without symlinks (served by no route, so listed by none)."""
+    return [entry.name for entry in _scandir(directory, shown) if not entry.is_symlink()]
+
+
 def list_hour(
-    directory: str, channel: str = "", quality: str = "", hour: str | None = None
+    directory: str | int,
+    channel: str = "",
+    quality: str = "",
+    hour: str | None = None,
+    shown: str = "",
 ) -> HourListing:
-    """List an hour directory: hidden (``.``), ``temp`` and tombstoned files are left out.
+    """List an hour directory (a path, or an open descriptor): hidden (``.``), ``temp`` and
+    tombstoned files and symlinks are left out; an unreadable directory lists nothing (with
+    one warning, ``shown`` naming it).
 
     A tombstone ``X.tombstone`` (or the legacy ``X.ts.tombstone``) hides every ``X.EXT``, as
     on wubloader nodes; tombstones are listed in the canonical form. Chat batches (``.json``)
@@ -419,11 +471,7 @@ def list_hour(
     names: list[str] = []
     json_names: list[str] = []
     hidden: set[str] = set()  # stems hidden by a tombstone
-    try:
-        found = os.listdir(directory)  # names only: no DirEntry per file, this runs hot
-    except (FileNotFoundError, NotADirectoryError):
-        found = []
-    for name in found:
+    for name in _listable_names(directory, shown):
         if name.endswith(".ts") and name[0] != "." and "-temp-" not in name:
             names.append(name)  # the usual case first: a segment (cheap checks, runs hot)
         elif name.startswith("."):

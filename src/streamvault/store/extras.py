@@ -33,6 +33,8 @@ def list_extra_files(base_dir: str, directory: str) -> list[str]:
     check_path_part(directory, "extras directory")
     root = os.path.join(base_dir, directory)
     found: list[str] = []
+    if os.path.islink(root):
+        return found  # os.walk would follow the top directory's link; nothing follows links
     for path, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         relative = os.path.relpath(path, root)

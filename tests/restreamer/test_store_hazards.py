@@ -1,0 +1,234 @@
+"""What a store may hold besides segments — symlinks, unreadable directories and files, empty
+files — never lets a route serve a file outside it, answer 500 or stop the server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+
+from streamvault.store.disk import SegmentStore
+from streamvault.store.naming import hash_bytes
+from tests.helpers import free_port
+
+from .conftest import Archive, build_archive, serve
+from .media import start_of
+
+HOUR3, HOUR4 = "2026-11-28T03", "2026-11-28T04"
+RANGE = "start=2026-11-28T03:59:30&end=2026-11-28T04:00:10"
+SECRET = b"root:x:0:0:secret\n"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, segment_datas: list[bytes]) -> Archive:
+    """A store of its own (these tests change it)."""
+    return build_archive(str(tmp_path / "store"), segment_datas)
+
+
+@pytest.fixture
+async def fresh_client(fresh: Archive, clock: object, seen: list[str]) -> AsyncIterator[TestClient]:
+    client = await serve(fresh.base, clock, seen)  # type: ignore[arg-type]
+    yield client
+    await client.close()
+
+
+def outside_file(tmp_path: Path) -> str:
+    path = tmp_path / "outside" / "passwd"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(SECRET)
+    return str(path)
+
+
+async def test_a_coverage_map_symlink_is_not_followed(
+    fresh: Archive, fresh_client: TestClient, tmp_path: Path
+) -> None:
+    maps = os.path.join(fresh.base, "coverage-maps")
+    os.makedirs(maps)
+    os.symlink(outside_file(tmp_path), os.path.join(maps, "test_source_coverage.html"))
+    with open(os.path.join(maps, "test_480p_coverage.html"), "wb") as f:
+        f.write(b"<html>map</html>")
+    response = await fresh_client.get("/coverage-maps/test_source_coverage.html")
+    assert response.status == 404
+    assert SECRET not in await response.read()
+    assert "test_source" not in await response.text()
+    response = await fresh_client.get("/coverage-maps/test_480p_coverage.html")
+    assert response.status == 200 and await response.read() == b"<html>map</html>"
+
+
+async def test_an_hour_swapped_for_a_symlink_after_being_served_is_not_served(
+    fresh: Archive, fresh_client: TestClient, tmp_path: Path
+) -> None:
+    segment = fresh.source[0]
+    url = f"/segments/test/source/{segment.hour}/{segment.name}"
+    response = await fresh_client.get(url)
+    assert response.status == 200 and await response.read() == fresh.datas[0]
+    # the hour directory is replaced by a symlink to a directory outside holding that name
+    hour_dir = os.path.join(fresh.base, "test", "source", segment.hour)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / segment.name).write_bytes(SECRET)
+    shutil.move(hour_dir, str(tmp_path / "moved"))
+    os.symlink(str(elsewhere), hour_dir)
+    response = await fresh_client.get(url)
+    assert response.status == 404
+    assert SECRET not in await response.read()
+    names = await (await fresh_client.get(f"/files/test/source/{segment.hour}")).json()
+    assert names == []
+
+
+async def test_a_symlinked_file_hides_that_file_only(
+    fresh: Archive, fresh_client: TestClient, tmp_path: Path
+) -> None:
+    name = "59:59.000000-2.0-full-" + hash_bytes(SECRET) + ".ts"
+    os.symlink(outside_file(tmp_path), os.path.join(fresh.base, "test", "source", HOUR3, name))
+    listed = await (await fresh_client.get(f"/files/test/source/{HOUR3}")).json()
+    assert name not in listed and fresh.source[0].name in listed
+    for target in (f"/playlist/test.m3u8?{RANGE}", f"/playlist/test/source.m3u8?{RANGE}"):
+        response = await fresh_client.get(target)
+        assert response.status == 200, target
+        assert name not in await response.text()
+    response = await fresh_client.get(f"/cut/test/source.ts?{RANGE}&type=rough&allow_holes=true")
+    assert response.status == 200
+    body = await response.read()
+    assert SECRET not in body and body.startswith(fresh.datas[0][:188])
+    response = await fresh_client.get(f"/segments/test/source/{HOUR3}/{name}")
+    assert response.status == 404 and name not in await response.text()
+
+
+@pytest.mark.parametrize("header", ["bytes=-1", "bytes=0-", "bytes=0-0", "bytes=-0"])
+async def test_any_range_of_an_empty_file_is_416(
+    fresh: Archive, fresh_client: TestClient, header: str
+) -> None:
+    store = SegmentStore(fresh.base)
+    empty = store.write_segment("test", "source", start_of(30), 2.0, "suspect", b"")
+    response = await fresh_client.get(
+        f"/segments/test/source/{empty.hour}/{empty.name}", headers={"Range": header}
+    )
+    assert response.status == 416
+    assert response.headers["Content-Range"] == "bytes */0"
+    whole = await fresh_client.get(f"/segments/test/source/{empty.hour}/{empty.name}")
+    assert whole.status == 200 and await whole.read() == b""
+
+
+# --- unreadable entries, with the server really denied access --------------------------------
+
+#: Root in these tests, but without the capabilities that let root read anything: a directory
+#: or file owned by another user with mode 0700 / 0600 is then truly unreadable, as a
+#: root-owned lost+found is to an unprivileged server.
+UNPRIVILEGED = [
+    "setpriv",
+    "--bounding-set=-dac_override,-dac_read_search",
+    "--inh-caps=-dac_override,-dac_read_search",
+]
+OTHER_UID = 54321
+
+
+def _lock(path: str, mode: int) -> None:
+    os.chown(path, OTHER_UID, OTHER_UID)
+    os.chmod(path, mode)
+
+
+@pytest.fixture
+def hazardous_store(segment_datas: list[bytes]) -> Iterator[Archive]:
+    """A store with a locked lost+found, a locked quality, a locked hour and a locked file."""
+    if shutil.which("setpriv") is None or os.geteuid() != 0:
+        pytest.fail("these tests need root and setpriv (util-linux), as .ci/run provides")
+    base = tempfile.mkdtemp(prefix="sv-hazard-")
+    os.chmod(base, 0o755)
+    archive = build_archive(base, segment_datas)
+    os.makedirs(os.path.join(base, "lost+found"))
+    os.makedirs(os.path.join(base, "test", "locked", HOUR3))
+    _lock(os.path.join(base, "lost+found"), 0o700)
+    _lock(os.path.join(base, "test", "locked"), 0o700)
+    _lock(os.path.join(base, "holes", "source", HOUR4), 0o700)
+    locked_file = archive.source[1]
+    _lock(os.path.join(base, "test", "source", locked_file.hour, locked_file.name), 0o600)
+    try:
+        yield archive
+    finally:
+        shutil.rmtree(base)
+
+
+async def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(400):  # bounded: 20 s
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                async with session.get(url + "/files") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the restreamer did not start")
+
+
+async def test_unreadable_entries_are_skipped_with_one_warning(hazardous_store: Archive) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [*UNPRIVILEGED, sys.executable, "-m", "streamvault", "restream",
+         "--base-dir", hazardous_store.base, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    locked_file = hazardous_store.source[1]
+    try:
+        await _wait_until_up(url, process)
+        async with aiohttp.ClientSession() as session:
+            checks = {
+                "/files": 200,
+                "/files/lost+found": 200,
+                "/files/test": 200,
+                "/files/test/locked": 200,
+                f"/files/test/locked/{HOUR3}": 200,
+                f"/files/holes/source/{HOUR4}": 200,
+                f"/playlist/test.m3u8?{RANGE}": 200,
+                f"/playlist/holes/source.m3u8?{RANGE}&allow_holes=true": 200,
+                f"/coverage/holes/source.json?{RANGE}": 200,
+                "/playlist/lost+found.m3u8": 404,
+                f"/playlist/test/locked.m3u8?{RANGE}": 404,
+                f"/segments/test/source/{locked_file.hour}/{locked_file.name}": 404,
+                "/changes/lost+found/source?timeout=0": 404,
+            }
+            for _ in range(3):  # asked again and again: still one warning per entry
+                for target, status in checks.items():
+                    async with session.get(url + target) as response:
+                        assert response.status == status, (target, await response.text())
+            async with session.get(url + "/files/test") as response:
+                assert sorted(await response.json()) == ["480p", "locked", "source"]
+            async with session.get(url + "/metrics") as response:
+                metrics = await response.text()
+            assert "streamvault_restreamer_internal_errors_total 0.0" in metrics
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=20)
+    log = stderr.decode()
+    assert "Traceback" not in log, log
+    warnings = [line for line in log.splitlines() if "WARNING" in line and "skipping" in line]
+    for entry in ("lost+found", "test/locked", f"holes/source/{HOUR4}"):
+        assert sum(f"/{entry}: " in line for line in warnings) == 1, (entry, warnings)
+
+
+async def test_node_starts_with_an_unreadable_lost_and_found(hazardous_store: Archive) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [*UNPRIVILEGED, sys.executable, "-m", "streamvault", "node",
+         "--base-dir", hazardous_store.base, "--host", "127.0.0.1", "--port", str(port),
+         "--no-downloader", "--no-backfiller"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await _wait_until_up(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=20)
+    assert "Traceback" not in stderr.decode(), stderr.decode()
