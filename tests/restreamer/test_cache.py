@@ -75,3 +75,31 @@ async def test_identical_concurrent_requests_share_one_computation() -> None:
     # done computations are forgotten: a later request computes again
     assert await inflight.run("key", compute) == "result"
     assert calls == 3
+
+
+async def test_finished_playlists_are_kept_within_a_byte_bound(
+    archive, clock, seen, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from streamvault.restreamer.state import ARCHIVE
+
+    monkeypatch.setattr(cache, "SETTLE_NS", 0)  # the store was just written: trust it now
+
+    from .conftest import serve
+
+    client = await serve(archive.base, clock, seen)
+    try:
+        results = client.app[ARCHIVE].results
+        results.max_bytes = 6000
+        bodies = {}
+        for second in range(20):  # 20 distinct closed ranges, about 1-2 kB each
+            start, end = f"2026-11-28T03:59:{30 + second}", "2026-11-28T04:00:10"
+            target = f"/playlist/test/source.m3u8?start={start}&end={end}"
+            response = await client.get(target)
+            assert response.status == 200
+            bodies[target] = await response.read()
+            assert results.bytes <= results.max_bytes
+        assert 0 < len(results) < 20 and sum(map(len, bodies.values())) > results.max_bytes
+        for target, body in bodies.items():  # evicted or kept, every answer stays right
+            assert await (await client.get(target)).read() == body
+    finally:
+        await client.close()

@@ -9,6 +9,7 @@ a file added in the same clock tick would otherwise stay invisible ("racy git" p
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import threading
 import time
@@ -67,10 +68,14 @@ class HourListingCache:
     Thread-safe: playlists are computed in worker threads.
     """
 
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._entries: dict[str, CachedHour] = {}
+    def __init__(self, max_entries: int = 10_000, max_names: int = 500_000) -> None:
+        self._entries: collections.OrderedDict[str, CachedHour] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.max_entries = max_entries
+        #: names held by every listing together (about 1 kB each with their segment and
+        #: playlist entry): the least recently used hours go first past it
+        self.max_names = max_names
+        self.names = 0
         self.hits = 0
         self.misses = 0
 
@@ -89,41 +94,70 @@ class HourListingCache:
             entry = self._entries.get(directory)
             if entry is not None and entry.settled and entry.mtime_ns == mtime_ns:
                 self.hits += 1
+                self._entries.move_to_end(directory)
                 return entry
             self.misses += 1
         listed_at = time.time_ns()
         listing = list_hour(directory if fd is None else fd, channel, quality, hour, directory)
         entry = CachedHour(listing, mtime_ns, listed_at - mtime_ns > SETTLE_NS)
+        size = len(listing.visible) + len(listing.tombstones)
         with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
+            old = self._entries.pop(directory, None)
+            if old is not None:
+                self.names -= len(old.listing.visible) + len(old.listing.tombstones)
+            while self._entries and (
+                len(self._entries) >= self.max_entries or self.names + size > self.max_names
+            ):
+                evicted = self._entries.popitem(last=False)[1].listing
+                self.names -= len(evicted.visible) + len(evicted.tombstones)
             self._entries[directory] = entry
+            self.names += size
         return entry
 
 
+#: Bytes of finished playlists kept (a closed 24 h playlist of 2 s segments is some 6 MB).
+RESULT_CACHE_BYTES = 64 * 1024 * 1024
+
+
 class ResultCache:
-    """Results keyed by request, valid while the versions of the directories they came from
-    are unchanged. A result from a directory that changed too recently is not kept."""
+    """Results (bytes) keyed by request, valid while the versions of the directories they came
+    from are unchanged. A result from a directory that changed too recently is not kept.
 
-    def __init__(self, max_entries: int = 256) -> None:
-        self._results: dict[Hashable, tuple[tuple[Version, ...], Any]] = {}
+    Bounded in bytes: the least recently used results go first, and a result larger than the
+    whole bound is not kept at all.
+    """
+
+    def __init__(self, max_bytes: int = RESULT_CACHE_BYTES) -> None:
+        self._results: collections.OrderedDict[Hashable, tuple[tuple[Version, ...], bytes]] = (
+            collections.OrderedDict()
+        )
         self._lock = threading.Lock()
-        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
 
-    def get(self, key: Hashable, versions: tuple[Version, ...]) -> Any | None:
+    def get(self, key: Hashable, versions: tuple[Version, ...]) -> bytes | None:
         with self._lock:
             found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
         if found is None or found[0] != versions or None in versions:
             return None
         return found[1]
 
-    def put(self, key: Hashable, versions: tuple[Version, ...], value: Any) -> None:
-        if None in versions:
+    def put(self, key: Hashable, versions: tuple[Version, ...], value: bytes) -> None:
+        if None in versions or len(value) > self.max_bytes:
             return
         with self._lock:
-            if len(self._results) >= self.max_entries:
-                self._results.pop(next(iter(self._results)))
+            old = self._results.pop(key, None)
+            if old is not None:
+                self.bytes -= len(old[1])
+            while self._results and self.bytes + len(value) > self.max_bytes:
+                self.bytes -= len(self._results.popitem(last=False)[1][1])
             self._results[key] = (versions, value)
+            self.bytes += len(value)
+
+    def __len__(self) -> int:
+        return len(self._results)
 
 
 class InFlight:

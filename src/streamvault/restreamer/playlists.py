@@ -64,7 +64,7 @@ def media_text(
     ended = given.end is not None and given.end <= now
     key = ("media", channel, quality, resolved)
     if ended and (text := archive.results.get(key, listing.versions)) is not None:
-        return text  # type: ignore[no-any-return]
+        return text
     selection = select_segments(listing.segments, *resolved, archive.size_of)
     if not segments_only(selection):
         raise NotAcceptable(f"no video of {channel}/{quality} in the range")
