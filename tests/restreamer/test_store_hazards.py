@@ -3,8 +3,8 @@ files — never lets a route serve a file outside it, answer 500 or stop the ser
 
 from __future__ import annotations
 
-import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +21,7 @@ from streamvault.store.naming import hash_bytes
 from tests.helpers import free_port
 
 from .conftest import Archive, build_archive, serve
+from .hostile_client import restreamer, run_schemathesis, wait_until_up
 from .media import start_of
 
 HOUR3, HOUR4 = "2026-11-28T03", "2026-11-28T04"
@@ -158,20 +159,6 @@ def hazardous_store(segment_datas: list[bytes]) -> Iterator[Archive]:
         shutil.rmtree(base)
 
 
-async def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(400):  # bounded: 20 s
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                async with session.get(url + "/files") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("the restreamer did not start")
-
-
 async def test_unreadable_entries_are_skipped_with_one_warning(hazardous_store: Archive) -> None:
     port = free_port()
     process = subprocess.Popen(
@@ -182,7 +169,7 @@ async def test_unreadable_entries_are_skipped_with_one_warning(hazardous_store: 
     url = f"http://127.0.0.1:{port}"
     locked_file = hazardous_store.source[1]
     try:
-        await _wait_until_up(url, process)
+        await wait_until_up(url, process)
         async with aiohttp.ClientSession() as session:
             checks = {
                 "/files": 200,
@@ -227,8 +214,34 @@ async def test_node_starts_with_an_unreadable_lost_and_found(hazardous_store: Ar
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        await _wait_until_up(f"http://127.0.0.1:{port}", process)
+        await wait_until_up(f"http://127.0.0.1:{port}", process)
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=20)
     assert "Traceback" not in stderr.decode(), stderr.decode()
+
+
+def _plant_symlinks(base: str, outside: str) -> None:
+    name = "59:58.000000-2.0-full-" + hash_bytes(SECRET) + ".ts"
+    os.symlink(outside, os.path.join(base, "test", "source", HOUR3, name))
+    os.symlink(os.path.dirname(outside), os.path.join(base, "linked"))
+    os.symlink(os.path.dirname(outside), os.path.join(base, "test", "linkedq"))
+    os.makedirs(os.path.join(base, "coverage-maps"), exist_ok=True)
+    os.symlink(outside, os.path.join(base, "coverage-maps", "test_source_coverage.png"))
+
+
+async def test_schemathesis_over_a_hazardous_store_finds_no_5xx_and_no_schema_violation(
+    hazardous_store: Archive, tmp_path: Path
+) -> None:
+    _plant_symlinks(hazardous_store.base, outside_file(tmp_path))
+    async with restreamer(hazardous_store.base, prefix=UNPRIVILEGED) as (url, _process):
+        returncode, report = await run_schemathesis(
+            url, str(tmp_path), "--max-examples", "8", "--seed", "2", "--request-timeout", "70"
+        )
+        async with aiohttp.ClientSession() as session, session.get(url + "/metrics") as response:
+            metrics = await response.text()
+    assert returncode == 0, report[-6000:]
+    selected = re.search(r"Selected: (\d+)/(\d+)", report)
+    assert selected is not None and selected[1] == selected[2], report[-3000:]
+    assert "streamvault_restreamer_internal_errors_total 0.0" in metrics
+    assert SECRET.decode() not in report

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     REGISTRY.register(collector)
     try:
         if args.metrics_port is not None:
-            start_metrics_server(args.metrics_port)
+            start_metrics_server(args.metrics_port, args.metrics_host)
         asyncio.run(_main(service, args.once))
     finally:
         REGISTRY.unregister(collector)

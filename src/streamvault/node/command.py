@@ -35,6 +35,11 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--host", {"help": "restreamer address (default 0.0.0.0)"}),
     ("--port", {"type": int, "help": "restreamer port (default 8000); serves /metrics too"}),
     (
+        "--idle-timeout",
+        {"type": float, "help": "seconds a client may take to send a request head (20)"},
+    ),
+    ("--max-connections", {"type": int, "help": "client connections served at once (4096)"}),
+    (
         "--node",
         {
             "dest": "nodes",

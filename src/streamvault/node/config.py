@@ -26,6 +26,8 @@ class NodeConfig:
     qualities: list[str] = field(default_factory=lambda: ["source"])
     host: str = "0.0.0.0"
     port: int = 8000
+    idle_timeout: float = 20.0  # seconds a connection may take to send a request head
+    max_connections: int | None = None  # served at once (default 4096, within the fd limit)
     # peers for the backfiller
     nodes: list[str] = field(default_factory=list)
     node_file: str | None = None

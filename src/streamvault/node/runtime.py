@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from ..backfiller.command import parse_start
 from ..backfiller.peers import PeerDiscovery, redact_url
@@ -30,6 +29,7 @@ from ..downloader.settings import Settings as DownloadSettings
 from ..errors import BadTime, ConfigError
 from ..metrics import REGISTRY
 from ..restreamer.app import create_app
+from ..restreamer.serving import ConnectionSettings, Listener
 from ..sources.twitch import GQL_URL, USHER_URL
 from ..store.disk import SegmentStore, ensure_dir
 from .config import NodeConfig
@@ -55,7 +55,7 @@ class Node:
         self.coverage: CoverageService | None = None
         self.console: ConsoleServer | None = None
         self.port = config.port
-        self._runner: web.AppRunner | None = None
+        self._listener: Listener | None = None
         self._session: aiohttp.ClientSession | None = None
         self._collector: CoverageCollector | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -89,13 +89,10 @@ class Node:
 
     async def _start_restreamer(self) -> None:
         app = create_app(self.store.base_dir, store=self.store, clock=self.clock)
-        # Peers hold change-feed long-polls open; a graceful stop should not wait them out.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=3.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port)
-        await site.start()
-        if self.config.port == 0:
-            self.port = self._runner.addresses[0][1]
+        settings = ConnectionSettings(self.config.idle_timeout, self.config.max_connections)
+        self._listener = Listener(app, self.config.host, self.config.port, settings)
+        await self._listener.start()
+        self.port = self._listener.port
 
     def _start_downloader(self) -> None:
         context = None
@@ -213,8 +210,8 @@ class Node:
             self._collector = None
         if self._session is not None:
             await self._session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._listener is not None:
+            await self._listener.stop()
         log.info("node stopped")
 
     async def __aenter__(self) -> Node:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
-
-from aiohttp import web
+import signal
 
 from ..cliargs import add_base_dir
 from ..store.disk import SegmentStore
 from .app import create_app
+from .serving import DEFAULT_IDLE_TIMEOUT, ConnectionSettings, Listener
 
 HELP = "serve the store over HTTP: listings, segments, playlists, cuts, coverage, metrics"
 
@@ -20,15 +22,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_base_dir(parser)
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="S",
+        help="close a connection that sends no complete request head for S seconds after "
+        "connecting or after its last answer (default %(default)g)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="serve at most N connections at once; more are answered 503 at once "
+        "(default 4096, within the open-file limit)",
+    )
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    store = SegmentStore(args.base_dir)
+    store.upgrade_tombstones()  # legacy NAME.ts.tombstone -> NAME.tombstone (SPEC §3)
+    settings = ConnectionSettings(args.idle_timeout, args.max_connections)
+    listener = Listener(create_app(args.base_dir, store=store), args.host, args.port, settings)
+    await listener.start()
+    log.info(
+        "restreamer serving %s on %s:%d (at most %d connections)",
+        args.base_dir, args.host, listener.port, listener.cap,
+    )  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await listener.stop()
 
 
 def run(args: argparse.Namespace) -> int:
-    store = SegmentStore(args.base_dir)
-    store.upgrade_tombstones()  # legacy NAME.ts.tombstone -> NAME.tombstone (SPEC §3)
-    app = create_app(args.base_dir, store=store)
-    log.info("restreamer serving %s on %s:%d", args.base_dir, args.host, args.port)
-    # Peers hold change-feed long-polls open; a graceful stop should not wait them out.
-    web.run_app(
-        app, host=args.host, port=args.port, print=None, access_log=None, shutdown_timeout=3.0
-    )
+    asyncio.run(_serve(args))
     return 0

@@ -49,7 +49,10 @@ def _error(description: str) -> dict[str, Any]:
 
 
 ERRORS = {
-    "400": _error("a parameter does not parse (the body gives the reason in one line)"),
+    "400": _error(
+        "a parameter does not parse, or a path part is longer than 255 bytes (the body gives "
+        "the reason in one line)"
+    ),
     "403": _error("a path part starts with '.' or leaves the base directory"),
     "404": _error("unknown channel, quality or file"),
 }
