@@ -150,11 +150,18 @@ class ChangeFeed:
         return count
 
     async def run(self) -> None:
+        failing = ""  # the last failure, logged once with its traceback until a scan succeeds
         while True:
             try:
                 await self.scan()
-            except Exception:
-                log.exception("change feed scan failed")
+            except Exception as err:
+                if repr(err) != failing:
+                    log.exception("change feed scan failed (logged again only if it changes)")
+                    failing = repr(err)
+            else:
+                if failing:
+                    log.info("change feed scans again")
+                    failing = ""
             await asyncio.sleep(self.interval)
 
     async def wait(self, channel: str, quality: str, timeout: float) -> None:
