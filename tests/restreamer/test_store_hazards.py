@@ -205,20 +205,45 @@ async def test_unreadable_entries_are_skipped_with_one_warning(hazardous_store: 
         assert sum(f"/{entry}: " in line for line in warnings) == 1, (entry, warnings)
 
 
-async def test_node_starts_with_an_unreadable_lost_and_found(hazardous_store: Archive) -> None:
+async def test_node_and_download_start_with_an_unreadable_lost_and_found(
+    hazardous_store: Archive,
+) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [*UNPRIVILEGED, sys.executable, "-m", "streamvault", "node",
-         "--base-dir", hazardous_store.base, "--host", "127.0.0.1", "--port", str(port),
-         "--no-downloader", "--no-backfiller"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        await wait_until_up(f"http://127.0.0.1:{port}", process)
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=20)
-    assert "Traceback" not in stderr.decode(), stderr.decode()
+    dead = f"http://127.0.0.1:{free_port()}"  # Twitch is not reachable: it need not be
+    commands = {
+        "node": ["node", "--base-dir", hazardous_store.base, "--host", "127.0.0.1",
+                 "--port", str(port), "--no-backfiller", "--channel", "x",
+                 "--twitch-gql-url", dead, "--twitch-usher-url", dead],
+        "download": ["download", "--base-dir", hazardous_store.base, "--metrics-port",
+                     str(free_port()), "--twitch-gql-url", dead, "--twitch-usher-url", dead, "x"],
+    }  # fmt: skip
+    for name, args in commands.items():
+        process = subprocess.Popen(
+            [*UNPRIVILEGED, sys.executable, "-m", "streamvault", *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            if name == "node":
+                await wait_until_up(f"http://127.0.0.1:{port}", process)
+            else:
+                metrics = f"http://127.0.0.1:{args[4]}"
+                await wait_until_up(metrics, process, "/metrics")
+        finally:
+            process.terminate()
+            _, stderr = process.communicate(timeout=20)
+        log = stderr.decode()
+        assert "Traceback" not in log and "PermissionError" not in log, (name, log)
+        assert "lost+found: Permission denied" in log, (name, log)
+
+
+async def test_the_change_feed_of_an_unknown_stream_is_404(fresh_client: TestClient) -> None:
+    for i in range(50):
+        response = await fresh_client.get(f"/changes/nothing{i}/source?timeout=0")
+        assert response.status == 404
+    response = await fresh_client.get("/changes/test/nothing?cursor=0&timeout=0")
+    assert response.status == 404
+    response = await fresh_client.get("/changes/test/source?timeout=0")
+    assert response.status == 200
 
 
 def _plant_symlinks(base: str, outside: str) -> None:
