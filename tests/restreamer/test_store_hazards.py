@@ -270,3 +270,23 @@ async def test_schemathesis_over_a_hazardous_store_finds_no_5xx_and_no_schema_vi
     assert selected is not None and selected[1] == selected[2], report[-3000:]
     assert "streamvault_restreamer_internal_errors_total 0.0" in metrics
     assert SECRET.decode() not in report
+
+
+async def test_extra_files_and_listings_follow_no_symlink(
+    fresh: Archive, fresh_client: TestClient, tmp_path: Path
+) -> None:
+    secret = outside_file(tmp_path)
+    emotes = os.path.join(fresh.base, "emotes")
+    os.makedirs(os.path.join(emotes, "real"))
+    with open(os.path.join(emotes, "real", "a.png"), "wb") as f:
+        f.write(b"png")
+    os.symlink(os.path.dirname(secret), os.path.join(emotes, "linked"))  # a directory link
+    os.symlink(os.path.dirname(secret), os.path.join(fresh.base, "escape"))
+    assert await (await fresh_client.get("/extras/emotes")).json() == ["real/a.png"]
+    assert await (await fresh_client.get("/extras/escape")).json() == []
+    for target in ("/segments/emotes/linked/passwd", "/segments/escape/passwd"):
+        response = await fresh_client.get(target)
+        assert response.status == 404, target
+        assert SECRET not in await response.read() and "passwd" not in await response.text()
+    response = await fresh_client.get("/segments/emotes/real/a.png")
+    assert response.status == 200 and await response.read() == b"png"
