@@ -91,7 +91,10 @@ class ChangeFeed:
         self.interval = interval
         self.log = ChangeLog()
         self._seen: dict[tuple[str, str, str], _Seen] = {}
+        #: one event per stream the store holds that someone waits on (bounded by the store);
+        #: waits on any other name share ``_news``, set on every scan that found something
         self._wakeups: dict[Key, asyncio.Event] = {}
+        self._news = asyncio.Event()
         self._scanned_once = False
 
     def _scan(self) -> list[tuple[str, str, str, list[str]]]:
@@ -147,6 +150,9 @@ class ChangeFeed:
             event = self._wakeups.pop((channel, quality), None)
             if event is not None:
                 event.set()
+        if count:
+            self._news.set()
+            self._news = asyncio.Event()
         return count
 
     async def run(self) -> None:
@@ -164,8 +170,11 @@ class ChangeFeed:
                     failing = ""
             await asyncio.sleep(self.interval)
 
-    async def wait(self, channel: str, quality: str, timeout: float) -> None:
-        event = self._wakeups.setdefault((channel, quality), asyncio.Event())
+    async def wait(self, channel: str, quality: str, timeout: float, held: bool) -> None:
+        """Wait for news of a stream (``held``: one the store holds) for at most ``timeout``."""
+        event = (
+            self._wakeups.setdefault((channel, quality), asyncio.Event()) if held else self._news
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
 
@@ -211,15 +220,17 @@ async def handle_changes(request: web.Request) -> web.Response:
     except UnsafePath as err:
         raise web.HTTPForbidden(text=str(err)) from None
     cursor = _number(request, "cursor", None)
-    timeout = min(MAX_TIMEOUT, _number(request, "timeout", DEFAULT_TIMEOUT) or 0.0)
+    timeout = _number(request, "timeout", DEFAULT_TIMEOUT) or 0.0
+    if timeout > MAX_TIMEOUT:  # exactly what the OpenAPI description says
+        raise web.HTTPBadRequest(text=f"timeout may be at most {MAX_TIMEOUT:g} s")
     feed = request.app[FEED]
-    # Only streams the store holds have a feed, so what is kept per (channel, quality) asked
-    # about is bounded by the store, not by what clients ask.
-    if not await asyncio.to_thread(is_real_dir, feed.store.base_dir, (channel, quality)):
-        raise web.HTTPNotFound(text=f"unknown channel or quality: {channel}/{quality}")
     body = feed.answer(channel, quality, None if cursor is None else int(cursor))
     if body is None and timeout > 0:
-        await feed.wait(channel, quality, timeout)
+        # A stream the store does not hold yet is answered too: its feed is how a peer hears
+        # that it begins (a 404 would tell a backfiller "no change feed here"). Nothing is
+        # kept per such name, so what clients ask about cannot grow the server's state.
+        held = await asyncio.to_thread(is_real_dir, feed.store.base_dir, (channel, quality))
+        await feed.wait(channel, quality, timeout, held)
         body = feed.answer(channel, quality, int(cursor or 0))
     if body is None:
         body = feed._json(feed.log.head, False, [])
@@ -278,10 +289,6 @@ OPENAPI: dict[str, Any] = {
             },
             "403": {
                 "description": "a path part starts with '.'",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-            },
-            "404": {
-                "description": "the store holds no such channel and quality",
                 "content": {"text/plain": {"schema": {"type": "string"}}},
             },
         },
