@@ -156,12 +156,16 @@ class Copier:
         when it is a chat batch every peer asked had merged away (404: nothing is missing).
 
         The same segment is never copied twice at once: a second caller waits for the first,
-        and tries its own candidates only if the first failed.
+        and tries its own candidates only if the first failed. Each call counts once in the
+        progress: copied, failed, or already here (the other caller's copy, or the
+        downloader's file).
         """
         while (running := self._in_flight.get(segment.path)) is not None:
             if await asyncio.shield(running):
+                self.progress.present()
                 return True
         if self.is_local(segment):
+            self.progress.present()
             return True
         future: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
         self._in_flight[segment.path] = future
@@ -221,7 +225,8 @@ class Copier:
         state.active += 1
         try:
             async with state.slots:
-                if self.is_local(segment):
+                if self.is_local(segment):  # written meanwhile, by the downloader
+                    self.progress.present()
                     return True
                 size = await copy_segment(self.client(peer), self.store, segment)
         except HashMismatch as err:
