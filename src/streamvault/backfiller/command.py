@@ -108,7 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive,
         default=60.0,
         metavar="S",
-        help="leave segments younger than this to the local downloader",
+        help="leave segments younger than this to the local downloader while it records them",
     )
     parser.add_argument(
         "--order", choices=ORDERS, default="reverse", help="hour order: reverse is newest first"

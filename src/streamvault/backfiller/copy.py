@@ -24,6 +24,7 @@ from ..logs import stream_logger
 from ..store.chat_naming import ChatBatch
 from ..store.disk import SegmentStore
 from .client import PeerClient
+from .cutoff import OwnCopies
 from .peers import Peer
 from .plan import Replica
 from .progress import Progress
@@ -119,6 +120,7 @@ class Copier:
         self._clients: dict[str, PeerClient] = {}
         self._in_flight: dict[str, asyncio.Future[bool | None]] = {}
         self._bad = _Bad()
+        self.own = OwnCopies()  # what this backfiller copied (not the downloader's)
 
     def state(self, peer: Peer) -> PeerState:
         state = self._states.get(peer.url)
@@ -254,6 +256,7 @@ class Copier:
             return False
         finally:
             state.active -= 1
+        self.own.add(segment.path)
         self.peer_ok(peer)
         lag = (self.clock.now() - segment.end).total_seconds()
         self.progress.copied(peer, segment, size, lag)

@@ -41,7 +41,7 @@ class FeedFollowers:
         copier: Copier,
         progress: Progress,
         clock: Clock,
-        cutoff: timedelta,
+        cutoff: Callable[[str, str], timedelta],
         wake: Callable[[], None],
         timeout: float = 30.0,
         absent_retry: float = 600.0,
@@ -136,7 +136,8 @@ class FeedFollowers:
                 local = self.store.segment_names(channel, quality, hour, tombstones=True)
             except ValueError:
                 continue  # an unsafe hour name from the peer
-            plan = plan_hour(channel, quality, hour, local, names, self.clock.now(), self.cutoff)
+            cutoff = self.cutoff(channel, quality)
+            plan = plan_hour(channel, quality, hour, local, names, self.clock.now(), cutoff)
             self.progress.unusable(peer, channel, quality, f"{channel}/{quality}/{hour}", plan.bad)
             write_tombstones(self.store, self.progress, plan.tombstones)
             self.progress.plan(len(plan.fetch))
@@ -150,11 +151,12 @@ class FeedFollowers:
     async def _copy_later(self, peer: Peer, segment: Replica) -> None:
         """Copy an announced segment once it is older than the cut-off, if still missing."""
         try:
-            due = segment.start + self.cutoff
+            channel, quality = segment.channel, segment.quality
+            due = segment.start + self.cutoff(channel, quality)
             await self.clock.sleep((due - self.clock.now()).total_seconds())
-            local = self.store.segment_names(segment.channel, segment.quality, segment.hour, True)
-            plan = plan_hour(segment.channel, segment.quality, segment.hour, local,
-                             [segment.name], self.clock.now(), self.cutoff)  # fmt: skip
+            local = self.store.segment_names(channel, quality, segment.hour, True)
+            plan = plan_hour(channel, quality, segment.hour, local, [segment.name],
+                             self.clock.now(), self.cutoff(channel, quality))  # fmt: skip
             if plan.fetch:
                 self.progress.plan(1)
                 await self.copier.copy(segment, [peer])

@@ -25,6 +25,7 @@ from ..errors import RemoteError
 from ..store.disk import SegmentStore
 from .copy import Copier, write_tombstones
 from .extras import ExtrasCopier
+from .cutoff import RecentCutoff
 from .follow import FeedFollowers
 from .peers import Peer, PeerDiscovery
 from .plan import HourPlan, Order, Replica, hours_to_check, plan_hour, resolve_start
@@ -107,6 +108,9 @@ class Backfiller:
             store, session, self.clock, self.progress, settings.per_peer, settings.listing_timeout
         )
         self.extras = ExtrasCopier(store, self.copier, settings.extras)
+        cutoff = timedelta(seconds=settings.recent_cutoff)
+        #: the cut-off of each stream now: (channel, quality) -> timedelta
+        self.cutoff = RecentCutoff(store, self.clock, cutoff, self.copier.own)
         self._last_full: float | None = None
         self._wake: asyncio.Event | None = None
         self.followers = FeedFollowers(
@@ -118,10 +122,6 @@ class Backfiller:
     def feed_cursors(self) -> dict[tuple[str, str, str], tuple[int, str]]:
         """(peer url, channel, quality) -> (cursor, instance) of each followed change feed."""
         return self.followers.cursors
-
-    @property
-    def cutoff(self) -> timedelta:
-        return timedelta(seconds=self.settings.recent_cutoff)
 
     # --- passes ----------------------------------------------------------------------------
 
@@ -247,10 +247,11 @@ class Backfiller:
         )
         local = self.store.segment_names(channel, quality, hour, tombstones=True)
         now = self.clock.now()
+        cutoff = self.cutoff(channel, quality)
         plans: list[tuple[Peer, HourPlan]] = []
         for peer, answer in zip(peers, answers, strict=True):
             if isinstance(answer, list):
-                plan = plan_hour(channel, quality, hour, local, answer, now, self.cutoff)
+                plan = plan_hour(channel, quality, hour, local, answer, now, cutoff)
                 self.progress.unusable(
                     peer, channel, quality, f"{channel}/{quality}/{hour}", plan.bad
                 )

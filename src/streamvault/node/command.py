@@ -50,7 +50,7 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--twitch-usher-url", {"help": "Twitch usher base URL (scheme and host)"}),
     ("--twitch-auth-file", {"help": "file holding an OAuth token (never logged)"}),
     ("--ca-file", {"help": "extra CA certificate to trust for TLS"}),
-    ("--recent-cutoff", {"type": float, "help": "backfill leaves younger segments (seconds)"}),
+    ("--recent-cutoff", {"type": float, "help": "seconds left to a local recorder"}),
     ("--backfill-start", {"help": "oldest hour to backfill: hours ago, or a time"}),
     ("--extras", {"metavar": "DIR,...", "help": "extra directories to copy from peers (emotes)"}),
     (
