@@ -84,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> NodeConfig:
-    flags = {k: v for k, v in vars(args).items() if k not in ("config", "run", "command")}
+    flags = {k: v for k, v in vars(args).items() if k not in ("config", "run", "command", "parser")}
     # --log-level always has a value (the CLI adds it to every command); only a flag that was
     # really typed may override the config file.
     if not any(a == "--log-level" or a.startswith("--log-level=") for a in sys.argv[1:]):

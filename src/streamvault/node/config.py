@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError, UnsafePath
+from ..backfiller.command import parse_start
+from ..cliargs import check_peer_url
+from ..errors import BadTime, ConfigError, UnsafePath
 from ..store.naming import check_path_part
 
 ENV_PREFIX = "STREAMVAULT_"
@@ -103,7 +105,16 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return float(value)
         return None if value is None else str(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: {name} must be a {kind}, not {value!r}") from None
+        raise ConfigError(f"{source}: {name} must be {_KIND_WORDS[kind]}, not {value!r}") from None
+
+
+_KIND_WORDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "list": "a list of strings (or one comma-separated string)",
+    "str": "a string",
+}
 
 
 def parse_toml(text: str, source: str = "config file") -> dict[str, Any]:
@@ -142,6 +153,12 @@ def load(
             raise ConfigError(f"unknown setting {name!r}")
         merged[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
     config = NodeConfig(**merged)
+    check(config)
+    return config
+
+
+def check(config: NodeConfig) -> None:
+    """Refuse settings that cannot work, with one line that says which and why."""
     if config.port < 0 or config.port > 65535:
         raise ConfigError(f"port out of range: {config.port}")
     for name in config.extras:
@@ -149,4 +166,14 @@ def load(
             check_path_part(name, "directory")
         except UnsafePath as err:
             raise ConfigError(f"extras: {err}") from None
-    return config
+    if not config.qualities:
+        raise ConfigError("qualities: give at least one quality, e.g. source,480p")
+    for url in config.nodes:
+        try:
+            check_peer_url(url)
+        except ValueError as err:
+            raise ConfigError(f"nodes: {err}") from None
+    try:
+        parse_start(config.backfill_start)
+    except BadTime as err:
+        raise ConfigError(f"backfill_start: {err}") from None

@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from ..cliargs import add_base_dir
+from ..cliargs import add_base_dir, require_base_dir
 from ..store.disk import SegmentStore
 from .app import create_app
 
@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not require_base_dir("restream", args.base_dir):
+        return 2
     store = SegmentStore(args.base_dir)
     store.upgrade_tombstones()  # legacy NAME.ts.tombstone -> NAME.tombstone (SPEC §3)
     app = create_app(args.base_dir, store=store)
