@@ -242,3 +242,27 @@ async def test_a_client_that_leaves_a_browser_file_render_stops_ffmpeg(
     os.kill(pid, signal.SIGSTOP)
     request.cancel()  # the client goes away before the file is ready
     await assert_killed(pid)
+
+
+async def test_the_406_after_a_suspect_segment_says_what_is_wrong(
+    tmp_path: pytest.TempPathFactory, segment_datas: list[bytes]
+) -> None:
+    from streamvault.clock import FakeClock
+    from streamvault.store.disk import SegmentStore
+
+    from .conftest import LATER, serve
+    from .media import populate, start_of
+
+    store = SegmentStore(str(tmp_path))
+    populate(store, "s", "source", segment_datas[:3], skip=(1,))
+    store.write_segment("s", "source", start_of(1), 2.0, "suspect", segment_datas[1])
+    client = await serve(str(tmp_path), FakeClock(LATER), [])
+    try:
+        response = await client.get(f"/cut/s/source.ts?start={iso(0)}&end={iso(3)}")
+        text = await response.text()
+    finally:
+        await client.close()
+    assert response.status == 406
+    at = format_iso(start_of(2))
+    assert f"from {at} to {at}" not in text  # not a zero-length "hole"
+    assert f"at {at}, where a suspect or partial segment ends" in text

@@ -29,7 +29,7 @@ from ..cutter.run import (
     smart_parts,
     smart_remux,
 )
-from ..store.select import select_segments
+from ..store.select import TOLERANCE, Hole, select_segments
 from ..timeutil import format_iso
 from .archive import Archive, NotAcceptable
 from .files import send_fd
@@ -59,12 +59,20 @@ def check_plan(plan: CutPlan, allow_holes: bool) -> None:
     if not plan.runs:
         raise NotAcceptable("the range holds no video")
     if plan.holes and not allow_holes:
-        first = plan.holes[0]
         raise NotAcceptable(
-            f"the range holds {len(plan.holes)} hole(s), the first from "
-            f"{format_iso(first.start)} to {format_iso(first.end)}; "
+            f"the range holds {len(plan.holes)} hole(s), the first {_where(plan.holes[0])}; "
             "add allow_holes=true to cut anyway"
         )
+
+
+def _where(hole: Hole) -> str:
+    if hole.end - hole.start > TOLERANCE:
+        return f"from {format_iso(hole.start)} to {format_iso(hole.end)}"
+    # no time is missing for sure: a suspect or partial segment ends here, maybe cut short
+    return (
+        f"at {format_iso(hole.start)}, where a suspect or partial segment ends "
+        "(its last moments may be missing)"
+    )
 
 
 def _filename(channel: str, quality: str, plan: CutPlan, type: CutType) -> str:
