@@ -24,8 +24,8 @@ from ..clock import Clock, SystemClock
 from ..errors import RemoteError
 from ..store.disk import SegmentStore
 from .copy import Copier, write_tombstones
-from .extras import ExtrasCopier
 from .cutoff import RecentCutoff
+from .extras import ExtrasCopier
 from .follow import FeedFollowers
 from .peers import Peer, PeerDiscovery
 from .plan import HourPlan, Order, Replica, hours_to_check, plan_hour, resolve_start

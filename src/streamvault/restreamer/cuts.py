@@ -203,7 +203,7 @@ async def _send_rendered(
     leased = request.app[RENDERED].lease(
         key, render, f".{EXTENSIONS[type]}", lambda: client_gone(request)
     )
-    extra = {hdrs.CONTENT_DISPOSITION: headers[hdrs.CONTENT_DISPOSITION]}
+    extra: dict[str, str] = {hdrs.CONTENT_DISPOSITION: headers[hdrs.CONTENT_DISPOSITION]}
     try:
         async with leased as path:
             fd = os.open(path, os.O_RDONLY)
