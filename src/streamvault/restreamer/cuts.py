@@ -2,10 +2,11 @@
 
 ``rough``, ``fast`` and ``smart`` (when its runs join up) are sent with a ``Content-Length``:
 the few re-encoded edges are made first, then the copied segments go out with ``sendfile``.
-Full re-encodes and the remuxing ``smart`` stream ffmpeg's output as it comes. When the client
-goes away the ffmpeg process is killed: the handler polls the connection while it waits for
-output, so a disconnect is noticed within :data:`POLL` seconds even while ffmpeg is still
-encoding and has nothing to send yet."""
+``mpegts`` re-encodes and the remuxing ``smart`` stream ffmpeg's output as it comes. ``mp4`` and
+``webm``, the files browsers open, are rendered whole first and sent as files with ranges
+(:mod:`.rendered`). When the client goes away the ffmpeg process is killed: the handler polls
+the connection while it waits for output, so a disconnect is noticed within :data:`POLL`
+seconds even while ffmpeg is still encoding and has nothing to send yet."""
 
 from __future__ import annotations
 
