@@ -1,7 +1,9 @@
 """Running a cut: ffmpeg processes whose output streams while they run (SPEC §7).
 
-Every function here is an async generator of output bytes. Closing it early (the client went
-away) kills the ffmpeg process it is running; nothing is left behind, temp files included.
+Every function here is an async generator of output bytes, except :func:`render_file`, which
+writes a complete file (for browsers: seekable, with its true duration). Closing a generator
+early, or cancelling a render (the client went away), kills the ffmpeg process it is running;
+nothing is left behind, temp files included.
 
 - ``rough``: the segments' bytes, concatenated;
 - ``fast``: the first and last segment of each run re-encoded and trimmed exactly, their
