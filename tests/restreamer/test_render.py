@@ -91,3 +91,16 @@ def test_bandwidth() -> None:
     sized = Segment("c", "q", T, 2.0, "full", HASH, size=500_000)
     assert bandwidth([sized, seg(2)]) == 2_000_000  # unknown sizes are left out
     assert bandwidth([]) == 1
+
+
+def test_ffmpeg_stream_lines_give_size_and_frame_rate() -> None:
+    from streamvault.restreamer.probe import describe
+
+    text = (
+        "Input #0, mpegts, from 'x.ts':\n"
+        "  Stream #0:0[0x100]: Video: h264 (High) ([27][0][0][0] / 0x001B), yuv420p(tv, "
+        "bt709, progressive), 1920x1080 [SAR 1:1 DAR 16:9], 59.94 fps, 59.94 tbr, 90k tbn\n"
+        "  Stream #0:1[0x101](und): Audio: aac (LC) ([15][0][0][0] / 0x000F), 48000 Hz\n"
+    )
+    assert describe(text) == ((1920, 1080), 59.94)
+    assert describe("  Stream #0:0: Audio: aac, 48000 Hz\n") == (None, None)
