@@ -32,3 +32,38 @@ def test_unknown_subcommand_is_an_error() -> None:
     result = run("frobnicate")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_mistyped_input_is_refused_with_one_clear_line(tmp_path: object) -> None:
+    import os
+
+    store = os.path.join(str(tmp_path), "store")
+    os.makedirs(os.path.join(store, "ch", "source", "2026-01-01T00"))
+    missing = os.path.join(str(tmp_path), "no-such-dir")
+    cases = [
+        (["node", "--qualities", "", "--channel", "x"], "qualities: give at least one quality"),
+        (["node", "--node", "not-a-url", "--channel", "x"], "not a peer URL: 'not-a-url'"),
+        (["backfill", "--node", "not-a-url", "--channel", "x"], "not a peer URL: 'not-a-url'"),
+        (["download", "x", "--qualities", ""], "expected a comma-separated list"),
+        (["coverage", "--base-dir", missing, "--once"], "is not a directory"),
+        (["restream", "--base-dir", missing], "is not a directory"),
+        (["coverage", "--base-dir", store, "--qualities", "1080p", "--once"], "no quality 1080p"),
+        (["node", "--port", "x"], "invalid int value"),
+        (
+            ["node", "--backfill-start", "yesterday", "--node", "http://127.0.0.1:9", "--channel",
+             "x", "--base-dir", store],
+            "backfill_start: not an ISO 8601 time: 'yesterday'",
+        ),
+    ]  # fmt: skip
+    for args, message in cases:
+        result = run(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr, args
+
+
+def test_an_unknown_flag_shows_the_usage_of_its_subcommand() -> None:
+    result = run("node", "--bogus-flag")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: streamvault node ")
+    assert "streamvault node: error: unrecognized arguments: --bogus-flag" in result.stderr

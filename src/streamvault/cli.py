@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter,
             )
             module.add_arguments(sub)
-            sub.set_defaults(run=module.run)
+            sub.set_defaults(run=module.run, parser=sub)
         add_log_level(sub)
     return parser
 
@@ -86,7 +86,9 @@ def tune_gc() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     tune_gc()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand, with its own usage, not the top-level one
+        getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     setup_logging(args.log_level)
     try:
         code: int = args.run(args)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from urllib.parse import urlsplit
 
 from .logs import LEVELS
 
@@ -43,3 +45,43 @@ def comma_list(text: str) -> list[str]:
     if not items:
         raise argparse.ArgumentTypeError("expected a comma-separated list")
     return items
+
+
+def check_peer_url(text: str) -> str:
+    """A peer restreamer's base URL: ``http(s)://HOST[:PORT]``, or ``HOST:PORT`` (then http).
+
+    A bare word (``not-a-url``) is refused rather than tried as a host on port 80 every pass.
+    Raises ``ValueError`` with a one-line reason.
+    """
+    value = text.strip()
+    given_scheme = "://" in value
+    parts = urlsplit(value if given_scheme else "http://" + value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+        given_scheme = False  # a bad port: refused below
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or " " in value
+        or (not given_scheme and port is None)
+    ):
+        raise ValueError(f"not a peer URL: {text!r} (want http://HOST:PORT)")
+    return value
+
+
+def peer_url(text: str) -> str:
+    """:func:`check_peer_url` as an argparse ``type``."""
+    try:
+        return check_peer_url(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def require_base_dir(command: str, base_dir: str) -> bool:
+    """False (after saying why) when a command that reads the store is given none."""
+    if os.path.isdir(base_dir):
+        return True
+    print(f"streamvault {command}: --base-dir {base_dir!r} is not a directory", file=sys.stderr)
+    return False

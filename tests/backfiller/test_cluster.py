@@ -140,6 +140,8 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
     task = asyncio.create_task(node.run())
     try:
         await eventually(lambda: (url, "ch", "source") in node.feed_cursors)
+        for store in (a, b):  # b's downloader is at work (and got what a got)
+            write(store, NOW - timedelta(seconds=4), data=b"recorded")
         old = write(a, NOW - timedelta(seconds=120))
         young = write(a, NOW - timedelta(seconds=10))
         started = time.monotonic()

@@ -221,3 +221,23 @@ def test_unsafe_extras_paths_are_refused(path: str) -> None:
 def test_extras_already_here_are_not_fetched() -> None:
     fetch, refused = plan_extras({"25/dark-1.0"}, ["25/dark-1.0", "25/light-1.0", "25/light-1.0"])
     assert fetch == ("25/light-1.0",) and refused == ()
+
+
+@pytest.mark.parametrize(
+    ("newest_recorded", "expected"),
+    [
+        (None, 0),  # nothing records the stream here
+        (-5, 60),  # recording: 5 s ago
+        (-59.9, 60),
+        (-60, 0),  # down or behind by the cut-off: copy at once
+        (-3600, 0),
+    ],
+)
+def test_the_cutoff_applies_only_while_the_stream_is_recorded_here(
+    newest_recorded: float | None, expected: float
+) -> None:
+    from streamvault.backfiller.cutoff import effective_cutoff
+
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    newest = None if newest_recorded is None else now + timedelta(seconds=newest_recorded)
+    assert effective_cutoff(timedelta(seconds=60), newest, now) == timedelta(seconds=expected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 import aiohttp
@@ -101,3 +102,42 @@ async def test_a_failing_peer_backs_off_and_recovers(
     assert await copier.copy(segments[2], [down, back])
     assert copier.state(back).failures == 0
     assert tree(store) == {k: v for k, v in tree(source).items() if segments[2].name in k}
+
+
+async def test_progress_reaches_its_end_when_the_downloader_wrote_a_segment_meanwhile(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    from aiohttp import web
+    from aiohttp.typedefs import Handler
+
+    from .test_service import make
+
+    peer = SegmentStore(str(tmp_path / "peer"))
+    segments = [write(peer, at(minute)) for minute in (1, 2, 3)]
+    asked = asyncio.Event()
+    release = asyncio.Event()
+
+    @web.middleware
+    async def hold_the_first(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/segments/") and not asked.is_set():
+            asked.set()
+            await release.wait()
+        return await handler(request)
+
+    app = peer_app(peer)
+    app.middlewares.append(hold_the_first)
+    store, backfiller = make(tmp_path, [await serve(app)], session, per_peer=1)
+    running = asyncio.create_task(backfiller.run_pass())
+    await asyncio.wait_for(asked.wait(), 10)
+    for segment in segments:  # the local downloader catches up while the copy waits
+        if not os.path.exists(store.segment_path(segment)):
+            with open(peer.segment_path(segment), "rb") as file:
+                write(store, segment.start, data=file.read())
+    release.set()
+    result = await asyncio.wait_for(running, 10)
+    assert (result.copied, result.failed) == (3, 0)
+    snap = backfiller.progress.publish()
+    assert (snap.planned, snap.done, snap.copied, snap.present, snap.pending) == (3, 3, 1, 2, 0)
+    assert format_line(snap).startswith("backfill: 3/3 segments copied (2 already here")
+    assert PENDING._value.get() == 0
+    assert tree(store) == tree(peer)

@@ -168,11 +168,32 @@ async def test_segments_younger_than_the_cutoff_are_left_alone(
     young = write(peer, NOW - timedelta(seconds=59))
     url = await serve(peer_app(peer))
     store, backfiller = make(tmp_path, [url], session)
+    write(store, NOW - timedelta(seconds=4), data=b"recorded here")  # the downloader is at work
     result = await backfiller.run_pass()
     assert result.copied == 1
     assert os.path.exists(store.segment_path(old))
     assert not os.path.exists(store.segment_path(young))
     assert result.ok  # not copying a young segment is not a failure
+
+
+async def test_the_cutoff_holds_only_while_the_stream_is_recorded_here(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    peer = SegmentStore(str(tmp_path / "peer"))
+    young = write(peer, NOW - timedelta(seconds=20))
+    url = await serve(peer_app(peer))
+    # nothing records the stream here: a young segment is copied at once
+    idle, backfiller = make(tmp_path, [url], session, name="idle")
+    assert (await backfiller.run_pass()).copied == 1
+    assert os.path.exists(idle.segment_path(young))
+    # its own copies are no recording: a newer young segment is copied at once too
+    younger = write(peer, NOW - timedelta(seconds=10))
+    assert (await backfiller.run_pass()).copied == 1
+    assert os.path.exists(idle.segment_path(younger))
+    # a recorder that stopped 90 s ago (down, or behind) holds nothing back either
+    stale, backfiller = make(tmp_path, [url], session, name="stale")
+    write(stale, NOW - timedelta(seconds=90), data=b"last recorded")
+    assert (await backfiller.run_pass()).copied == 2
 
 
 async def test_a_quality_without_listed_hours_still_gets_them_checked(

@@ -62,6 +62,8 @@ def test_coverage_once_only_the_channels_and_qualities_asked_for(tmp_path: Path)
             "c",
             "--qualities",
             "q,480p",
+            "--node",  # whose 480p map the page for 480p shows, though this node has none
+            "other=http://127.0.0.1:9",
         ]
     )
     assert code == 0

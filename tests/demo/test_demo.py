@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,42 @@ def test_demo_refuses_a_non_empty_data_dir(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "not empty" in result.stdout + result.stderr
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as file:
+        return [int(text) for text in file.read().split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_demo_and_its_nodes(tmp_path: Path) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "streamvault", "demo", "--data-dir", str(tmp_path / "demo")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:  # both nodes answer once the URLs are printed
+            if line.startswith("watch live:"):
+                break
+        nodes = children(demo.pid)
+        assert len(nodes) == 2
+        demo.send_signal(signal.SIGTERM)
+        rest = demo.communicate(timeout=90)[0]
+        assert demo.returncode == 143, rest
+        assert "demo stopped" in rest
+        assert not [pid for pid in nodes if alive(pid)]  # no orphans left running
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -89,7 +90,9 @@ async def test_media_url_records_as_source(origin: Origin, tmp_path: Path) -> No
     assert {s.quality for s in stored(store, "chan")} == {"source"}
 
 
-async def test_segment_faults(origin: Origin, tmp_path: Path) -> None:
+async def test_segment_faults(
+    origin: Origin, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     base = origin.published() + 3
     faults = {
         base: "404",
@@ -107,6 +110,8 @@ async def test_segment_faults(origin: Origin, tmp_path: Path) -> None:
     segments = by_start(origin, stored(store, "chan"))
     assert base not in segments  # 404: no file
     assert origin.requests[f"segment:{base}"] == 1  # and no retry
+    lost = [r for r in caplog.records if "URL gone" in r.getMessage()]
+    assert [r.levelno for r in lost] == [logging.ERROR]  # data lost: an ERROR
     partial = segments[base + 1]
     assert {s.type for s in partial} == {"partial"}
     assert len(partial) == 1  # identical partial bytes are saved once

@@ -38,7 +38,7 @@ def test_unknown_keys_are_named() -> None:
 @pytest.mark.parametrize(
     ("text", "env", "message"),
     [
-        ('port = "eighty"', {}, "port must be a int"),
+        ('port = "eighty"', {}, "port must be a whole number"),
         ("channels = 3", {}, "channels must be a list"),
         ("", {"STREAMVAULT_DOWNLOADER": "maybe"}, "STREAMVAULT_DOWNLOADER"),
         ("port = [", {}, "not valid TOML"),

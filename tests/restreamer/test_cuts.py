@@ -159,18 +159,59 @@ async def test_full_reencodes(
     assert abs(frames - 5.5 * 30) <= 3
 
 
-async def test_a_client_that_leaves_stops_ffmpeg(client: TestClient) -> None:
-    before = running_pids()
-    response = await client.get(f"/cut/test/source.ts?start={iso(0)}&end={iso(20)}&type=webm")
+def top_boxes(data: bytes) -> list[bytes]:
+    """The types of an mp4 file's top-level boxes, in order."""
+    boxes, at = [], 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        boxes.append(data[at + 4 : at + 8])
+        if size < 8:
+            break
+        at += size
+    return boxes
+
+
+@pytest.mark.parametrize("type", ["mp4", "webm"])
+async def test_browser_files_are_complete_and_seekable(
+    client: TestClient, type: str, tmp_path: pytest.TempPathFactory
+) -> None:
+    from streamvault.restreamer.state import RENDERED
+
+    path = f"/cut/test/source.ts?start={iso(1.5)}&end={iso(9)}&type={type}"
+    response = await client.get(path)
+    body = await response.read()
     assert response.status == 200
-    for _ in range(500):
+    assert int(response.headers["Content-Length"]) == len(body)
+    assert response.headers["Accept-Ranges"] == "bytes"
+    assert response.headers["Content-Disposition"].endswith(f'.{type}"')
+    with av.open(save(tmp_path, body)) as container:  # the true duration, in the container
+        assert container.duration is not None
+        assert abs(container.duration / 1_000_000 - 15.0) < 0.2
+    if type == "mp4":
+        boxes = top_boxes(body)
+        assert b"moof" not in boxes  # one movie, not fragments
+        assert boxes.index(b"moov") < boxes.index(b"mdat")  # +faststart: the index first
+    # a browser seeking: a range of the same file, from the kept render
+    rendered = client.app[RENDERED]
+    renders = rendered.renders
+    response = await client.get(path, headers={"Range": "bytes=1000-1999"})
+    assert response.status == 206
+    assert response.headers["Content-Range"] == f"bytes 1000-1999/{len(body)}"
+    assert await response.read() == body[1000:2000]
+    assert rendered.renders == renders
+
+
+async def wait_for_new_ffmpeg(before: frozenset[int]) -> int:
+    for _ in range(1000):
         started = running_pids() - before
         if started:
             break
         await asyncio.sleep(0.01)
     (pid,) = started
-    os.kill(pid, signal.SIGSTOP)  # ffmpeg can no longer finish on its own
-    response.close()  # the client goes away
+    return pid
+
+
+async def assert_killed(pid: int) -> None:
     for _ in range(500):
         if pid not in running_pids():
             break
@@ -178,3 +219,50 @@ async def test_a_client_that_leaves_stops_ffmpeg(client: TestClient) -> None:
     assert pid not in running_pids()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # killed and reaped
+
+
+async def test_a_client_that_leaves_stops_ffmpeg(client: TestClient) -> None:
+    before = running_pids()
+    response = await client.get(f"/cut/test/source.ts?start={iso(0)}&end={iso(20)}&type=mpegts")
+    assert response.status == 200
+    pid = await wait_for_new_ffmpeg(before)
+    os.kill(pid, signal.SIGSTOP)  # ffmpeg can no longer finish on its own
+    response.close()  # the client goes away
+    await assert_killed(pid)
+
+
+async def test_a_client_that_leaves_a_browser_file_render_stops_ffmpeg(
+    client: TestClient,
+) -> None:
+    before = running_pids()
+    request = asyncio.ensure_future(
+        client.get(f"/cut/test/source.ts?start={iso(0)}&end={iso(20)}&type=webm")
+    )
+    pid = await wait_for_new_ffmpeg(before)
+    os.kill(pid, signal.SIGSTOP)
+    request.cancel()  # the client goes away before the file is ready
+    await assert_killed(pid)
+
+
+async def test_the_406_after_a_suspect_segment_says_what_is_wrong(
+    tmp_path: pytest.TempPathFactory, segment_datas: list[bytes]
+) -> None:
+    from streamvault.clock import FakeClock
+    from streamvault.store.disk import SegmentStore
+
+    from .conftest import LATER, serve
+    from .media import populate, start_of
+
+    store = SegmentStore(str(tmp_path))
+    populate(store, "s", "source", segment_datas[:3], skip=(1,))
+    store.write_segment("s", "source", start_of(1), 2.0, "suspect", segment_datas[1])
+    client = await serve(str(tmp_path), FakeClock(LATER), [])
+    try:
+        response = await client.get(f"/cut/s/source.ts?start={iso(0)}&end={iso(3)}")
+        text = await response.text()
+    finally:
+        await client.close()
+    assert response.status == 406
+    at = format_iso(start_of(2))
+    assert f"from {at} to {at}" not in text  # not a zero-length "hole"
+    assert f"at {at}, where a suspect or partial segment ends" in text

@@ -259,3 +259,20 @@ async def test_no_connection_is_left_corked_after_a_segment(
         response = await client.get(url, headers={"Range": "bytes=999999999-"})
         assert response.status == 416
     assert corked_after == [0, 0, 0, 0]
+
+
+async def test_options_preflights_are_answered_with_cors_headers(client: TestClient) -> None:
+    response = await client.options(
+        "/playlist/test/source.m3u8",
+        headers={
+            "Origin": "https://player.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "range",
+        },
+    )
+    assert response.status == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert response.headers["Access-Control-Allow-Headers"] == "range"
+    get = await client.get("/files", headers={"Origin": "https://player.example"})
+    assert get.headers["Access-Control-Allow-Origin"] == "*"

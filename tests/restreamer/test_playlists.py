@@ -125,7 +125,9 @@ async def test_master_playlist_works_in_streamlink(client: TestClient) -> None:
 
     url = str(client.make_url(f"/playlist/test.m3u8?start={iso(0)}&end={iso(4)}"))
     streams = await asyncio.to_thread(lambda: Streamlink().streams("hls://" + url))
-    assert {"source", "480p"} <= set(streams)
+    # both are 160x90 here: named by size, the original first, and it is the best
+    assert {"90p", "90p_alt", "best"} <= set(streams)
+    assert "/playlist/test/source.m3u8?" in streams["best"].url
 
 
 @pytest.mark.parametrize(

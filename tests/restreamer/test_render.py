@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from streamvault.restreamer.probe import codecs_of
 from streamvault.restreamer.render import (
     Variant,
+    VideoInfo,
     bandwidth,
     master_playlist,
     media_playlist,
@@ -60,17 +62,45 @@ def test_target_duration_is_the_integer_ceiling() -> None:
 
 
 def test_master_playlist() -> None:
-    text = master_playlist([Variant("source", 3_000_000, "ch/source.m3u8?start=x")])
+    video = VideoInfo((1920, 1080), 60.0, ("avc1.64002A", "mp4a.40.2"))
+    text = master_playlist(
+        [
+            Variant("source", 3_000_000, "ch/source.m3u8?start=x", video),
+            Variant("audio", 100_000, "ch/audio.m3u8"),  # nothing known but the bandwidth
+        ]
+    )
     assert text.splitlines() == [
         "#EXTM3U",
         "#EXT-X-VERSION:3",
         '#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="source",NAME="source",AUTOSELECT=YES,DEFAULT=YES',
-        '#EXT-X-STREAM-INF:BANDWIDTH=3000000,VIDEO="source"',
+        "#EXT-X-STREAM-INF:BANDWIDTH=3000000,RESOLUTION=1920x1080,FRAME-RATE=60.000,"
+        'CODECS="avc1.64002A,mp4a.40.2",NAME="source"',
         "ch/source.m3u8?start=x",
+        '#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="audio",NAME="audio",AUTOSELECT=YES,DEFAULT=YES',
+        '#EXT-X-STREAM-INF:BANDWIDTH=100000,NAME="audio"',
+        "ch/audio.m3u8",
     ]
+
+
+def test_codecs_of_a_real_segment(segment_datas: list[bytes]) -> None:
+    # testsrc renders 4:4:4, so x264 picks High 4:4:4 Predictive (244 = 0xF4), level 1.1
+    assert codecs_of(segment_datas[0]) == ("avc1.F4000B", "mp4a.40.2")
 
 
 def test_bandwidth() -> None:
     sized = Segment("c", "q", T, 2.0, "full", HASH, size=500_000)
     assert bandwidth([sized, seg(2)]) == 2_000_000  # unknown sizes are left out
     assert bandwidth([]) == 1
+
+
+def test_ffmpeg_stream_lines_give_size_and_frame_rate() -> None:
+    from streamvault.restreamer.probe import describe
+
+    text = (
+        "Input #0, mpegts, from 'x.ts':\n"
+        "  Stream #0:0[0x100]: Video: h264 (High) ([27][0][0][0] / 0x001B), yuv420p(tv, "
+        "bt709, progressive), 1920x1080 [SAR 1:1 DAR 16:9], 59.94 fps, 59.94 tbr, 90k tbn\n"
+        "  Stream #0:1[0x101](und): Audio: aac (LC) ([15][0][0][0] / 0x000F), 48000 Hz\n"
+    )
+    assert describe(text) == ((1920, 1080), 59.94)
+    assert describe("  Stream #0:0: Audio: aac, 48000 Hz\n") == (None, None)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import aiohttp
 
-from ..cliargs import add_base_dir, add_metrics_port, comma_list
+from ..cliargs import add_base_dir, add_metrics_port, comma_list, peer_url
 from ..errors import BadTime, UnsafePath
 from ..metrics import start_metrics_server
 from ..store.disk import SegmentStore
@@ -102,6 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--node",
         action="append",
+        type=peer_url,
         default=[],
         metavar="URL",
         help="a peer restreamer's base URL (repeatable)",
@@ -126,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive,
         default=60.0,
         metavar="S",
-        help="leave segments younger than this to the local downloader",
+        help="leave segments younger than this to the local downloader while it records them",
     )
     parser.add_argument(
         "--order", choices=ORDERS, default="reverse", help="hour order: reverse is newest first"

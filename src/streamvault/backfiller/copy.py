@@ -25,6 +25,7 @@ from ..store.chat_naming import ChatBatch
 from ..store.disk import SegmentStore
 from .answers import BadAnswer
 from .client import MAX_SEGMENT_BYTES, PeerClient
+from .cutoff import OwnCopies
 from .peers import Peer
 from .plan import Replica
 from .progress import Progress
@@ -136,6 +137,7 @@ class Copier:
         self._clients: dict[str, PeerClient] = {}
         self._in_flight: dict[str, asyncio.Future[bool | None]] = {}
         self._bad = _Bad()
+        self.own = OwnCopies()  # what this backfiller copied (not the downloader's)
 
     def state(self, peer: Peer) -> PeerState:
         state = self._states.get(peer.url)
@@ -187,12 +189,16 @@ class Copier:
         when it is a chat batch every peer asked had merged away (404: nothing is missing).
 
         The same segment is never copied twice at once: a second caller waits for the first,
-        and tries its own candidates only if the first failed.
+        and tries its own candidates only if the first failed. Each call counts once in the
+        progress: copied, failed, or already here (the other caller's copy, or the
+        downloader's file).
         """
         while (running := self._in_flight.get(segment.path)) is not None:
             if await asyncio.shield(running):
+                self.progress.present()
                 return True
         if self.is_local(segment):
+            self.progress.present()
             return True
         future: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
         self._in_flight[segment.path] = future
@@ -252,7 +258,8 @@ class Copier:
         state.active += 1
         try:
             async with state.slots:
-                if self.is_local(segment):
+                if self.is_local(segment):  # written meanwhile, by the downloader
+                    self.progress.present()
                     return True
                 size = await copy_segment(self.client(peer), self.store, segment)
         except HashMismatch as err:
@@ -283,6 +290,7 @@ class Copier:
             return False
         finally:
             state.active -= 1
+        self.own.add(segment.path)
         self.peer_ok(peer)
         lag = (self.clock.now() - segment.end).total_seconds()
         self.progress.copied(peer, segment, size, lag)

@@ -44,7 +44,7 @@ class FeedFollowers:
         copier: Copier,
         tombstones: TombstoneWriter,
         clock: Clock,
-        cutoff: timedelta,
+        cutoff: Callable[[str, str], timedelta],
         wake: Callable[[], None],
         timeout: float = 30.0,
         absent_retry: float = 600.0,
@@ -143,9 +143,10 @@ class FeedFollowers:
         for change in changes:
             by_hour.setdefault(change.hour, []).append(change.name)
         now = self.clock.now()
+        cutoff = self.cutoff(channel, quality)
         plans = []
         for hour, names in by_hour.items():
-            plan = plan_hour(channel, quality, hour, (), names, now, self.cutoff)
+            plan = plan_hour(channel, quality, hour, (), names, now, cutoff)
             if plan.future:
                 raise BadAnswer(f"change feed announced {len(plan.future)} names in {hour!r} "
                                 f"that start in the future: {plan.future[0]!r}")  # fmt: skip
@@ -157,7 +158,7 @@ class FeedFollowers:
                 local = None  # an unsafe hour name from the peer
             plans.append((hour, names, local))
         for hour, names, local in plans:
-            plan = plan_hour(channel, quality, hour, local or (), names, now, self.cutoff)
+            plan = plan_hour(channel, quality, hour, local or (), names, now, cutoff)
             self.progress.unusable(peer, channel, quality, f"{channel}/{quality}/{hour}", plan.bad)
             if local is None:
                 continue
@@ -174,11 +175,12 @@ class FeedFollowers:
     async def _copy_later(self, peer: Peer, segment: Replica) -> None:
         """Copy an announced segment once it is older than the cut-off, if still missing."""
         try:
-            due = segment.start + self.cutoff
+            channel, quality = segment.channel, segment.quality
+            due = segment.start + self.cutoff(channel, quality)
             await self.clock.sleep((due - self.clock.now()).total_seconds())
-            local = self.store.segment_names(segment.channel, segment.quality, segment.hour, True)
-            plan = plan_hour(segment.channel, segment.quality, segment.hour, local,
-                             [segment.name], self.clock.now(), self.cutoff)  # fmt: skip
+            local = self.store.segment_names(channel, quality, segment.hour, True)
+            plan = plan_hour(channel, quality, segment.hour, local, [segment.name],
+                             self.clock.now(), self.cutoff(channel, quality))  # fmt: skip
             if plan.fetch:
                 self.progress.plan(1)
                 await self.copier.copy(segment, [peer])

@@ -92,10 +92,15 @@ class Snapshot:
     bytes: int
     rate: float  # bytes per second over the recent window
     eta: float | None  # seconds, None when unknown
+    present: int = 0  # planned, then found here before the copy (the downloader wrote it)
+
+    @property
+    def done(self) -> int:
+        return self.copied + self.present
 
     @property
     def pending(self) -> int:
-        return max(0, self.planned - self.copied - self.failed)
+        return max(0, self.planned - self.done - self.failed)
 
 
 def format_bytes(value: float) -> str:
@@ -108,9 +113,10 @@ def format_bytes(value: float) -> str:
 
 def format_line(s: Snapshot) -> str:
     eta = "?" if s.eta is None else f"{s.eta:.0f} s"
+    present = f"{s.present} already here, " if s.present else ""
     return (
-        f"backfill: {s.copied}/{s.planned} segments copied "
-        f"({s.failed} failed, {s.pending} pending), "
+        f"backfill: {s.done}/{s.planned} segments copied "
+        f"({present}{s.failed} failed, {s.pending} pending), "
         f"{format_bytes(s.bytes)}, {format_bytes(s.rate)}/s, ETA {eta}"
     )
 
@@ -124,6 +130,7 @@ class Progress:
     planned: int = 0
     copied_count: int = 0
     failed_count: int = 0
+    present_count: int = 0
     bytes: int = 0
     mismatches: int = 0
     errors: int = 0
@@ -169,6 +176,10 @@ class Progress:
         BYTES.labels(peer.name, segment.channel, segment.quality).inc(size)
         LAG.labels(peer.name).observe(max(0.0, lag))
 
+    def present(self) -> None:
+        """A planned segment turned out to be here already: done, without a copy."""
+        self.present_count += 1
+
     def failed(self, segment: Segment | ChatBatch) -> None:
         self.failed_count += 1
         if len(self.failed_examples) < 10:
@@ -203,13 +214,22 @@ class Progress:
 
     def snapshot(self) -> Snapshot:
         rate = self.rate()
-        pending = max(0, self.planned - self.copied_count - self.failed_count)
+        done = self.copied_count + self.present_count
+        pending = max(0, self.planned - done - self.failed_count)
         eta: float | None = None
         if pending == 0:
             eta = 0.0
         elif rate > 0 and self.copied_count:
             eta = pending * (self.bytes / self.copied_count) / rate
-        return Snapshot(self.planned, self.copied_count, self.failed_count, self.bytes, rate, eta)
+        return Snapshot(
+            self.planned,
+            self.copied_count,
+            self.failed_count,
+            self.bytes,
+            rate,
+            eta,
+            self.present_count,
+        )
 
     def publish(self) -> Snapshot:
         snap = self.snapshot()

@@ -26,6 +26,7 @@ from ..store.disk import SegmentStore
 from .answers import BadAnswer
 from .client import MAX_SEGMENT_BYTES
 from .copy import Copier
+from .cutoff import RecentCutoff
 from .extras import ExtrasCopier
 from .follow import FeedFollowers
 from .peers import Peer, PeerDiscovery
@@ -128,6 +129,9 @@ class Backfiller:
             TombstoneValve(settings.max_tombstone_share, settings.accept_tombstones),
         )
         self.extras = ExtrasCopier(store, self.copier, settings.extras)
+        cutoff = timedelta(seconds=settings.recent_cutoff)
+        #: the cut-off of each stream now: (channel, quality) -> timedelta
+        self.cutoff = RecentCutoff(store, self.clock, cutoff, self.copier.own)
         self._last_full: float | None = None
         self._wake: asyncio.Event | None = None
         self.followers = FeedFollowers(
@@ -139,10 +143,6 @@ class Backfiller:
     def feed_cursors(self) -> dict[tuple[str, str, str], tuple[int, str]]:
         """(peer url, channel, quality) -> (cursor, instance) of each followed change feed."""
         return self.followers.cursors
-
-    @property
-    def cutoff(self) -> timedelta:
-        return timedelta(seconds=self.settings.recent_cutoff)
 
     # --- passes ----------------------------------------------------------------------------
 
@@ -274,11 +274,12 @@ class Backfiller:
         )
         local = self.store.segment_names(channel, quality, hour, tombstones=True)
         now = self.clock.now()
+        cutoff = self.cutoff(channel, quality)
         plans: list[tuple[Peer, HourPlan]] = []
         remote: list[list[str]] = []
         for peer, answer in zip(peers, answers, strict=True):
             if isinstance(answer, list):
-                plan = plan_hour(channel, quality, hour, local, answer, now, self.cutoff)
+                plan = plan_hour(channel, quality, hour, local, answer, now, cutoff)
                 self.progress.unusable(
                     peer, channel, quality, f"{channel}/{quality}/{hour}", plan.bad
                 )

@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 
-from ..cliargs import add_base_dir, add_metrics_port, comma_list
+from ..cliargs import add_base_dir, add_metrics_port, comma_list, require_base_dir
 from ..metrics import REGISTRY, start_metrics_server
 from ..store.disk import SegmentStore
 from ..store.naming import check_path_part
@@ -79,9 +80,34 @@ def build(args: argparse.Namespace) -> tuple[CoverageService, CoverageCollector]
     return service, CoverageCollector(scanner, args.recent_hours)
 
 
+def _unknown_streams(
+    store: SegmentStore, channels: list[str] | None, qualities: list[str] | None
+) -> str | None:
+    """Why the channels or qualities asked for are not in the store, or None when they are.
+
+    A store that holds nothing yet is left alone: its downloader has not written anything.
+    """
+    present = store.channels()
+    missing = [c for c in channels or [] if c not in present]
+    if missing and present:
+        return f"no channel {', '.join(missing)} in the store (it holds: {', '.join(present)})"
+    held = sorted({q for c in channels or present for q in store.qualities(c)})
+    missing = [q for q in qualities or [] if q not in held]
+    if missing and held:
+        return f"no quality {', '.join(missing)} in the store (it holds: {', '.join(held)})"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         log.error("--interval must be positive")
+        return 2
+    if not require_base_dir("coverage", args.base_dir):
+        return 2
+    # with other nodes to show, a page for a stream only they hold is fine; alone, a typo
+    unknown = _unknown_streams(SegmentStore(args.base_dir), args.channel, args.qualities)
+    if unknown and not args.node:
+        print(f"streamvault coverage: {unknown}", file=sys.stderr)
         return 2
     service, collector = build(args)
     REGISTRY.register(collector)

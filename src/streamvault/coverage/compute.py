@@ -154,14 +154,26 @@ def _round(value: float) -> float:
     return round(value, 6)
 
 
-def range_coverage(segments: Sequence[Segment], start: datetime, end: datetime) -> RangeCoverage:
+def range_coverage(
+    segments: Sequence[Segment],
+    start: datetime,
+    end: datetime,
+    *,
+    data_before: bool = True,
+    data_after: bool = True,
+) -> RangeCoverage:
     """Measure ``[start, end)`` from the segments of the hours around it.
 
     Pass the segments of ``hours_for_range(start, end)`` (the hour before ``start`` included,
-    as segments may run past their hour). Holes at the window's edges count.
+    as segments may run past their hour). A hole touching the window's start counts only when
+    the stream has data before ``start`` (``data_before``), one touching its end only when it
+    has data after ``end`` (``data_after``): time before the stream first started, or after
+    its newest segment, is "no data", not a hole (SPEC §9).
     """
     files = [s for s in segments if start <= s.start < end]
-    return _measure(files, segments, start, end, keep_start_hole=True, keep_end_hole=True)
+    return _measure(
+        files, segments, start, end, keep_start_hole=data_before, keep_end_hole=data_after
+    )
 
 
 def hour_coverage(

@@ -29,6 +29,28 @@ CONTENT_TYPES: dict[CutType, str] = {
     "webm": "video/webm",
 }
 EXTENSIONS: dict[CutType, str] = {"mp4": "mp4", "webm": "webm"}
+#: What each cut type makes, in words (the API description and docs/api.md show these).
+#:
+#: ``fast`` and ``smart`` differ on purpose where a cut has several runs (holes cut with
+#: ``allow_holes=true``, or several ranges): ``fast`` keeps the recorded timestamps, so a hole
+#: stays a gap in the timeline and the file lasts the whole span; ``smart`` rewrites them to
+#: run on, so holes and joins close up and the file lasts only as long as its video.
+CUT_TYPE_DESCRIPTIONS: dict[CutType, str] = {
+    "rough": "the segments covering the range, their bytes joined as they are: instant, but "
+    "it may start and end a few seconds outside the range",
+    "fast": "exact to the frame: only the first and last segment of each stretch without "
+    "holes are re-encoded, the rest is copied. The recorded timestamps are kept, so a hole "
+    "(with allow_holes=true) stays a gap in the timeline and the file lasts the whole span; "
+    "players may show small glitches at the joins",
+    "smart": "as fast, but the timestamps are rewritten to run on without a break, so it plays "
+    "cleanly in every player; holes (with allow_holes=true) and the joins of several ranges "
+    "close up, and the file lasts only as long as the video it holds",
+    "mpegts": "everything decoded and re-encoded (H.264/AAC in MPEG-TS): exact and clean, slow",
+    "mp4": "everything re-encoded to an MP4 file (H.264/AAC) that browsers play and seek: "
+    "rendered first, then sent with its length, byte ranges and its true duration",
+    "webm": "everything re-encoded to a WebM file (VP8/Opus) that browsers play and seek: "
+    "rendered first, then sent with its length, byte ranges and its true duration",
+}
 
 #: Trimming less than this off a segment edge is not worth a re-encode.
 EDGE_EPSILON = 0.001

@@ -1,7 +1,9 @@
 """Running a cut: ffmpeg processes whose output streams while they run (SPEC §7).
 
-Every function here is an async generator of output bytes. Closing it early (the client went
-away) kills the ffmpeg process it is running; nothing is left behind, temp files included.
+Every function here is an async generator of output bytes, except :func:`render_file`, which
+writes a complete file (for browsers: seekable, with its true duration). Closing a generator
+early, or cancelling a render (the client went away), kills the ffmpeg process it is running;
+nothing is left behind, temp files included.
 
 - ``rough``: the segments' bytes, concatenated;
 - ``fast``: the first and last segment of each run re-encoded and trimmed exactly, their
@@ -66,6 +68,12 @@ FULL_OUTPUT: dict[str, list[str]] = {
         "-c:a", "libopus", "-f", "webm",
     ],
 }  # fmt: skip
+#: A full re-encode written to a file rather than a pipe: mp4 as one movie with its index first
+#: (not fragments), webm with its duration and cues, for browsers to seek in.
+FILE_OUTPUT: dict[str, list[str]] = {
+    "mp4": [*FULL_OUTPUT["mp4"][:6], "-movflags", "+faststart", "-f", "mp4"],
+    "webm": FULL_OUTPUT["webm"],
+}
 
 
 class CutFailed(StreamvaultError):
@@ -289,20 +297,43 @@ def _full_filter(runs: Sequence[Run], audio: bool) -> tuple[str, list[str]]:
     return ";".join(parts), maps
 
 
+def _full_args(
+    plan: CutPlan, path_of: PathOf, format: str, workdir: str, to_file: bool = False
+) -> list[str]:
+    info = inspect(_head(path_of(plan.runs[0].segments[0])))
+    inputs: list[str] = []
+    for index, run in enumerate(plan.runs):
+        listing = os.path.join(workdir, f"list{index}.txt")
+        _write_list(listing, [path_of(segment) for segment in run.segments])
+        inputs += ["-f", "concat", "-safe", "0", "-i", listing]
+    graph, maps = _full_filter(plan.runs, info.has_audio)
+    output = FILE_OUTPUT[format] if to_file else FULL_OUTPUT[format]
+    return [*inputs, "-filter_complex", graph, *maps, *output]
+
+
 async def full(plan: CutPlan, path_of: PathOf, format: str) -> AsyncGenerator[bytes, None]:
     workdir = tempfile.mkdtemp(prefix="streamvault-cut-")
     try:
-        info = await _inspect(path_of(plan.runs[0].segments[0]))
-        inputs: list[str] = []
-        for index, run in enumerate(plan.runs):
-            listing = os.path.join(workdir, f"list{index}.txt")
-            _write_list(listing, [path_of(segment) for segment in run.segments])
-            inputs += ["-f", "concat", "-safe", "0", "-i", listing]
-        graph, maps = _full_filter(plan.runs, info.has_audio)
-        args = [*inputs, "-filter_complex", graph, *maps, *FULL_OUTPUT[format], "pipe:1"]
-        async with aclosing(ffmpeg_stream(args)) as chunks:
+        args = await asyncio.to_thread(_full_args, plan, path_of, format, workdir)
+        async with aclosing(ffmpeg_stream([*args, "pipe:1"])) as chunks:
             async for chunk in chunks:
                 yield chunk
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def render_file(plan: CutPlan, path_of: PathOf, format: str, output: str) -> None:
+    """A full re-encode written to ``output``, a complete file: written where it can seek, the
+    muxer puts the true duration in it, and mp4 its index first (``+faststart``) so a browser
+    plays and seeks it before it has all of it. Cancelling kills ffmpeg."""
+    if not plan.runs:
+        raise CutFailed("nothing to cut: the ranges hold no video")
+    workdir = tempfile.mkdtemp(prefix="streamvault-cut-")
+    try:
+        args = await asyncio.to_thread(_full_args, plan, path_of, format, workdir, True)
+        async with aclosing(ffmpeg_stream([*args, "-y", output])) as chunks:
+            async for _ in chunks:
+                pass
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -135,6 +135,32 @@ def inspect(data: bytes) -> TsInfo:
     )
 
 
+def elementary_head(data: bytes, pid: int, limit: int = 4096) -> bytes:
+    """The first bytes (up to about ``limit``) of the elementary stream carried on ``pid``:
+    packet payloads with their PES headers removed, so a NAL unit or an ADTS header split
+    across packets reads whole."""
+    parts: list[bytes] = []
+    size = 0
+    for at in range(0, len(data) - PACKET + 1, PACKET):
+        packet = data[at : at + PACKET]
+        if packet[0] != SYNC or ((packet[1] & 0x1F) << 8 | packet[2]) != pid:
+            continue
+        payload = _payload(packet)
+        if payload is None:
+            continue
+        if packet[1] & 0x40:  # a PES packet starts here: skip its header
+            if payload[:3] != b"\x00\x00\x01" or len(payload) < 9:
+                continue
+            payload = payload[9 + payload[8] :]
+        elif not parts:
+            continue  # the tail of a PES packet that began before the data
+        parts.append(payload)
+        size += len(payload)
+        if size >= limit:
+            break
+    return b"".join(parts)
+
+
 def continuous(starts: list[float | None], durations: list[float], tolerance: float = 0.05) -> bool:
     """Whether each segment's first video timestamp follows on from the one before it."""
     if any(start is None for start in starts):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
+from collections.abc import Coroutine
+from typing import Any
 
 HELP = "offline demo: a simulated Twitch, two nodes with different faults, backfill healing them"
 
@@ -27,7 +30,21 @@ def run(args: argparse.Namespace) -> int:
         print("streamvault demo: --duration must be at least 10 seconds")
         return 2
     try:
-        return asyncio.run(run_demo(args.duration, args.data_dir))
+        return asyncio.run(_until_terminated(run_demo(args.duration, args.data_dir)))
     except KeyboardInterrupt:
         print("demo stopped")
         return 130
+
+
+async def _until_terminated(demo: Coroutine[Any, Any, int]) -> int:
+    """Run the demo; SIGTERM (``kill PID``) stops it as Ctrl-C does: its node processes are
+    stopped before it exits, none is left behind."""
+    task = asyncio.ensure_future(demo)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+        print("demo stopped")
+        return 143

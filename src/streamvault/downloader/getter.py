@@ -69,7 +69,7 @@ class SegmentGetter:
             if outcome in ("full", "suspect"):
                 return outcome
             if outcome == "gone":
-                self.log.info("%s: URL gone (403/404), giving up without a file", self.name)
+                self.log.error("%s: URL gone (403/404), giving up without a file", self.name)
                 metrics.GAVE_UP.labels(self.worker.channel, self.worker.quality, "gone").inc()
                 return "gone"
             rounds += 1

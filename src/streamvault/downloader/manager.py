@@ -128,15 +128,10 @@ class ChannelManager:
         try:
             urls = await self.source.media_playlists(session, self.clock, wanted)
         except StreamOffline as err:
-            level = logging.INFO if self.important else logging.DEBUG
-            self.log.log(level, "stream down (%s), retrying in %.0f s", err, self.retry_interval)
-            self._set_down(True)
+            self._report_down(f"stream down ({err})")
             return
         except Exception as err:
-            level = logging.INFO if self.important else logging.DEBUG
-            reason = err or type(err).__name__
-            self.log.log(level, "stream down: master playlist failed: %s", reason)
-            self._set_down(True)
+            self._report_down(f"stream down: master playlist failed: {err or type(err).__name__}")
             return
         if self._down:
             self.log.info("stream is up")
@@ -152,6 +147,13 @@ class ChannelManager:
             self._missing_warned.discard(quality)
             self.wanted.discard(quality)
             self._start_worker(quality, url)
+
+    def _report_down(self, reason: str) -> None:
+        """Log the change to down once (INFO for an important channel); each retry after it
+        only at DEBUG."""
+        level = logging.INFO if self.important and not self._down else logging.DEBUG
+        self.log.log(level, "%s, retrying every %.0f s", reason, self.retry_interval)
+        self._set_down(True)
 
     def _set_down(self, down: bool) -> None:
         """Remember whether the stream is down, and publish it for the "stream down" alert."""

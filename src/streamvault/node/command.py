@@ -55,7 +55,7 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--twitch-usher-url", {"help": "Twitch usher base URL (scheme and host)"}),
     ("--twitch-auth-file", {"help": "file holding an OAuth token (never logged)"}),
     ("--ca-file", {"help": "extra CA certificate to trust for TLS"}),
-    ("--recent-cutoff", {"type": float, "help": "backfill leaves younger segments (seconds)"}),
+    ("--recent-cutoff", {"type": float, "help": "seconds left to a local recorder"}),
     ("--backfill-start", {"help": "oldest hour to backfill: hours ago, or a time"}),
     ("--extras", {"metavar": "DIR,...", "help": "extra directories to copy from peers (emotes)"}),
     (
@@ -101,7 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> NodeConfig:
-    flags = {k: v for k, v in vars(args).items() if k not in ("config", "run", "command")}
+    flags = {k: v for k, v in vars(args).items() if k not in ("config", "run", "command", "parser")}
     # --log-level always has a value (the CLI adds it to every command); only a flag that was
     # really typed may override the config file.
     if not any(a == "--log-level" or a.startswith("--log-level=") for a in sys.argv[1:]):

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..backfiller.command import parse_start
+from ..cliargs import check_peer_url
 from ..errors import BadTime, ConfigError, UnsafePath
 from ..store.naming import check_path_part
 from ..timeutil import parse_hour
@@ -108,7 +110,16 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return float(value)
         return None if value is None else str(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: {name} must be a {kind}, not {value!r}") from None
+        raise ConfigError(f"{source}: {name} must be {_KIND_WORDS[kind]}, not {value!r}") from None
+
+
+_KIND_WORDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "list": "a list of strings (or one comma-separated string)",
+    "str": "a string",
+}
 
 
 def parse_toml(text: str, source: str = "config file") -> dict[str, Any]:
@@ -147,6 +158,12 @@ def load(
             raise ConfigError(f"unknown setting {name!r}")
         merged[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
     config = NodeConfig(**merged)
+    check(config)
+    return config
+
+
+def check(config: NodeConfig) -> None:
+    """Refuse settings that cannot work, with one line that says which and why."""
     if config.port < 0 or config.port > 65535:
         raise ConfigError(f"port out of range: {config.port}")
     for name in config.extras:
@@ -154,6 +171,17 @@ def load(
             check_path_part(name, "directory")
         except UnsafePath as err:
             raise ConfigError(f"extras: {err}") from None
+    if not config.qualities:
+        raise ConfigError("qualities: give at least one quality, e.g. source,480p")
+    for url in config.nodes:
+        try:
+            check_peer_url(url)
+        except ValueError as err:
+            raise ConfigError(f"nodes: {err}") from None
+    try:
+        parse_start(config.backfill_start)
+    except BadTime as err:
+        raise ConfigError(f"backfill_start: {err}") from None
     if not 0.0 <= config.max_tombstone_share <= 1.0:
         raise ConfigError(f"max_tombstone_share must be from 0 to 1: {config.max_tombstone_share}")
     for hour in config.accept_tombstones:
@@ -162,4 +190,3 @@ def load(
         except BadTime:
             hint = "not an hour like 2026-11-28T04"
             raise ConfigError(f"accept_tombstones: {hint}: {hour!r}") from None
-    return config

@@ -139,13 +139,14 @@ class Node:
             self.config.node_dns,
             self.config.localhost or self.url,
         )
+        start = self._backfill_start()  # before the session: a bad value leaves nothing open
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)
         )
         settings = BackfillSettings(
             channels=tuple(c.name for c in self.channels),
             qualities=tuple(self.config.qualities),
-            start=self._backfill_start(),
+            start=start,
             recent_cutoff=self.config.recent_cutoff,
             interval=self.config.backfill_interval,
             extras=tuple(self.config.extras),

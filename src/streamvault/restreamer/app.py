@@ -24,7 +24,8 @@ from .archive import Archive
 from .cache import InFlight
 from .http import add_cors, answer_middleware
 from .openapi import build_paths, handle_openapi
-from .state import ARCHIVE, CLOCK, INFLIGHT, OPENAPI_PATHS
+from .rendered import RenderedCuts
+from .state import ARCHIVE, CLOCK, INFLIGHT, OPENAPI_PATHS, RENDERED
 
 try:
     from . import feed
@@ -42,6 +43,10 @@ async def handle_metrics(request: web.Request) -> web.Response:
     return response
 
 
+async def _close_rendered(app: web.Application) -> None:
+    await app[RENDERED].close()
+
+
 def create_app(
     base_dir: str, *, clock: Clock | None = None, store: SegmentStore | None = None
 ) -> web.Application:
@@ -51,6 +56,8 @@ def create_app(
     app[ARCHIVE] = Archive(store)
     app[CLOCK] = clock or SystemClock()
     app[INFLIGHT] = InFlight()
+    app[RENDERED] = RenderedCuts()
+    app.on_cleanup.append(_close_rendered)
     app[OPENAPI_PATHS] = build_paths()
     maps.setup(app, store)  # before files: /segments/coverage-maps/NAME is more specific
     files.add_routes(app)

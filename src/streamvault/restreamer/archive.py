@@ -18,6 +18,7 @@ from ..store.naming import Segment, check_path_part
 from ..store.select import hours_for_range
 from ..timeutil import hour_name, parse_hour
 from .cache import EMPTY_HOUR, CachedHour, HourListingCache, ResultCache, Version, directory_version
+from .probe import VideoInfos
 
 
 class NotFound(LookupError):
@@ -68,6 +69,7 @@ class Archive:
         self.base_dir = store.base_dir
         self.listings = HourListingCache()
         self.results = ResultCache()
+        self.videos = VideoInfos()  # what each quality's video is, for master playlists
 
     def path(self, *parts: str) -> str:
         """Join path parts under the base directory, refusing parts that start with ``.``,
@@ -164,6 +166,14 @@ class Archive:
             segments = self.segments(channel, quality, [hour])
             if segments:
                 return min(segment.start for segment in segments)
+        return None
+
+    def latest(self, channel: str, quality: str) -> datetime | None:
+        """Start of the newest segment of the stream."""
+        for hour in reversed(self.hours(channel, quality)):
+            segments = self.segments(channel, quality, [hour])
+            if segments:
+                return max(segment.start for segment in segments)
         return None
 
     def size_of(self, segment: Segment) -> int:

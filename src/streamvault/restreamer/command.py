@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 
-from ..cliargs import add_base_dir
+from ..cliargs import add_base_dir, require_base_dir
 from ..store.disk import SegmentStore
 from .app import create_app
 from .serving import DEFAULT_IDLE_TIMEOUT, ConnectionSettings, Listener
@@ -62,5 +62,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not require_base_dir("restream", args.base_dir):
+        return 2
     asyncio.run(_serve(args))
     return 0

@@ -1,7 +1,8 @@
 """``GET /coverage/CHANNEL/QUALITY.json?start&end`` ★: holes, overlaps and per-type durations
 of a range, measured by :func:`streamvault.coverage.compute.range_coverage` over the same
 selection playlists and cuts use. Without ``end`` the range ends now; without ``start`` it is
-the hour before ``end``; a ``start`` in the future without ``end`` is a 400.
+the hour before ``end``; a ``start`` in the future without ``end`` is a 400. Time before the
+stream's first segment or after its newest one is "no data", not a hole (SPEC §9).
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ def coverage_json(
 
     archive.require_stream(channel, quality)
     segments = archive.segments_for_range(channel, quality, start, end)
-    return range_coverage(segments, start, end).to_json()
+    first, newest = archive.earliest(channel, quality, None), archive.latest(channel, quality)
+    return range_coverage(
+        segments,
+        start,
+        end,
+        data_before=first is not None and first < start,
+        data_after=newest is not None and newest >= end,
+    ).to_json()
 
 
 async def handle_coverage(request: web.Request) -> web.Response:

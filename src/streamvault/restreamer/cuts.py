@@ -2,10 +2,11 @@
 
 ``rough``, ``fast`` and ``smart`` (when its runs join up) are sent with a ``Content-Length``:
 the few re-encoded edges are made first, then the copied segments go out with ``sendfile``.
-Full re-encodes and the remuxing ``smart`` stream ffmpeg's output as it comes. When the client
-goes away the ffmpeg process is killed: the handler polls the connection while it waits for
-output, so a disconnect is noticed within :data:`POLL` seconds even while ffmpeg is still
-encoding and has nothing to send yet."""
+``mpegts`` re-encodes and the remuxing ``smart`` stream ffmpeg's output as it comes. ``mp4`` and
+``webm``, the files browsers open, are rendered whole first and sent as files with ranges
+(:mod:`.rendered`). When the client goes away the ffmpeg process is killed: the handler polls
+the connection while it waits for output, so a disconnect is noticed within :data:`POLL`
+seconds even while ffmpeg is still encoding and has nothing to send yet."""
 
 from __future__ import annotations
 
@@ -14,20 +15,29 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime
 
 from aiohttp import hdrs, web
 
 from ..cutter.plan import CONTENT_TYPES, EXTENSIONS, CutPlan, CutType, plan_cut
-from ..cutter.run import CutFailed, Part, cut, fast_parts, smart_parts, smart_remux
-from ..store.select import select_segments
+from ..cutter.run import (
+    CutFailed,
+    Part,
+    cut,
+    fast_parts,
+    render_file,
+    smart_parts,
+    smart_remux,
+)
+from ..store.select import TOLERANCE, Hole, select_segments
 from ..timeutil import format_iso
 from .archive import Archive, NotAcceptable
+from .files import send_fd
 from .http import query
 from .params import bool_param, cut_ranges, cut_type
 from .sendfile import plain_socket, send_file
-from .state import ARCHIVE
+from .state import ARCHIVE, RENDERED
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +60,20 @@ def check_plan(plan: CutPlan, allow_holes: bool) -> None:
     if not plan.runs:
         raise NotAcceptable("the range holds no video")
     if plan.holes and not allow_holes:
-        first = plan.holes[0]
         raise NotAcceptable(
-            f"the range holds {len(plan.holes)} hole(s), the first from "
-            f"{format_iso(first.start)} to {format_iso(first.end)}; "
+            f"the range holds {len(plan.holes)} hole(s), the first {_where(plan.holes[0])}; "
             "add allow_holes=true to cut anyway"
         )
+
+
+def _where(hole: Hole) -> str:
+    if hole.end - hole.start > TOLERANCE:
+        return f"from {format_iso(hole.start)} to {format_iso(hole.end)}"
+    # no time is missing for sure: a suspect or partial segment ends here, maybe cut short
+    return (
+        f"at {format_iso(hole.start)}, where a suspect or partial segment ends "
+        "(its last moments may be missing)"
+    )
 
 
 def _filename(channel: str, quality: str, plan: CutPlan, type: CutType) -> str:
@@ -152,11 +170,54 @@ async def handle_cut(request: web.Request) -> web.StreamResponse:
         len(plan.runs),
     )
     try:
+        if type in BROWSER_FILES:
+            return await _send_rendered(request, response.headers, plan, type, archive)
         if await _send_cut(request, response, plan, type, archive):
             await response.write_eof()
     except ConnectionError:
         log.info("%s/%s: client went away during a %s cut", channel, quality, type)
     return response
+
+
+#: Cuts browsers open: rendered to a file first, then served with a length and byte ranges.
+BROWSER_FILES = frozenset(("mp4", "webm"))
+
+
+async def _send_rendered(
+    request: web.Request,
+    headers: Mapping[str, str],
+    plan: CutPlan,
+    type: CutType,
+    archive: Archive,
+) -> web.StreamResponse:
+    """A complete file (SPEC §5): ``Content-Length``, ranges, the true duration; the rendered
+    file is kept a while for the next range request of the same cut (:mod:`.rendered`)."""
+    key = (
+        type,
+        tuple(segment.path for segment in plan.segments),
+        tuple((run.start, run.end) for run in plan.runs),
+    )
+
+    async def render(output: str) -> None:
+        await render_file(plan, archive.segment_path, type, output)
+
+    leased = request.app[RENDERED].lease(
+        key, render, f".{EXTENSIONS[type]}", lambda: client_gone(request)
+    )
+    extra: dict[str, str] = {hdrs.CONTENT_DISPOSITION: headers[hdrs.CONTENT_DISPOSITION]}
+    try:
+        async with leased as path:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                size = os.fstat(fd).st_size
+                etag = f'"{os.path.basename(path).split(".")[0]}"'  # one name per render
+                content_type = headers[hdrs.CONTENT_TYPE]
+                return await send_fd(request, fd, size, content_type, etag, "no-cache", extra)
+            finally:
+                os.close(fd)
+    except CutFailed as err:
+        log.error("%s cut failed: %s", type, err)
+        raise NotAcceptable(f"ffmpeg could not cut this range: {err}") from None
 
 
 async def _send_cut(

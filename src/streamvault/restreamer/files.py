@@ -18,6 +18,7 @@ import mimetypes
 import os
 import re
 import stat
+from collections.abc import Mapping
 
 from aiohttp import hdrs, web
 
@@ -152,7 +153,7 @@ async def segment(request: web.Request) -> web.StreamResponse:
         size = _regular_size(fd)
         if not name.endswith(TOMBSTONE_SUFFIX) and _hidden(path):
             raise NotFound(f"segment was removed (tombstone): {name}")
-        return await _send(request, fd, size, content_type, etag, caching)
+        return await send_fd(request, fd, size, content_type, etag, caching)
     finally:
         os.close(fd)
 
@@ -180,7 +181,7 @@ async def extra_file(request: web.Request) -> web.StreamResponse:
         if _hidden(path):
             raise NotFound(f"file was removed (tombstone): {'/'.join(parts)}")
         content_type = mimetypes.guess_type(parts[-1])[0] or OCTETS
-        return await _send(request, fd, size, content_type, None, "no-cache")
+        return await send_fd(request, fd, size, content_type, None, "no-cache")
     finally:
         os.close(fd)
 
@@ -192,18 +193,22 @@ def _regular_size(fd: int) -> int:
     return info.st_size
 
 
-async def _send(
+async def send_fd(
     request: web.Request,
     fd: int,
     size: int,
     content_type: str,
     etag: str | None,
     caching: str = IMMUTABLE,
+    extra: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
+    """Send an open file with conditional requests (given an ``etag``) and single byte ranges;
+    ``extra`` headers too (a cut's ``Content-Disposition``)."""
     headers = {
         hdrs.CACHE_CONTROL: caching,
         hdrs.ACCEPT_RANGES: "bytes",
         hdrs.CONTENT_TYPE: content_type,
+        **(extra or {}),
     }
     if etag is not None:
         headers[hdrs.ETAG] = etag

@@ -130,7 +130,10 @@ async def answer_middleware(request: web.Request, handler: Handler) -> web.Strea
     response: web.StreamResponse | None = None
     try:
         check_raw_path(request.raw_path)
-        response = await handler(request)
+        if request.method == "OPTIONS":
+            response = preflight(request)
+        else:
+            response = await handler(request)
     except web.HTTPException as err:
         status = err.status
         raise
@@ -144,6 +147,23 @@ async def answer_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 
 EXPOSED = "Content-Length, Content-Range, ETag, Accept-Ranges"
+#: Request headers a browser may send with its GET (byte ranges, revalidation).
+ALLOWED_HEADERS = "Range, If-Range, If-None-Match, If-Modified-Since"
+
+
+def preflight(request: web.Request) -> web.Response:
+    """The answer to a CORS preflight (``OPTIONS``) for any path: any origin may GET."""
+    asked = request.headers.get("Access-Control-Request-Headers")
+    return web.Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+            "Access-Control-Allow-Headers": asked or ALLOWED_HEADERS,
+            "Access-Control-Max-Age": "86400",
+            "Allow": "GET, HEAD, OPTIONS",
+        },
+    )
 
 
 async def add_cors(request: web.Request, response: web.StreamResponse) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from ..cutter.plan import CUT_TYPES
+from ..cutter.plan import CUT_TYPE_DESCRIPTIONS, CUT_TYPES
 from .http import JSON, M3U8, MP2T
 from .state import OPENAPI_PATHS
 
@@ -40,8 +40,28 @@ def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) ->
 CHANNEL = _path("channel", "channel name")
 QUALITY = _path("quality", "quality name, e.g. source or 480p")
 HOUR = _path("hour", "UTC hour directory, YYYY-MM-DDTHH", pattern=HOUR_PATTERN)
-START = _query("start", "start of the range, UTC ISO 8601", _TIME)
-END = _query("end", "end of the range, UTC ISO 8601 (omitted: now)", _TIME)
+START = _query(
+    "start", "start of the range, UTC ISO 8601 (omitted: the stream's first segment)", _TIME
+)
+END = _query(
+    "end",
+    "end of the range, UTC ISO 8601 (omitted: now, and the playlist is a live one that "
+    "players keep reloading; such an implicit range may be at most 12 hours long)",
+    _TIME,
+)
+COVERAGE_START = _query(
+    "start", "start of the range, UTC ISO 8601 (omitted: an hour before end)", _TIME
+)
+COVERAGE_END = _query("end", "end of the range, UTC ISO 8601 (omitted: now)", _TIME)
+CUT_START = _query("start", "start of the range, UTC ISO 8601 (give end too, or range)", _TIME)
+CUT_END = _query(
+    "end", "end of the range, UTC ISO 8601; required with start (a cut has an end)", _TIME
+)
+
+
+def _cut_types() -> str:
+    lines = [f"- `{name}`: {text}." for name, text in CUT_TYPE_DESCRIPTIONS.items()]
+    return "how to cut:\n" + "\n".join(lines)
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -107,8 +127,8 @@ def _cut() -> dict[str, Any]:
     parameters = [
         CHANNEL,
         QUALITY,
-        START,
-        END,
+        CUT_START,
+        CUT_END,
         _query(
             "range",
             "START,END; repeat to join several ranges back to back (instead of start/end)",
@@ -118,18 +138,25 @@ def _cut() -> dict[str, Any]:
         ),
         _query(
             "type",
-            "how to cut (SPEC §7)",
+            _cut_types(),
             {"type": "string", "enum": list(CUT_TYPES), "default": "rough"},
         ),
         _query(
             "allow_holes",
-            "cut even where the range has holes",
+            "cut even where the range has holes (without it such a cut is refused with 406)",
             {"type": "boolean", "default": False},
         ),
     ]
     content = {kind: {"schema": _BINARY} for kind in ("video/mp2t", "video/mp4", "video/webm")}
     responses = {
-        "200": {"description": "the cut video, streamed as it is made", "content": content}
+        "200": {
+            "description": "the cut video: rough and fast cuts (and smart ones of one unbroken "
+            "run) are sent with their length; other smart cuts and mpegts stream as ffmpeg "
+            "makes them; mp4 and webm are complete files (a later request with a byte range "
+            "is answered 206 from the same file)",
+            "content": content,
+        },
+        "206": {"description": "one byte range of an mp4 or webm cut", "content": content},
     }
     return _get(
         "Cut a video file from one or more ranges", parameters, {**responses, **NOT_ACCEPTABLE}
@@ -199,7 +226,8 @@ def build_paths() -> dict[str, Any]:
             _json_list("paths relative to the directory, with '/'; [] when it is missing"),
         ),
         "/playlist/{channel}.m3u8": _get(
-            "HLS master playlist of the qualities with data in the range",
+            "HLS master playlist of the qualities with data in the range; each variant "
+            "carries its measured BANDWIDTH, RESOLUTION, FRAME-RATE, CODECS and a NAME",
             [CHANNEL, START, END],
             {"200": {"description": "master playlist", **_PLAYLIST}, **NOT_ACCEPTABLE},
         ),
@@ -211,10 +239,11 @@ def build_paths() -> dict[str, Any]:
         "/cut/{channel}/{quality}.ts": _cut(),
         "/coverage/{channel}/{quality}.json": _get(
             "Holes, overlaps and per-type durations of a range (default: the last hour)",
-            [CHANNEL, QUALITY, START, END],
+            [CHANNEL, QUALITY, COVERAGE_START, COVERAGE_END],
             {
                 "200": {
-                    "description": "coverage figures",
+                    "description": "coverage figures; holes lie between the stream's first "
+                    "and newest segment (time before or after them is no data, not a hole)",
                     "content": {JSON: {"schema": _COVERAGE_SCHEMA}},
                 }
             },

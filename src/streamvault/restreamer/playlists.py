@@ -95,7 +95,9 @@ def master_text(archive: Archive, channel: str, given: TimeRange, now: datetime)
             continue
         step = max(1, len(segments) // BANDWIDTH_SAMPLE)
         sample = [replace(s, size=archive.size_of(s)) for s in segments[::step]]
-        variants.append(Variant(quality, bandwidth(sample), _variant_uri(channel, quality, given)))
+        video = archive.videos.get(channel, quality, archive.segment_path(segments[-1]))
+        uri = _variant_uri(channel, quality, given)
+        variants.append(Variant(quality, bandwidth(sample), uri, video))
     if not variants:
         raise NotAcceptable(f"no video of {channel} in the range")
     variants.sort(key=lambda v: (v.quality != "source", -v.bandwidth, v.quality))

@@ -88,12 +88,22 @@ def media_playlist(
 
 
 @dataclass(frozen=True, slots=True)
+class VideoInfo:
+    """What players choose a variant by, as far as it is known."""
+
+    resolution: tuple[int, int] | None = None  # width, height
+    frame_rate: float | None = None
+    codecs: tuple[str, ...] = ()  # RFC 6381, video first
+
+
+@dataclass(frozen=True, slots=True)
 class Variant:
     """One quality in a master playlist."""
 
     quality: str
     bandwidth: int  # bits per second
     uri: str
+    video: VideoInfo = VideoInfo()
 
 
 def bandwidth(segments: Iterable[Segment]) -> int:
@@ -113,14 +123,32 @@ def _quoted(value: str) -> str:
     return '"' + value.replace('"', "'").replace("\n", " ") + '"'
 
 
+def _stream_inf(variant: Variant, group: str) -> str:
+    attributes = [f"BANDWIDTH={variant.bandwidth}"]
+    video = variant.video
+    if video.resolution is not None:
+        attributes.append("RESOLUTION={}x{}".format(*video.resolution))
+    if video.frame_rate is not None:
+        attributes.append(f"FRAME-RATE={video.frame_rate:.3f}")
+    if video.codecs:
+        attributes.append(f"CODECS={_quoted(','.join(video.codecs))}")
+    # NAME is not in RFC 8216 here: it is the label hls.js shows. The variant is not tied to
+    # its video rendition (no VIDEO=): streamlink would then call it by the rendition's NAME
+    # and rank a name like "source" below every "480p"; untied, it names and ranks variants
+    # by RESOLUTION and FRAME-RATE, so ``best`` is the original.
+    attributes.append(f"NAME={group}")
+    return "#EXT-X-STREAM-INF:" + ",".join(attributes)
+
+
 def master_playlist(variants: Sequence[Variant]) -> str:
-    """A master playlist, one ``EXT-X-MEDIA`` group per quality (named as the quality)."""
+    """A master playlist: per quality an ``EXT-X-MEDIA`` video rendition named as the quality,
+    and a variant with its bandwidth, resolution, frame rate and codecs (those known)."""
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{VERSION}"]
     for variant in variants:
         name = _quoted(variant.quality)
         lines.append(
             f"#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID={name},NAME={name},AUTOSELECT=YES,DEFAULT=YES"
         )
-        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={variant.bandwidth},VIDEO={name}")
+        lines.append(_stream_inf(variant, name))
         lines.append(variant.uri)
     return "\n".join(lines) + "\n"
