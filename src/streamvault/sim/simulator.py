@@ -93,13 +93,8 @@ class Simulator:
         self.clock: Clock = clock or ScaledClock(config.time_scale)
         self.faults = FaultSet(config.faults)
         self.signer = Signer(secrets.token_bytes(32))
-        now = self.clock.now()
-        origin = now.replace(microsecond=now.microsecond // 1000 * 1000)
         self.channels: dict[str, ChannelTimeline] = {}
-        for channel in config.channels:
-            start = origin - timedelta(seconds=channel.history * config.segment_duration)
-            timeline = ChannelTimeline(channel, start, config.segment_duration)
-            self.channels[channel.name.lower()] = timeline
+        self._anchor()
         self._loops: dict[tuple[int, int], Loop] = {}
         self._bytes: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
         self._bytes_size = 0
@@ -116,6 +111,16 @@ class Simulator:
         self.base_url = ""
         self.ca_file: str | None = None
         self.advance()
+
+    def _anchor(self) -> None:
+        """Every channel's timeline, with ``history`` segments complete as of now."""
+        now = self.clock.now()
+        origin = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        config = self.config
+        for channel in config.channels:
+            start = origin - timedelta(seconds=channel.history * config.segment_duration)
+            timeline = ChannelTimeline(channel, start, config.segment_duration)
+            self.channels[channel.name.lower()] = timeline
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -144,6 +149,12 @@ class Simulator:
         from .server import make_app, start_site
 
         await self.prepare()
+        untouched = all(t.online == t.config.online for t in self.channels.values())
+        if self._runner is None and untouched:
+            # Rendering the video takes real time that a fast clock multiplies: the history
+            # counts from when the sim starts serving, not from when it was made.
+            self._anchor()
+            self.advance()
         self._runner, self.base_url, self.ca_file = await start_site(
             self, make_app(self), host, port, tls=self.config.tls
         )
