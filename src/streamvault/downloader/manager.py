@@ -94,14 +94,14 @@ class ChannelManager:
     # --- what workers report --------------------------------------------------------------
 
     def _reporter(self, quality: str) -> Report:
-        def report(worker: int, event: WorkerEvent, reason: str) -> None:
+        def report(worker: int, event: WorkerEvent, fruitful: bool) -> None:
             rollover, now = self.rollovers[quality], self.clock.monotonic()
             if event == "working":
                 actions = rollover.working(worker)
             elif event == "replace":
                 actions = rollover.replacement_wanted(worker, now)
             elif event == "ended":
-                actions = rollover.ended(worker, now)
+                actions = rollover.ended(worker, now, fruitful)
             else:
                 actions = rollover.finished(worker, now)
                 self.workers[quality] = [w for w in self.workers[quality] if w.id != worker]

@@ -11,7 +11,7 @@ it returns (stop these workers; start one at this time). The rule:
 - never more than two workers (the current one and one replacement), counting workers that
   are still finishing their getters; a request for another replacement merges into the pending
   one;
-- a worker that ends or fails before it ever worked was fruitless (an ended stream whose master
+- a worker that ends having fetched nothing new was fruitless (an ended stream whose master
   playlist still answers, a playlist that answers 500): the next start waits the stream-down
   retry interval (growing with each fruitless worker in a row up to ``backoff_cap`` times
   it, if that is above 1), with jitter, so an ended stream costs a few requests a minute
@@ -102,7 +102,6 @@ class Rollover:
         if found is None or found.working:
             return self._actions()
         found.working = True
-        self._fruitless = 0
         stop = []
         for older in self.workers:
             if older is found:
@@ -119,15 +118,22 @@ class Rollover:
             self._wanted = True
         return self._actions()
 
-    def ended(self, worker: int, now: float) -> Actions:
-        """``worker`` cannot go on (playlist ended, 403/404, first poll failed, crashed)."""
+    def ended(self, worker: int, now: float, fruitful: bool | None = None) -> Actions:
+        """``worker`` cannot go on (playlist ended, 403/404, first poll failed, crashed).
+
+        ``fruitful``: it fetched something new (default: it was working). A fruitless end
+        counts as "stream down": the next start waits the retry interval."""
         found = self._find(worker)
         if found is None:
             return self._actions()
         stop = () if found.stopping else (found.id,)
         newest = self._is_newest(found) or all(w.stopping for w in self.workers if w is not found)
         found.stopping = True
-        if not found.working:
+        if fruitful is None:
+            fruitful = found.working
+        if fruitful:
+            self._fruitless = 0
+        else:
             self._fruitless += 1
             pause = self.retry_interval * min(self.backoff_cap, 2.0 ** (self._fruitless - 1))
             self._not_before = max(self._not_before, now + pause * self.jitter())
@@ -141,7 +147,7 @@ class Rollover:
         if found is None:
             return self._actions()
         if not found.stopping:
-            self.ended(worker, now)  # a worker that just went away failed
+            self.ended(worker, now, fruitful=False)  # a worker that just went away failed
         self.workers.remove(found)
         if not any(not w.stopping for w in self.workers):
             self._wanted = True  # never leave the stream without a polling worker

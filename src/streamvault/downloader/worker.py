@@ -39,9 +39,9 @@ from .tracker import Fetch, PlaylistTracker, SegmentRegistry
 log = logging.getLogger(__name__)
 
 #: ``working``: first non-ad segment; ``ended``: cannot go on; ``replace``: wants a successor;
-#: ``finished``: its task is over, getters done.
+#: ``finished``: its task is over, getters done. The flag: it fetched something new so far.
 WorkerEvent = Literal["working", "ended", "replace", "finished"]
-Report = Callable[[int, WorkerEvent, str], None]
+Report = Callable[[int, WorkerEvent, bool], None]
 
 PLAYLIST_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, BadPlaylist, TooLarge, ValueError)
 
@@ -87,6 +87,7 @@ class StreamWorker:
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.settings.max_getters)
         self._failures = 0
+        self.fetched = 0  # segments this worker claimed (new to every worker of its quality)
         self._rejected: set[str] = set()
         self.started = self.clock.monotonic()
         self.context = GetterContext(
@@ -122,12 +123,13 @@ class StreamWorker:
         if not self.replacement_requested:
             self.replacement_requested = True
             self.log.info("asking for a new worker: %s", reason)
-        self._report(self.id, "replace", reason)
+        self._report(self.id, "replace", self.fetched > 0)
 
     def _end(self, reason: str) -> None:
-        self.log.info("worker ends: %s", reason)
+        news = f"{self.fetched} new segments" if self.fetched else "nothing new"
+        self.log.info("worker ends (%s): %s", news, reason)
         self.stopping = True
-        self._report(self.id, "ended", reason)
+        self._report(self.id, "ended", self.fetched > 0)
 
     async def run(self) -> None:
         try:
@@ -142,7 +144,7 @@ class StreamWorker:
                     await asyncio.wait(set(self.getters))
             finally:
                 await self.session.close()
-                self._report(self.id, "finished", "")
+                self._report(self.id, "finished", self.fetched > 0)
 
     async def _poll_loop(self) -> None:
         while not self.stopping:
@@ -228,9 +230,10 @@ class StreamWorker:
             self.registry.forget_before(update.oldest - timedelta(minutes=10))
         if update.became_working:
             self.log.info("worker is working")
-            self._report(self.id, "working", "")
+            self._report(self.id, "working", self.fetched > 0)
         for fetch in update.fetch:
             if self.registry.claim(fetch.start, fetch.segment.uri):
+                self.fetched += 1
                 self._spawn(fetch)
 
     def _count_date_ranges(self, playlist: MediaPlaylist) -> None:

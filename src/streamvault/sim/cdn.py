@@ -58,9 +58,11 @@ def _media_playlist(
         sim.count_fault("prefetch")
         upcoming = (timeline.next_sequence, timeline.next_sequence + 1)
         prefetch = [signed(sim, base, f"/cdn/{name}/{quality}/{s}.ts", max_age) for s in upcoming]
-    endlist = sim.playlist_fault("endlist", timeline, quality, node) is not None
-    if endlist:
-        sim.count_fault("endlist")
+    endlist = False
+    for kind in ("endlist", "ended"):
+        if sim.playlist_fault(kind, timeline, quality, node) is not None:
+            sim.count_fault(kind)
+            endlist = True
     first = entries[0].sequence if entries else timeline.next_sequence
     return MediaPlaylist(
         entries=entries,
@@ -85,7 +87,28 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
         sim.count_fault("playlist_status")
         return web.Response(status=fault.status, text="simulated playlist fault")
     playlist = _media_playlist(sim, timeline, quality, node, base(request))
-    return web.Response(text=render_media(playlist), content_type=M3U8)
+    text = render_media(playlist)
+    mangle = sim.playlist_fault("mangle", timeline, quality, node)
+    if mangle is not None:
+        sim.count_fault("mangle")
+        text = mangled(text, mangle.mangle)
+    return web.Response(text=text, content_type=M3U8)
+
+
+_EXTINF_RE = re.compile(r"^#EXTINF:[^,]*,", re.MULTILINE)
+_PDT_RE = re.compile(r"^#EXT-X-PROGRAM-DATE-TIME:.*$", re.MULTILINE)
+#: at the edges of what a datetime holds: adding a duration (or going back) overflows
+_ABSURD_DATES = {"year_9999": "9999-12-31T23:59:59.000Z", "year_1": "0001-01-01T00:00:00.000Z"}
+
+
+def mangled(text: str, how: str) -> str:
+    """A media playlist as a hostile origin might serve it (the ``mangle`` fault)."""
+    if how == "garbage":
+        return "hello"
+    durations = {"nan_duration": "nan", "inf_duration": "inf", "zero_duration": "0"}
+    if how in durations:
+        return _EXTINF_RE.sub(f"#EXTINF:{durations[how]},", text)
+    return _PDT_RE.sub(f"#EXT-X-PROGRAM-DATE-TIME:{_ABSURD_DATES[how]}", text)
 
 
 async def _await_segment(sim: Simulator, timeline: ChannelTimeline, sequence: int) -> bool:
@@ -106,6 +129,17 @@ async def segment(request: web.Request) -> web.StreamResponse:
     sim, node = sim_of(request), node_of(request)
     check_signature(request, request.path.removeprefix(f"/node/{node}" if node else ""))
     timeline, quality = _known(request)
+    key = f"{timeline.config.name}/{quality}/{request.match_info['sequence']}"
+    sim.segment_request(key, +1)
+    try:
+        return await _segment(request, sim, node, timeline, quality)
+    finally:
+        sim.segment_request(key, -1)
+
+
+async def _segment(
+    request: web.Request, sim: Simulator, node: str | None, timeline: ChannelTimeline, quality: str
+) -> web.StreamResponse:
     text = request.match_info["sequence"]
     if not _SEQUENCE_RE.fullmatch(text) or not await _await_segment(sim, timeline, int(text)):
         raise web.HTTPNotFound(text="no such segment")

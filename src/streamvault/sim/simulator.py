@@ -59,7 +59,7 @@ class ChannelTimeline:
         while self.next_sequence < complete:
             sequence = self.next_sequence
             blocked = any(
-                fault.kind == "offline"
+                fault.kind in ("offline", "ended")
                 and fault.node is None
                 and fault.selects(self.config.name, None, None)
                 and fault.covers(sequence, sequence * self.duration)
@@ -105,7 +105,11 @@ class Simulator:
             "requests_by_node": {},
             "responses": {},
             "faults_applied": {},
+            # the most requests for one segment in flight at once, by "channel/quality/sequence"
+            # (segments never requested twice at once are left out)
+            "segment_in_flight_max": {},
         }
+        self._in_flight: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.base_url = ""
@@ -383,6 +387,17 @@ class Simulator:
     def count_fault(self, kind: str) -> None:
         applied = self._counters["faults_applied"]
         applied[kind] = applied.get(kind, 0) + 1
+
+    def segment_request(self, key: str, delta: int) -> None:
+        """A request for segment ``key`` began (+1) or ended (-1): the in-flight maximum."""
+        now = self._in_flight.get(key, 0) + delta
+        if now > 0:
+            self._in_flight[key] = now
+        else:
+            self._in_flight.pop(key, None)
+        peaks = self._counters["segment_in_flight_max"]
+        if now > max(1, peaks.get(key, 0)):  # only the interesting ones: memory stays small
+            peaks[key] = now
 
     def count_connection(self) -> None:
         self._counters["connections_opened"] += 1
