@@ -30,7 +30,12 @@ def sim_config(cache: Path, channels: list[ChannelConfig], **overrides: Any) -> 
 
 
 def downloader(
-    sim: Simulator, base: Path, channels: list[str], qualities: list[str], **settings: Any
+    sim: Simulator,
+    base: Path,
+    channels: list[str],
+    qualities: list[str],
+    usher_path: str = "v2",
+    **settings: Any,
 ) -> Downloader:
     specs = [ChannelSpec(c.rstrip("!"), c.endswith("!")) for c in channels]
     return Downloader(
@@ -41,6 +46,7 @@ def downloader(
         settings=Settings(**settings),
         gql_url=sim.base_url,
         usher_url=sim.base_url,
+        usher_path=usher_path,
     )
 
 

@@ -66,6 +66,8 @@ async def test_command_metrics_and_sigterm(sim_cache: Path, tmp_path: Path) -> N
             str(port),
             "--log-level",
             "DEBUG",
+            "--stop-grace",
+            "5",
             "cmd14!",
             stdout=log_file,
             stderr=log_file,
@@ -154,6 +156,7 @@ async def test_command_metrics_and_sigterm(sim_cache: Path, tmp_path: Path) -> N
     assert code == 0, log[-3000:]
     assert temp_files(tmp_path / "store") == []
     assert "stopping: waiting for segments in flight" in log
+    assert "Unclosed client session" not in log and "Unclosed connector" not in log
     stalled = [
         s
         for group in stored(tmp_path / "store", "cmd14", "source").values()

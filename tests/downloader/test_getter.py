@@ -151,3 +151,21 @@ async def test_playlist_404_and_endlist_replace_worker_without_gap(
     segments = by_start(origin, stored(store, "chan"))
     for seq in range(10, origin.published() - 2):
         assert [s.type for s in segments[seq]] == ["full"], seq
+
+
+async def test_fmp4_init_section_is_written_first_and_fetched_once(
+    origin: Origin, tmp_path: Path
+) -> None:
+    """SPEC §3 / §6.13: an EXT-X-MAP variant's init section starts every stored file and is
+    part of its hash; the worker fetches it once (its cache is bounded by bytes)."""
+    init = b"\x00\x00\x00\x18ftypiso6" + b"moov" * 64
+    origin.init_section = init
+    store = SegmentStore(str(tmp_path))
+    async with make(origin, tmp_path, url=f"{origin.url}/media/source.m3u8"):
+        await until(lambda: len(stored(store, "chan")) >= 12)
+    for segment in stored(store, "chan"):
+        seq = round((segment.start - origin.clock.origin).total_seconds() / origin.duration)
+        data = Path(store.segment_path(segment)).read_bytes()
+        assert data == init + origin.data("source", seq)
+        assert segment.hash == hash_bytes(data)
+    assert origin.requests["init"] == 1

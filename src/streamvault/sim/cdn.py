@@ -64,6 +64,10 @@ def _media_playlist(
             sim.count_fault(kind)
             endlist = True
     first = entries[0].sequence if entries else timeline.next_sequence
+    trigger = None
+    if entries and sim.playlist_fault("trigger", timeline, quality, node) is not None:
+        sim.count_fault("trigger")
+        trigger = entries[0].program_date_time
     return MediaPlaylist(
         entries=entries,
         segment_duration=d,
@@ -72,6 +76,7 @@ def _media_playlist(
         prefetch=prefetch,
         endlist=endlist,
         media_sequence=len(timeline.published) - len(listed),
+        trigger=trigger,
     )
 
 

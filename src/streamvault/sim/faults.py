@@ -4,11 +4,12 @@ A :class:`Fault` applies to an optional channel, quality and node, and to a sequ
 ``[from_sequence, to_sequence]`` range (inclusive) or a time window ``[from_seconds,
 to_seconds)`` in stream seconds (seconds since the channel's origin). Segment faults are matched
 against the segment's sequence and start; playlist faults (``offline``, ``ended``,
-``missing_quality``, ``playlist_status``, ``endlist``, ``prefetch``, ``mangle``) against the
-live edge at request time. ``ended`` is a stream that has ended while usher still answers:
-nothing new is published, and the media playlist is the last window, frozen, with
+``missing_quality``, ``playlist_status``, ``endlist``, ``prefetch``, ``mangle``, ``trigger``)
+against the live edge at request time. ``ended`` is a stream that has ended while usher still
+answers: nothing new is published, and the media playlist is the last window, frozen, with
 ``#EXT-X-ENDLIST``. ``mangle`` serves a hostile media playlist (``garbage``: the word
 ``hello``; NaN, infinite or zero ``EXTINF``s; program date times in year 9999 or year 1).
+``trigger`` adds a ``twitch-trigger`` date range over the content (not an ad).
 A fault with ``node=None`` applies on every node; one with ``node="b"`` only under ``/node/b``.
 
 Scenario file::
@@ -33,7 +34,16 @@ SEGMENT_KINDS = frozenset(
     {"ad_break", "segment_status", "stall_then_truncate", "reset_mid_body", "empty_body", "skew"}
 )
 PLAYLIST_KINDS = frozenset(
-    {"offline", "ended", "missing_quality", "playlist_status", "endlist", "prefetch", "mangle"}
+    {
+        "offline",
+        "ended",
+        "missing_quality",
+        "playlist_status",
+        "endlist",
+        "prefetch",
+        "mangle",
+        "trigger",
+    }
 )
 KINDS = SEGMENT_KINDS | PLAYLIST_KINDS
 MARKINGS = ("daterange", "amazon", "scte35")

@@ -105,6 +105,7 @@ class Simulator:
             "requests_by_node": {},
             "responses": {},
             "faults_applied": {},
+            "usher_paths": {"v1": 0, "v2": 0},  # /api/channel/hls vs /api/v2/channel/hls
             # the most requests for one segment in flight at once, by "channel/quality/sequence"
             # (segments never requested twice at once are left out)
             "segment_in_flight_max": {},
@@ -387,6 +388,9 @@ class Simulator:
     def count_fault(self, kind: str) -> None:
         applied = self._counters["faults_applied"]
         applied[kind] = applied.get(kind, 0) + 1
+
+    def count_usher_path(self, version: str) -> None:
+        self._counters["usher_paths"][version] += 1
 
     def segment_request(self, key: str, delta: int) -> None:
         """A request for segment ``key`` began (+1) or ended (-1): the in-flight maximum."""
