@@ -4,7 +4,7 @@ Segment k of quality q starts at ``origin + k * duration`` and is published once
 passes its end. ``faults[k]`` makes a segment misbehave: ``stall`` (headers and some bytes, then
 a pause of ``stall_seconds`` clock seconds, then a cleanly closed short body), ``reset`` (half
 the body, then the connection is cut), ``empty``, ``404``, ``500``, ``slow_first`` (the first
-request never answers; later ones do).
+request never answers; later ones do), ``huge`` (a hundred times its size).
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ class Origin:
             return web.Response(status=int(fault))
         if fault == "empty":
             return web.Response(body=b"")
+        if fault == "huge":
+            return web.Response(body=data * 100)  # 3 MB
         if fault == "slow_first" and self.requests[f"segment:{seq}"] == 1:
             await self.clock.sleep(3600)
         if fault == "stall":

@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from streamvault.clock import ScaledClock
+from streamvault.downloader.initmap import InitSections
 from streamvault.downloader.service import ChannelSpec, Downloader
 from streamvault.downloader.settings import Settings
 from streamvault.store.disk import SegmentStore
@@ -169,3 +171,27 @@ async def test_fmp4_init_section_is_written_first_and_fetched_once(
         assert data == init + origin.data("source", seq)
         assert segment.hash == hash_bytes(data)
     assert origin.requests["init"] == 1
+
+
+async def test_a_segment_past_the_byte_cap_is_refused_not_stored(
+    origin: Origin, tmp_path: Path
+) -> None:
+    huge = origin.published() + 3
+    origin.faults[huge] = "huge"
+    store = SegmentStore(str(tmp_path))
+    labels = {"channel": "chan", "quality": "source", "reason": "too_large"}
+    before = REGISTRY.get_sample_value("streamvault_segments_given_up_total", labels) or 0.0
+    async with make(origin, tmp_path, max_segment_bytes=1 << 20):
+        await until(lambda: huge + 3 in by_start(origin, stored(store, "chan")))
+    segments = by_start(origin, stored(store, "chan"))
+    assert huge not in segments
+    assert origin.requests[f"segment:{huge}"] == 1  # refused once, not retried
+    assert REGISTRY.get_sample_value("streamvault_segments_given_up_total", labels) == before + 1
+    assert temp_files(tmp_path) == []
+
+
+def test_the_init_section_cache_is_bounded_by_bytes() -> None:
+    cache = InitSections(cap=10_000, max_one=5_000)
+    for index in range(100):
+        cache.put(f"http://cdn/init-{index}.mp4", bytes(2_000))
+    assert cache.size <= 10_000 and len(cache) == 5
