@@ -9,8 +9,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from streamvault.sim import ChannelConfig, Fault, Simulator
+from streamvault.store.disk import SegmentStore
 
-from .simhelp import assert_complete, downloader, sim_config, sim_wait
+from .simhelp import assert_complete, downloader, sim_config, sim_wait, stored
 
 
 @pytest.mark.parametrize("path", ["v2", "v1"])
@@ -51,3 +52,28 @@ async def test_a_twitch_trigger_range_over_content_stores_the_content(
         "streamvault_date_ranges_total", {**labels, "class": "twitch-trigger"}
     )
     assert counted is not None and counted >= 1
+
+
+async def test_an_fmp4_variant_is_recorded_with_its_init_section_first(
+    sim_cache: Path, tmp_path: Path
+) -> None:
+    """SPEC §6.13: real fragmented MP4 from ffmpeg behind #EXT-X-MAP; every stored file is the
+    init section and then the fragment, and its hash covers both (SPEC §3)."""
+    config = sim_config(sim_cache, [ChannelConfig("mp4a", ["source"], "ivs", history=2, fmp4=True)])
+    async with Simulator(config) as sim:
+        async with downloader(sim, tmp_path, ["mp4a"], ["source"]):
+            await sim_wait(sim, 40)
+            published = sim.published("mp4a", "source")
+            await sim_wait(sim, 4)
+        init = sim.init_section("mp4a", "source")
+        fragments = {s.sequence: sim.segment_bytes("mp4a", "source", s.sequence) for s in published}
+        counters = sim.counters
+    assert init is not None and init[4:8] == b"ftyp"
+    assert len(published) >= 15
+    assert_complete(sim, tmp_path, "mp4a", "source", published)  # hashes of init + fragment
+    files = stored(tmp_path, "mp4a", "source")
+    store = SegmentStore(str(tmp_path))
+    for segment in published:
+        data = Path(store.segment_path(files[segment.program_date_time][0])).read_bytes()
+        assert data == init + fragments[segment.sequence]
+    assert counters["requests"]["segment"] <= len(published) + 3  # the init section once

@@ -13,7 +13,8 @@ from ..sources.http import IDENTITY, read_bounded
 
 class InitSections:
     """URI -> bytes, at most ``cap`` bytes in all (least recently used dropped first), each
-    section at most ``max_one`` bytes (larger ones are refused with ``TooLarge``)."""
+    section at most ``max_one`` bytes (larger ones are refused with ``TooLarge``). Keyed by
+    the URI without its query: a CDN signs the same init section anew in every playlist."""
 
     def __init__(self, cap: int, max_one: int) -> None:
         self.cap = cap
@@ -27,15 +28,16 @@ class InitSections:
     async def get(self, uri: str | None, session: aiohttp.ClientSession) -> bytes:
         if uri is None:
             return b""
-        cached = self._sections.get(uri)
+        key = uri.split("?", 1)[0]
+        cached = self._sections.get(key)
         if cached is not None:
-            self._sections.move_to_end(uri)
+            self._sections.move_to_end(key)
             return cached
         async with session.get(uri, headers=IDENTITY) as response:
             if response.status != 200:
                 raise HTTPStatusError(response.status, uri.split("?")[0])
             data = await read_bounded(response, self.max_one, "init section")
-        self.put(uri, data)
+        self.put(key, data)
         return data
 
     def put(self, uri: str, data: bytes) -> None:

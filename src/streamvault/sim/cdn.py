@@ -41,6 +41,10 @@ def _media_playlist(
     name, d = timeline.config.name, timeline.duration
     max_age = sim.config.segment_url_max_age
     entries = []
+    suffix = "mp4" if timeline.config.fmp4 else "ts"
+    map_uri = None
+    if timeline.config.fmp4:
+        map_uri = signed(sim, base, f"/cdn/{name}/{quality}/init.mp4", max_age)
     listed = timeline.published[-sim.config.window :]
     for sequence in listed:
         ad = sim.ad_break(timeline, quality, node, sequence)
@@ -49,7 +53,7 @@ def _media_playlist(
                 sequence=sequence,
                 program_date_time=sim.program_date_time(timeline, quality, node, sequence),
                 duration=sim.shown_duration(timeline, ad, sequence),
-                uri=signed(sim, base, f"/cdn/{name}/{quality}/{sequence}.ts", max_age),
+                uri=signed(sim, base, f"/cdn/{name}/{quality}/{sequence}.{suffix}", max_age),
                 ad=ad,
             )
         )
@@ -57,7 +61,9 @@ def _media_playlist(
     if sim.playlist_fault("prefetch", timeline, quality, node) is not None:
         sim.count_fault("prefetch")
         upcoming = (timeline.next_sequence, timeline.next_sequence + 1)
-        prefetch = [signed(sim, base, f"/cdn/{name}/{quality}/{s}.ts", max_age) for s in upcoming]
+        prefetch = [
+            signed(sim, base, f"/cdn/{name}/{quality}/{s}.{suffix}", max_age) for s in upcoming
+        ]
     endlist = False
     for kind in ("endlist", "ended"):
         if sim.playlist_fault(kind, timeline, quality, node) is not None:
@@ -77,6 +83,7 @@ def _media_playlist(
         endlist=endlist,
         media_sequence=len(timeline.published) - len(listed),
         trigger=trigger,
+        map_uri=map_uri,
     )
 
 
@@ -114,6 +121,17 @@ def mangled(text: str, how: str) -> str:
     if how in durations:
         return _EXTINF_RE.sub(f"#EXTINF:{durations[how]},", text)
     return _PDT_RE.sub(f"#EXT-X-PROGRAM-DATE-TIME:{_ABSURD_DATES[how]}", text)
+
+
+async def init_section(request: web.Request) -> web.StreamResponse:
+    """An fMP4 channel's ``EXT-X-MAP`` init section."""
+    sim, node = sim_of(request), node_of(request)
+    check_signature(request, request.path.removeprefix(f"/node/{node}" if node else ""))
+    timeline, quality = _known(request)
+    init = sim.init_section(timeline.config.name, quality)
+    if init is None:
+        raise web.HTTPNotFound(text="not an fMP4 channel")
+    return web.Response(body=init, content_type="video/mp4")
 
 
 async def _await_segment(sim: Simulator, timeline: ChannelTimeline, sequence: int) -> bool:
@@ -162,8 +180,9 @@ async def _segment(
         log.debug("segment %s/%s/%d: fault %s", timeline.config.name, quality, sequence, fault.kind)
     if fault is not None and fault.kind == "segment_status":
         return web.Response(status=fault.status or 500, text="simulated segment fault")
+    kind = "video/mp4" if timeline.config.fmp4 else "video/mp2t"
     if fault is not None and fault.kind == "empty_body":
-        return web.Response(body=b"", content_type="video/mp2t")
+        return web.Response(body=b"", content_type=kind)
     data = sim.segment_bytes(timeline.config.name, quality, sequence)
     try:
         if fault is not None and fault.kind == "stall_then_truncate":

@@ -114,6 +114,8 @@ class MediaPlaylist:
     #: a ``twitch-trigger`` date range (seen in ad-context playlists since May 2026) opening
     #: here, over content, with END-ON-NEXT and no next: it marks no ad
     trigger: datetime | None = None
+    #: fMP4: the init section's URI (``#EXT-X-MAP``)
+    map_uri: str | None = None
 
     @property
     def target_duration(self) -> int:
@@ -143,6 +145,7 @@ def _header(playlist: MediaPlaylist) -> list[str]:
         f'#EXT-X-DATERANGE:ID="playlist-session-{stamp}",CLASS="twitch-session",'
         f'START-DATE="{created}",END-ON-NEXT=YES,X-TV-TWITCH-SESSIONID="{stamp}"',
         *_trigger(playlist.trigger),
+        *([f'#EXT-X-MAP:URI="{playlist.map_uri}"'] if playlist.map_uri else []),
     ]
 
 

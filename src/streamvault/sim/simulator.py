@@ -21,6 +21,7 @@ from ..clock import Clock, ScaledClock
 from ..store.naming import hash_bytes
 from .config import ChannelConfig, SimConfig, quality_info
 from .faults import Fault, FaultSet
+from .fmp4 import Fmp4Loop, build_fragment, render_fmp4_loop
 from .playlists import AdBreak
 from .signing import Signer
 from .video import Loop, LoopSpec, build_segment, render_loop
@@ -96,6 +97,7 @@ class Simulator:
         self.channels: dict[str, ChannelTimeline] = {}
         self._anchor()
         self._loops: dict[tuple[int, int], Loop] = {}
+        self._fmp4_loops: dict[tuple[int, int], Fmp4Loop] = {}
         self._bytes: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
         self._bytes_size = 0
         self._hashes: dict[tuple[str, str, int], str] = {}
@@ -143,12 +145,17 @@ class Simulator:
 
     async def prepare(self) -> None:
         """Render (or load from the cache) the video of every configured quality."""
-        specs = {self._loop_spec(q) for c in self.config.channels for q in c.qualities}
+        channels = self.config.channels
+        specs = {self._loop_spec(q) for c in channels for q in c.qualities}
         cache = Path(self.config.cache_dir) if self.config.cache_dir else None
         missing = [spec for spec in specs if (spec.width, spec.height) not in self._loops]
         loops = await asyncio.gather(*(render_loop(spec, cache) for spec in missing))
         for loop in loops:
             self._loops[(loop.spec.width, loop.spec.height)] = loop
+        fmp4 = {self._loop_spec(q) for c in channels if c.fmp4 for q in c.qualities}
+        missing = [spec for spec in fmp4 if (spec.width, spec.height) not in self._fmp4_loops]
+        for fragments in await asyncio.gather(*(render_fmp4_loop(s, cache) for s in missing)):
+            self._fmp4_loops[(fragments.spec.width, fragments.spec.height)] = fragments
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         from .server import make_app, start_site
@@ -309,13 +316,16 @@ class Simulator:
             self._bytes.move_to_end(key)
             return cached
         spec = self._loop_spec(quality)
-        loop = self._loops.get((spec.width, spec.height))
-        if loop is None:
-            raise RuntimeError(f"no video rendered for quality {quality!r}; call start() first")
-        target = 0
-        if self.config.realistic_bitrate:
-            target = int(quality_info(quality).bandwidth * self.config.segment_duration / 8)
-        data = build_segment(loop, name, quality, sequence, target)
+        if timeline is not None and timeline.config.fmp4:
+            data = build_fragment(self._fmp4_loop(quality), name, quality, sequence)
+        else:
+            loop = self._loops.get((spec.width, spec.height))
+            if loop is None:
+                raise RuntimeError(f"no video rendered for quality {quality!r}; call start() first")
+            target = 0
+            if self.config.realistic_bitrate:
+                target = int(quality_info(quality).bandwidth * self.config.segment_duration / 8)
+            data = build_segment(loop, name, quality, sequence, target)
         if not keep:
             return data
         self._bytes[key] = data
@@ -325,12 +335,27 @@ class Simulator:
             self._bytes_size -= len(old)
         return data
 
+    def _fmp4_loop(self, quality: str) -> Fmp4Loop:
+        spec = self._loop_spec(quality)
+        loop = self._fmp4_loops.get((spec.width, spec.height))
+        if loop is None:
+            raise RuntimeError(f"no fMP4 video rendered for quality {quality!r}; call start()")
+        return loop
+
+    def init_section(self, channel: str, quality: str) -> bytes | None:
+        """The ``EXT-X-MAP`` init section of an fMP4 channel's quality; None for MPEG-TS."""
+        timeline = self.channel(channel)
+        if timeline is None or not timeline.config.fmp4:
+            return None
+        return self._fmp4_loop(quality).init
+
     def segment_hash(self, channel: str, quality: str, sequence: int) -> str:
+        """The hash of the segment as a recorder stores it (fMP4: init section first)."""
         key = (channel.lower(), quality, sequence)
         if key not in self._hashes:
             # hashing old segments must not evict the ones being served from the cache
             data = self._segment_bytes(channel, quality, sequence, keep=False)
-            self._hashes[key] = hash_bytes(data)
+            self._hashes[key] = hash_bytes((self.init_section(channel, quality) or b"") + data)
         return self._hashes[key]
 
     def published(self, channel: str, quality: str) -> list[PublishedSegment]:
