@@ -51,6 +51,7 @@ async def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
 
 
 def make(origin: Origin, tmp_path: Path, url: str | None = None, **settings: float) -> Downloader:
+    settings.setdefault("stop_grace", 120.0)  # clock seconds: 3 real seconds at 40x
     return Downloader(
         SegmentStore(str(tmp_path)),
         [ChannelSpec("chan", type="url", url=url or f"{origin.url}/master.m3u8")],
