@@ -232,7 +232,10 @@ class StreamWorker:
             self.log.info("worker is working")
             self._report(self.id, "working", self.fetched > 0)
         for fetch in update.fetch:
-            if self.registry.claim(fetch.start, fetch.segment.uri):
+            # By URI too where starts are guesses (no program date time): each worker guesses
+            # its own, and the same segment must not be fetched once per worker.
+            guessed = fetch.segment.program_date_time is None
+            if self.registry.claim(fetch.start, fetch.segment.uri if guessed else None):
                 self.fetched += 1
                 self._spawn(fetch)
 
