@@ -76,4 +76,4 @@ async def test_an_fmp4_variant_is_recorded_with_its_init_section_first(
     for segment in published:
         data = Path(store.segment_path(files[segment.program_date_time][0])).read_bytes()
         assert data == init + fragments[segment.sequence]
-    assert counters["requests"]["segment"] <= len(published) + 3  # the init section once
+    assert 1 <= counters["requests"]["init"] <= 2  # once per worker, not once per segment

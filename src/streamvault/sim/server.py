@@ -60,7 +60,7 @@ def make_app(sim: Simulator) -> web.Application:
         )  # fmt: skip
         app.router.add_get(
             f"{prefix}/cdn/{{channel}}/{{quality}}/init.mp4", cdn.init_section,
-            name=f"segment.init{tag}",
+            name=f"init.{tag}",
         )  # fmt: skip
         for suffix in ("ts", "mp4"):
             app.router.add_get(

@@ -28,7 +28,7 @@ from .video import Loop, LoopSpec, build_segment, render_loop
 
 log = logging.getLogger(__name__)
 
-ROUTE_KINDS = ("gql", "usher", "playlist", "segment", "control", "other")
+ROUTE_KINDS = ("gql", "usher", "playlist", "segment", "init", "control", "other")
 BYTES_CACHE_LIMIT = 256 * 1024 * 1024
 AD_SCAN_LIMIT = 450
 
