@@ -12,6 +12,12 @@ the floor). They take turns against the same sim, so that none is slowed by the 
 this 2-core machine (``--together`` runs them at once, in a third of the time). CPU is each
 process's user + system time from ``wait4``. A last line prints what the store's own work
 (SHA-256, write, fsync, rename of the same segments) costs by itself, for scale.
+
+The "ended stream" line (issue 13): one important channel (retried every 5 s, the costliest
+case) records a little, then its stream ends while usher keeps answering (the sim's ``ended``
+fault: the media playlist frozen with ``#EXT-X-ENDLIST``); it prints the downloader's CPU and
+the requests per minute the sim sees over ``--ended-minutes`` (targets: <= 1 % of one core,
+<= 40 requests a minute; before issue 13 such a stream started a new worker every second).
 """
 
 from __future__ import annotations
@@ -434,6 +440,50 @@ def scale_run(args: argparse.Namespace, work: Path) -> dict[str, float]:
         sim.stop()
 
 
+def _control(sim: Sim, path: str, body: Any | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"{sim.base_url}{path}", data=data, method="POST" if data else "GET"
+    )
+    return json.loads(_opener(sim.ca_file).open(request).read().decode())
+
+
+def ended_run(args: argparse.Namespace, work: Path) -> dict[str, float]:
+    """CPU and requests a minute of a downloader whose stream ended while usher answers."""
+    sim = start_sim(["ended0"], "source", False, 1.0, False, str(work / "cache"))
+    try:
+        command = [PYTHON, "-m", "streamvault", "download", "--base-dir", str(work / "ended")]
+        command += ["--twitch-gql-url", sim.base_url, "--twitch-usher-url", sim.base_url]
+        command += ["--log-level", "WARNING", "ended0!"]
+        process = subprocess.Popen(command, cwd=ROOT)
+        time.sleep(8)  # it records a few segments
+        _control(sim, "/control/faults", {"kind": "ended", "channel": "ended0"})
+        time.sleep(6)  # the working worker sees #EXT-X-ENDLIST and ends
+        before, cpu_before, began = (
+            _control(sim, "/control/counters"),
+            cpu_now(process.pid),
+            time.monotonic(),
+        )
+        time.sleep(args.ended_minutes * 60)
+        after, cpu_after = _control(sim, "/control/counters"), cpu_now(process.pid)
+        elapsed = time.monotonic() - began
+        process.send_signal(signal.SIGTERM)
+        cpu_of(process.pid)
+        requests = sum(
+            after["requests"][k] - before["requests"][k]
+            for k in ("gql", "usher", "playlist", "segment")
+        )
+        return {
+            "cpu_percent": 100 * (cpu_after - cpu_before) / elapsed,
+            "per_minute": requests / (elapsed / 60),
+            "usher_per_minute": (after["requests"]["usher"] - before["requests"]["usher"])
+            / (elapsed / 60),
+            "seconds": elapsed,
+        }
+    finally:
+        sim.stop()
+
+
 def _starts(directory: Path) -> list[float]:
     from streamvault.store.naming import parse_name
 
@@ -452,6 +502,8 @@ def main() -> int:
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--no-https", action="store_true")
     parser.add_argument("--no-scale", action="store_true")
+    parser.add_argument("--no-ended", action="store_true", help="skip the ended-stream line")
+    parser.add_argument("--ended-minutes", type=float, default=2.0)
     parser.add_argument(
         "--together",
         action="store_true",
@@ -509,6 +561,19 @@ def main() -> int:
                 flush=True,
             )
             shutil.rmtree(run_dir, ignore_errors=True)
+        if not args.no_ended:
+            ended = ended_run(args, work)
+            print(
+                f"\n== ended stream (master answers, media playlist ended), important channel, "
+                f"{ended['seconds'] / 60:.1f} min"
+            )
+            print(
+                f"  CPU {ended['cpu_percent']:.2f} % of one core (target <= 1, "
+                f"{ended['cpu_percent'] / 1.0:.2f} x target); {ended['per_minute']:.1f} requests "
+                f"a minute (target <= 40, {ended['per_minute'] / 40:.2f} x target), of which "
+                f"{ended['usher_per_minute']:.1f} usher",
+                flush=True,
+            )
         if not args.no_scale:
             result = scale_run(args, work)
             print(

@@ -15,6 +15,7 @@ something outside sent or holds bad data (``RemoteError``, ``BadInput``) versus 
     └── RemoteError              a peer or upstream server sent something bad
         ├── BadPlaylist          a playlist that does not parse
         ├── HTTPStatusError      an unexpected HTTP status
+        ├── TooLarge             a body past its byte cap (or a line count past its cap)
         └── HashMismatch         downloaded bytes do not match the hash in their name
 """
 
@@ -68,6 +69,10 @@ class HTTPStatusError(RemoteError):
         self.status = status
         self.url = url
         super().__init__(f"HTTP {status} from {url}" + (f": {message}" if message else ""))
+
+
+class TooLarge(RemoteError):
+    """A body (playlist, segment, init section) larger than we accept; the rest is refused."""
 
 
 class HashMismatch(RemoteError):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from streamvault.backfiller.command import parse_start, settings_from_args
 from streamvault.cli import build_parser
 from streamvault.errors import BadTime
+from tests.helpers import free_port
 
 
 def test_start_is_hours_ago_or_a_time_in_any_zone() -> None:
@@ -53,3 +59,23 @@ def test_bad_flags_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     ):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["backfill", "--channel", "a", *bad])
+
+
+def test_the_standalone_backfiller_removes_its_own_stale_temp_files(tmp_path: Path) -> None:
+    """After a crash its temp files stay behind; the next start removes the old ones (and
+    leaves young ones, which may be a downloader's in a shared store)."""
+    hour = tmp_path / "a" / "source" / "2026-01-01T00"
+    hour.mkdir(parents=True)
+    stale = hour / "00:00.000000-2.0-temp-0f8fad5b-d9cb-469f-a165-70867728950e.ts"
+    young = hour / "00:02.000000-2.0-temp-1f8fad5b-d9cb-469f-a165-70867728950e.ts"
+    for path in (stale, young):
+        path.write_bytes(b"half a segment")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    result = subprocess.run(
+        [sys.executable, "-m", "streamvault", "backfill", "--base-dir", str(tmp_path),
+         "--channel", "a", "--node", f"http://127.0.0.1:{free_port()}", "--once"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert not stale.exists(), result.stderr[-2000:]
+    assert young.exists()

@@ -4,7 +4,7 @@ Segment k of quality q starts at ``origin + k * duration`` and is published once
 passes its end. ``faults[k]`` makes a segment misbehave: ``stall`` (headers and some bytes, then
 a pause of ``stall_seconds`` clock seconds, then a cleanly closed short body), ``reset`` (half
 the body, then the connection is cut), ``empty``, ``404``, ``500``, ``slow_first`` (the first
-request never answers; later ones do).
+request never answers; later ones do), ``huge`` (a hundred times its size).
 """
 
 from __future__ import annotations
@@ -30,10 +30,12 @@ class Origin:
         self.peers: dict[int, list[int]] = {}
         self.playlist_status = 200
         self.endlist = False
+        self.init_section: bytes | None = None  # fMP4: an EXT-X-MAP before the segments
         app = web.Application()
         app.router.add_get("/master.m3u8", self.master)
         app.router.add_get("/media/{quality}.m3u8", self.media)
         app.router.add_get("/seg/{quality}/{seq}.ts", self.segment)
+        app.router.add_get("/init/{quality}.mp4", self.init)
         self.runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.2)
         self.url = ""
 
@@ -76,6 +78,8 @@ class Origin:
         last = self.published()
         first = max(0, last - self.window)
         lines = ["#EXTM3U", "#EXT-X-TARGETDURATION:5", f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+        if self.init_section is not None:
+            lines.append(f'#EXT-X-MAP:URI="/init/{quality}.mp4"')
         for seq in range(first, last):
             start = self.start_of(seq)
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{start:%Y-%m-%dT%H:%M:%S.%f}Z")
@@ -83,6 +87,10 @@ class Origin:
         if self.endlist:
             lines.append("#EXT-X-ENDLIST")
         return web.Response(text="\n".join(lines) + "\n")
+
+    async def init(self, request: web.Request) -> web.Response:
+        self.requests["init"] += 1
+        return web.Response(body=self.init_section or b"")
 
     async def segment(self, request: web.Request) -> web.StreamResponse:
         quality, seq = request.match_info["quality"], int(request.match_info["seq"])
@@ -95,6 +103,8 @@ class Origin:
             return web.Response(status=int(fault))
         if fault == "empty":
             return web.Response(body=b"")
+        if fault == "huge":
+            return web.Response(body=data * 100)  # 3 MB
         if fault == "slow_first" and self.requests[f"segment:{seq}"] == 1:
             await self.clock.sleep(3600)
         if fault == "stall":

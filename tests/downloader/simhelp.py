@@ -30,9 +30,17 @@ def sim_config(cache: Path, channels: list[ChannelConfig], **overrides: Any) -> 
 
 
 def downloader(
-    sim: Simulator, base: Path, channels: list[str], qualities: list[str], **settings: Any
+    sim: Simulator,
+    base: Path,
+    channels: list[str],
+    qualities: list[str],
+    usher_path: str = "v2",
+    **settings: Any,
 ) -> Downloader:
     specs = [ChannelSpec(c.rstrip("!"), c.endswith("!")) for c in channels]
+    # The grace is in clock seconds: at 30-40x, 10 s is a quarter of a real second, too short
+    # on a loaded machine for the last segments in flight, which these tests expect stored.
+    settings.setdefault("stop_grace", 120.0)
     return Downloader(
         SegmentStore(str(base)),
         specs,
@@ -41,6 +49,7 @@ def downloader(
         settings=Settings(**settings),
         gql_url=sim.base_url,
         usher_url=sim.base_url,
+        usher_path=usher_path,
     )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -37,11 +39,16 @@ def value(values: dict, name: str, **labels: str) -> float:  # type: ignore[type
 async def test_command_metrics_and_sigterm(sim_cache: Path, tmp_path: Path) -> None:
     config = sim_config(sim_cache, [ChannelConfig("cmd14", ["source"], history=2)], time_scale=20.0)
     port = free_port()
-    # A temp file left by a crashed run: the command removes it at start-up.
+    # A temp file left by a crashed run an hour ago: the command removes it at start-up. A
+    # young one may be a live backfiller's (sharing the store): it stays.
     crashed = tmp_path / "store" / "cmd14" / "source" / "2020-01-01T00"
     crashed.mkdir(parents=True)
     stale = crashed / "00:00.000000-2.0-temp-0f8fad5b-d9cb-469f-a165-70867728950e.ts"
     stale.write_bytes(b"half a segment")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    live = crashed / "00:02.000000-2.0-temp-1f8fad5b-d9cb-469f-a165-70867728950e.ts"
+    live.write_bytes(b"a backfiller is writing this")
     async with Simulator(config) as sim:
         log_file = (tmp_path / "downloader.log").open("w")
         process = await asyncio.create_subprocess_exec(
@@ -59,6 +66,8 @@ async def test_command_metrics_and_sigterm(sim_cache: Path, tmp_path: Path) -> N
             str(port),
             "--log-level",
             "DEBUG",
+            "--stop-grace",
+            "5",
             "cmd14!",
             stdout=log_file,
             stderr=log_file,
@@ -67,6 +76,8 @@ async def test_command_metrics_and_sigterm(sim_cache: Path, tmp_path: Path) -> N
             store = tmp_path / "store"
             await until(lambda: bool(stored(store, "cmd14", "source")))
             assert not stale.exists()
+            assert live.exists()
+            live.unlink()  # its writer is done with it
             timeline = sim.channel("cmd14")
             assert timeline is not None
             first = timeline.next_sequence + 2  # faults in segments the downloader will see
@@ -145,6 +156,7 @@ async def test_command_metrics_and_sigterm(sim_cache: Path, tmp_path: Path) -> N
     assert code == 0, log[-3000:]
     assert temp_files(tmp_path / "store") == []
     assert "stopping: waiting for segments in flight" in log
+    assert "Unclosed client session" not in log and "Unclosed connector" not in log
     stalled = [
         s
         for group in stored(tmp_path / "store", "cmd14", "source").values()

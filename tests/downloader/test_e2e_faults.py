@@ -203,3 +203,27 @@ async def test_connection_reuse_and_fresh_connection_for_retries(
     assert retries >= 2
     assert counters["connections_opened"] - steady >= retries
     assert_complete(sim, tmp_path, "flt11", "source", published, allowed_missing={110})
+
+
+async def test_playlist_errors_on_a_working_worker_replace_it_without_a_gap(
+    sim_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unexpected error (here: the media playlist answers 500 for a while): the working
+    worker backs off and asks for a successor; the replacement whose first poll fails waits
+    the retry interval; once the playlist answers again nothing is missing."""
+    config = sim_config(sim_cache, [ChannelConfig("flt12", ["source"], history=2)])
+    async with Simulator(config) as sim:
+        sim.add_fault(
+            Fault("playlist_status", channel="flt12", status=500, from_seconds=20, to_seconds=30)
+        )
+        with caplog.at_level(logging.INFO):
+            async with downloader(sim, tmp_path, ["flt12"], ["source"]):
+                await sim_wait(sim, 80)
+                published = sim.published("flt12", "source")
+                await sim_wait(sim, 4)
+        counters = sim.counters
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("streamvault.down")]
+    assert any("asking for a new worker: media playlist answered 500" in m for m in messages)
+    assert any("replaced by a working worker" in m for m in messages)
+    assert 2 <= counters["requests"]["usher"] <= 4
+    assert_complete(sim, tmp_path, "flt12", "source", published)

@@ -16,7 +16,15 @@ from streamvault.sim import ChannelConfig, Fault, Simulator
 from streamvault.sources.twitch import TwitchSource
 from streamvault.store.disk import SegmentStore
 
-from .simhelp import assert_complete, downloader, sim_config, sim_wait, stored, temp_files
+from .simhelp import (
+    assert_complete,
+    downloader,
+    sim_config,
+    sim_wait,
+    stored,
+    temp_files,
+    until,
+)
 
 
 async def test_two_channels_two_qualities_every_segment_once(
@@ -50,12 +58,14 @@ async def test_missing_quality_warns_once_and_starts_when_it_appears(
 ) -> None:
     config = sim_config(sim_cache, [ChannelConfig("rec3", ["source", "480p"], history=3)])
     async with Simulator(config) as sim:
-        sim.add_fault(Fault("missing_quality", channel="rec3", quality="480p", to_seconds=46))
+        sim.add_fault(Fault("missing_quality", channel="rec3", quality="480p"))
         with caplog.at_level(logging.WARNING):
             async with downloader(sim, tmp_path, ["rec3"], ["source", "480p"]):
-                await sim_wait(sim, 30)
+                await until(lambda: any("480p not in" in r.getMessage() for r in caplog.records))
+                await sim_wait(sim, 10)
                 assert not stored(tmp_path, "rec3", "480p")
-                await sim_wait(sim, 50)
+                sim.clear_faults()  # 480p appears; it is asked for again within 20 s
+                await sim_wait(sim, 40)
                 published = {q: sim.published("rec3", q) for q in ("source", "480p")}
                 await sim_wait(sim, 6)
     warnings = [r for r in caplog.records if "480p not in the master playlist" in r.getMessage()]

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from streamvault.clock import ScaledClock
+from streamvault.downloader.initmap import InitSections
 from streamvault.downloader.service import ChannelSpec, Downloader
 from streamvault.downloader.settings import Settings
 from streamvault.store.disk import SegmentStore
@@ -50,6 +52,7 @@ async def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
 
 
 def make(origin: Origin, tmp_path: Path, url: str | None = None, **settings: float) -> Downloader:
+    settings.setdefault("stop_grace", 120.0)  # clock seconds: 3 real seconds at 40x
     return Downloader(
         SegmentStore(str(tmp_path)),
         [ChannelSpec("chan", type="url", url=url or f"{origin.url}/master.m3u8")],
@@ -137,6 +140,9 @@ async def test_segment_faults(
 async def test_playlist_404_and_endlist_replace_worker_without_gap(
     origin: Origin, tmp_path: Path
 ) -> None:
+    # A replacement whose first poll still sees the 404 counts as "stream down" and waits the
+    # 20 s retry interval (SPEC §6.5): a Twitch-sized window (30 segments) bridges that.
+    origin.window = 30
     store = SegmentStore(str(tmp_path))
     async with make(origin, tmp_path):
         await until(lambda: origin.published() >= 14)
@@ -153,3 +159,45 @@ async def test_playlist_404_and_endlist_replace_worker_without_gap(
     segments = by_start(origin, stored(store, "chan"))
     for seq in range(10, origin.published() - 2):
         assert [s.type for s in segments[seq]] == ["full"], seq
+
+
+async def test_fmp4_init_section_is_written_first_and_fetched_once(
+    origin: Origin, tmp_path: Path
+) -> None:
+    """SPEC §3 / §6.13: an EXT-X-MAP variant's init section starts every stored file and is
+    part of its hash; the worker fetches it once (its cache is bounded by bytes)."""
+    init = b"\x00\x00\x00\x18ftypiso6" + b"moov" * 64
+    origin.init_section = init
+    store = SegmentStore(str(tmp_path))
+    async with make(origin, tmp_path, url=f"{origin.url}/media/source.m3u8"):
+        await until(lambda: len(stored(store, "chan")) >= 12)
+    for segment in stored(store, "chan"):
+        seq = round((segment.start - origin.clock.origin).total_seconds() / origin.duration)
+        data = Path(store.segment_path(segment)).read_bytes()
+        assert data == init + origin.data("source", seq)
+        assert segment.hash == hash_bytes(data)
+    assert origin.requests["init"] == 1
+
+
+async def test_a_segment_past_the_byte_cap_is_refused_not_stored(
+    origin: Origin, tmp_path: Path
+) -> None:
+    huge = origin.published() + 3
+    origin.faults[huge] = "huge"
+    store = SegmentStore(str(tmp_path))
+    labels = {"channel": "chan", "quality": "source", "reason": "too_large"}
+    before = REGISTRY.get_sample_value("streamvault_segments_given_up_total", labels) or 0.0
+    async with make(origin, tmp_path, max_segment_bytes=1 << 20):
+        await until(lambda: huge + 3 in by_start(origin, stored(store, "chan")))
+    segments = by_start(origin, stored(store, "chan"))
+    assert huge not in segments
+    assert origin.requests[f"segment:{huge}"] == 1  # refused once, not retried
+    assert REGISTRY.get_sample_value("streamvault_segments_given_up_total", labels) == before + 1
+    assert temp_files(tmp_path) == []
+
+
+def test_the_init_section_cache_is_bounded_by_bytes() -> None:
+    cache = InitSections(cap=10_000, max_one=5_000)
+    for index in range(100):
+        cache.put(f"http://cdn/init-{index}.mp4", bytes(2_000))
+    assert cache.size <= 10_000 and len(cache) == 5

@@ -117,7 +117,24 @@ def test_parse_channel(text: str, spec: ChannelSpec) -> None:
     assert parse_channel(text) == spec
 
 
-@pytest.mark.parametrize("text", ["", "!", ".hidden", "foo:ftp:x", "foo:url:", "a/b"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "!",
+        ".hidden",
+        "foo:ftp:x",
+        "foo:url:",
+        "a/b",
+        "50%off",
+        "a\\b",
+        "tab\there",
+        "coverage-maps",
+        "emotes",
+        "chat!",
+        "CHAT:url:https://h/x.m3u8",
+    ],
+)
 def test_parse_channel_refuses(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_channel(text)
@@ -168,3 +185,26 @@ def test_bookkeeping_stays_small_over_a_long_stream() -> None:
         registry.forget_before(result.oldest - timedelta(minutes=10))
     assert len(tracker._seen) < 1000
     assert len(registry) < 400
+
+
+def test_segments_outside_the_plausible_window_are_rejected_with_one_line_each() -> None:
+    tracker = PlaylistTracker()
+    text = playlist(10, 3).replace(
+        f"{T0 + timedelta(seconds=22):%Y-%m-%dT%H:%M:%S.%f}Z", "9999-01-01T00:00:00.000000Z"
+    )
+    window = (T0 - timedelta(hours=24), T0 + timedelta(minutes=15))
+    result = tracker.update(parse_media(text), T0, window=window)
+    assert [f.segment.sequence for f in result.fetch] == [10, 12]
+    assert len(result.rejected) == 1 and "segment 11" in result.rejected[0]
+    assert result.oldest == T0 + timedelta(seconds=20)
+
+
+def test_the_registry_claims_by_uri_too_and_stays_bounded() -> None:
+    registry = SegmentRegistry()
+    assert registry.claim(T0, "http://cdn/1.ts?token=a")
+    assert not registry.claim(T0 + timedelta(seconds=5), "http://cdn/1.ts?token=b")  # same URI
+    for index in range(10_000):
+        registry.note_range(f"range-{index}")
+        registry.note_class(f"class-{index}")
+    assert len(registry.classes) == 64
+    assert registry.note_range("range-0")  # long forgotten: the table is bounded

@@ -86,3 +86,33 @@ def test_scte35_out_with_attributes() -> None:
 def test_scte35_out_without_attributes() -> None:
     text = HEAD + seg(0) + "#EXT-X-SCTE35-OUT\n" + seg(2) + "#EXT-X-SCTE35-IN\n" + seg(4)
     assert ad_flags(parse_media(text)) == [False, True, False]
+
+
+def test_twitch_ad_attributes_mark_an_ad_and_other_classes_do_not() -> None:
+    """SPEC §6.9: X-TV-TWITCH-AD-* attributes make a range an ad whatever its CLASS; a
+    twitch-trigger range over content (END-ON-NEXT, no next) never does."""
+    text = "\n".join(
+        [
+            "#EXTM3U",
+            "#EXT-X-TARGETDURATION:5",
+            '#EXT-X-DATERANGE:ID="trigger-1",CLASS="twitch-trigger",'
+            'START-DATE="2026-05-01T00:00:00.000Z",END-ON-NEXT=YES,'
+            'X-TV-TWITCH-TRIGGER-URL="https://example.invalid/t"',
+            '#EXT-X-DATERANGE:ID="pod-7",CLASS="twitch-ad-pod",'
+            'START-DATE="2026-05-01T00:00:04.000Z",DURATION=2.0,'
+            'X-TV-TWITCH-AD-ROLL-TYPE="MIDROLL"',
+            "#EXT-X-PROGRAM-DATE-TIME:2026-05-01T00:00:00.000Z",
+            "#EXTINF:2.000,live",
+            "a.ts",
+            "#EXT-X-PROGRAM-DATE-TIME:2026-05-01T00:00:02.000Z",
+            "#EXTINF:2.000,live",
+            "b.ts",
+            "#EXT-X-PROGRAM-DATE-TIME:2026-05-01T00:00:04.000Z",
+            "#EXTINF:2.000,live",
+            "c.ts",
+            "#EXT-X-PROGRAM-DATE-TIME:2026-05-01T00:00:06.000Z",
+            "#EXTINF:2.000,live",
+            "d.ts",
+        ]
+    )
+    assert ad_flags(parse_media(text)) == [False, False, True, False]

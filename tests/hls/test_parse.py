@@ -130,3 +130,53 @@ def test_master_usher_v2_relative_uris() -> None:
 def test_master_without_variants() -> None:
     with pytest.raises(BadPlaylist):
         parse_master("#EXTM3U\n#EXT-X-VERSION:3\n")
+
+
+def _media(*entries: str) -> str:
+    return "\n".join(["#EXTM3U", "#EXT-X-TARGETDURATION:5", *entries]) + "\n"
+
+
+@pytest.mark.parametrize("duration", ["nan", "inf", "-inf", "0", "-2.0", "1e300"])
+def test_an_absurd_extinf_leaves_that_segment_out_with_one_line(duration: str) -> None:
+    playlist = parse_media(
+        _media(
+            "#EXT-X-PROGRAM-DATE-TIME:2026-05-01T00:00:00.000Z",
+            "#EXTINF:2.0,",
+            "a.ts",
+            "#EXT-X-PROGRAM-DATE-TIME:2026-05-01T00:00:02.000Z",
+            f"#EXTINF:{duration},",
+            "b.ts",
+            "#EXT-X-PROGRAM-DATE-TIME:2026-05-01T00:00:04.000Z",
+            "#EXTINF:2.0,",
+            "c.ts",
+        )
+    )
+    assert [s.uri for s in playlist.segments] == ["a.ts", "c.ts"]
+    assert [s.sequence for s in playlist.segments] == [0, 2]
+    assert len(playlist.rejected) == 1 and "segment 1" in playlist.rejected[0]
+
+
+def test_a_date_whose_end_overflows_leaves_that_segment_out() -> None:
+    playlist = parse_media(
+        _media("#EXT-X-PROGRAM-DATE-TIME:9999-12-31T23:59:59.000Z", "#EXTINF:2.0,", "a.ts")
+    )
+    assert playlist.segments == () and "overflows" in playlist.rejected[0]
+
+
+def test_a_date_that_cannot_be_converted_to_utc_is_a_bad_playlist() -> None:
+    with pytest.raises(BadPlaylist):
+        parse_media(_media("#EXT-X-PROGRAM-DATE-TIME:0001-01-01T00:00:00+05:00", "#EXTINF:2,", "a"))
+
+
+def test_a_playlist_past_the_line_cap_is_refused_before_it_is_split() -> None:
+    text = _media(*(["#EXTINF:2.0,", "x.ts"] * 60_000))
+    with pytest.raises(BadPlaylist, match="more than 20000 lines"):
+        parse_media(text)
+    with pytest.raises(BadPlaylist, match="more than 10 lines"):
+        parse_master(_media(*(["#EXT-X-STREAM-INF:BANDWIDTH=1", "v.m3u8"] * 6)), max_lines=10)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400"])
+def test_an_absurd_media_sequence_is_a_bad_playlist(value: str) -> None:
+    with pytest.raises(BadPlaylist):
+        parse_media(_media(f"#EXT-X-MEDIA-SEQUENCE:{value}", "#EXTINF:2.0,", "a.ts"))

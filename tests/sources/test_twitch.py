@@ -58,8 +58,8 @@ def test_parse_token() -> None:
 @pytest.mark.parametrize(
     ("base", "path"),
     [
-        ("https://usher.ttvnw.net", "/api/channel/hls/foo.m3u8"),
-        ("http://127.0.0.1:9/node/b/", "/node/b/api/channel/hls/foo.m3u8"),
+        ("https://usher.ttvnw.net", "/api/v2/channel/hls/foo.m3u8"),
+        ("http://127.0.0.1:9/node/b/", "/node/b/api/v2/channel/hls/foo.m3u8"),
     ],
 )
 def test_usher_url(base: str, path: str) -> None:

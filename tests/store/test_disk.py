@@ -17,7 +17,7 @@ import pytest
 from streamvault.errors import DiskFull
 from streamvault.store import disk
 from streamvault.store.chat_naming import ChatBatch
-from streamvault.store.disk import SegmentStore, atomic_write
+from streamvault.store.disk import STALE_TEMP_SECONDS, SegmentStore, atomic_write
 from streamvault.store.naming import hash_bytes, is_temp_name, tombstone_name
 from tests.helpers import mounted_tmpfs
 
@@ -106,6 +106,9 @@ def test_sigkill_mid_write_leaves_no_final_name(tmp_path: Path) -> None:
     assert len(left) == 1 and is_temp_name(os.path.basename(left[0]))
     store = SegmentStore(str(tmp_path))
     assert store.segment_names("c", "q", "2026-11-28T04") == []  # readers ignore temp files
+    assert store.remove_stale_temp_files() == 0  # young: it could be a live writer's
+    old = time.time() - STALE_TEMP_SECONDS - 1
+    os.utime(tmp_path / left[0], (old, old))
     assert store.remove_stale_temp_files() == 1
     assert files_under(tmp_path) == []
 
@@ -205,21 +208,32 @@ def test_listings_skip_hidden_temp_and_tombstoned(tmp_path: Path) -> None:
 
 
 def test_stale_temp_files_are_removed_but_nothing_else(tmp_path: Path) -> None:
+    """Only temp files untouched for longer than any download may take: a downloader starting
+    beside a live backfiller in a shared store must not delete the backfiller's files."""
     store = SegmentStore(str(tmp_path))
     kept = store.write_segment("c", "q", START, 2.0, "full", b"keep")
+    old = time.time() - STALE_TEMP_SECONDS - 1
     for i in range(3):
         temp = store.open_segment("c", "q", START + timedelta(hours=i), 2.0)
         temp.write(b"half")
         os.close(temp._fd)  # the writer "crashed": its temp file stays behind
         temp._done = True
+        os.utime(temp.path, (old, old))
     batch = ChatBatch("c", START.replace(second=0, microsecond=0), hash_bytes(b"{}"))
     copy = store.open_copy(batch)  # a chat batch copy, under a hidden temp name
     copy.write(b"{}")
     os.close(copy._fd)
     copy._done = True
-    time.sleep(0)
-    assert store.remove_stale_temp_files() == 4
-    assert files_under(tmp_path) == [kept.path]
+    os.utime(copy.path, (old, old))
+    live = store.open_segment("c", "q", START + timedelta(hours=5), 2.0)
+    live.write(b"being written")
+    try:
+        assert store.remove_stale_temp_files() == 4
+        assert sorted(files_under(tmp_path)) == sorted(
+            [kept.path, os.path.relpath(live.path, tmp_path)]
+        )
+    finally:
+        live.discard()
 
 
 def test_legacy_tombstones_are_renamed_at_start_up(

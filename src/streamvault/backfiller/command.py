@@ -207,6 +207,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 async def _main(args: argparse.Namespace) -> PassResult | None:
     store = SegmentStore(args.base_dir)
+    # Its own leftovers after a crash (only old ones: a downloader may share the store).
+    store.remove_stale_temp_files()
     await asyncio.to_thread(store.upgrade_tombstones)
     discovery = PeerDiscovery(args.node, args.node_file, args.node_dns, args.localhost)
     connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)

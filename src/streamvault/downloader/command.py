@@ -11,13 +11,16 @@ import ssl
 from ..cliargs import add_base_dir, add_metrics_port, comma_list
 from ..errors import ConfigError
 from ..metrics import start_metrics_server
-from ..sources.twitch import GQL_URL, USHER_URL
+from ..sources.twitch import GQL_URL, USHER_PATH, USHER_PATHS, USHER_URL
 from ..store.disk import SegmentStore
 from .service import ChannelSpec, Downloader, parse_channel
+from .settings import Settings
 
 HELP = "record Twitch channels (or any HLS URL) into the segment store"
 
 log = logging.getLogger(__name__)
+
+DEFAULTS = Settings()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +43,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="base URL of Twitch's usher (scheme, host, optional path prefix)",
     )
     parser.add_argument(
+        "--twitch-usher-path",
+        choices=sorted(USHER_PATHS),
+        default=USHER_PATH,
+        help="usher master playlist path: v2 (/api/v2/channel/hls/..., the default) or v1 "
+        "(/api/channel/hls/...)",
+    )
+    parser.add_argument(
         "--twitch-auth-file", default=None, help="file holding a Twitch OAuth token (never logged)"
+    )
+    parser.add_argument(
+        "--stop-grace",
+        type=float,
+        default=DEFAULTS.stop_grace,
+        help="seconds in-flight downloads get on SIGTERM before they are abandoned (default 10)",
+    )
+    parser.add_argument(
+        "--max-segment-bytes",
+        type=int,
+        default=DEFAULTS.max_segment_bytes,
+        help="a segment body larger than this is refused, not stored (default 64 MiB)",
     )
     parser.add_argument("--ca-file", default=None, help="also trust this CA (PEM) for HTTPS")
     parser.add_argument(
@@ -66,29 +88,41 @@ def _auth_token(path: str | None) -> str | None:
         return f.read().strip() or None
 
 
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    if args.stop_grace < 0:
+        raise ConfigError(f"--stop-grace must not be negative: {args.stop_grace}")
+    if args.max_segment_bytes <= 0:
+        raise ConfigError(f"--max-segment-bytes must be positive: {args.max_segment_bytes}")
+    return Settings(stop_grace=args.stop_grace, max_segment_bytes=args.max_segment_bytes)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         channels = [parse_channel(text) for text in args.channels]
+        settings = settings_from_args(args)
     except ConfigError as err:
         log.error("%s", err)
         return 2
-    return asyncio.run(_main(args, channels))
+    return asyncio.run(_main(args, channels, settings))
 
 
-async def _main(args: argparse.Namespace, channels: list[ChannelSpec]) -> int:
+async def _main(args: argparse.Namespace, channels: list[ChannelSpec], settings: Settings) -> int:
     if args.metrics_port is not None:
         start_metrics_server(args.metrics_port, args.metrics_host)
     store = SegmentStore(args.base_dir)
-    store.remove_stale_temp_files()  # left by a crash; nothing else writes here yet
+    # Left by a crash. Only old ones: a backfiller sharing this store may be writing its own.
+    store.remove_stale_temp_files()
     store.upgrade_tombstones()  # legacy NAME.ts.tombstone -> NAME.tombstone (SPEC §3)
     downloader = Downloader(
         store,
         channels,
         args.qualities,
+        settings=settings,
         gql_url=args.twitch_gql_url,
         usher_url=args.twitch_usher_url,
         auth_token=_auth_token(args.twitch_auth_file),
         ssl_context=_ssl_context(args.ca_file),
+        usher_path=args.twitch_usher_path,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

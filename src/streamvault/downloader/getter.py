@@ -4,8 +4,11 @@ The first attempt uses the worker's keep-alive pool. A soft timeout (5 s to the 
 to the whole body) starts a second attempt on a fresh connection beside the slow one, and the
 first to finish well wins. Hard timeouts (60 s / 240 s) abandon an attempt. A body cut short is
 kept as ``partial``; a download that took 59 s or more, or an empty body, is ``suspect``; a
-403/404 means the URL expired: no file. Failed rounds are retried on fresh connections until
-20 minutes after the segment was first seen.
+403/404 means the URL expired: no file. A segment never has more than two attempts in flight
+(the slow one and one more); failed rounds are retried on fresh connections with growing
+back-off until 20 minutes after the segment was first seen, and never once the downloader is
+stopping. A body past the segment byte cap is refused and the segment given up. A getter gets
+everything it needs as values (:class:`GetterContext`); it knows nothing of its worker.
 """
 
 from __future__ import annotations
@@ -14,24 +17,58 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
 import aiohttp
 
-from ..errors import DiskFull, HTTPStatusError
-from ..sources.http import REQUEST_ERRORS, REQUEST_SECONDS, error_reason, wait_any
-from ..store.disk import TempFile
+from ..clock import Clock, wait_event
+from ..errors import DiskFull, HTTPStatusError, TooLarge
+from ..sources.http import (
+    IDENTITY,
+    REQUEST_ERRORS,
+    REQUEST_SECONDS,
+    BoundedBody,
+    error_reason,
+    new_session,
+    wait_any,
+)
+from ..store.disk import SegmentStore, TempFile
 from . import metrics
+from .initmap import InitSections
+from .settings import Settings
 from .tracker import Fetch
-
-if TYPE_CHECKING:
-    from .worker import StreamWorker
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["full", "suspect", "gone", "failed"]
+Outcome = Literal["full", "suspect", "gone", "failed", "refused"]
+
+
+@dataclass(frozen=True, slots=True)
+class GetterContext:
+    """What every getter of one worker shares, as values (no reference up to the worker)."""
+
+    channel: str
+    quality: str
+    store: SegmentStore
+    clock: Clock
+    settings: Settings
+    session: aiohttp.ClientSession  # the worker's keep-alive pool, for first attempts
+    ssl_context: ssl.SSLContext | None
+    init_sections: InitSections
+    stopping: asyncio.Event  # set: the downloader is stopping, retry no more
+    log: logging.LoggerAdapter[Any]
+
+    @contextlib.asynccontextmanager
+    async def fresh_session(self) -> AsyncIterator[aiohttp.ClientSession]:
+        session = new_session(self.ssl_context, fresh=True)
+        try:
+            yield session
+        finally:
+            await session.close()
 
 
 @dataclass(slots=True, eq=False)
@@ -49,11 +86,11 @@ def round_deadline(attempt: Attempt, hard_headers: float, hard_body: float) -> f
 
 
 class SegmentGetter:
-    def __init__(self, worker: StreamWorker, fetch: Fetch, first_seen: float) -> None:
-        self.worker = worker
+    def __init__(self, context: GetterContext, fetch: Fetch, first_seen: float) -> None:
+        self.context = context
         self.fetch = fetch
         self.first_seen = first_seen
-        self.log = worker.log
+        self.log = context.log
         self._committed_hashes: set[str] = set()
 
     @property
@@ -61,8 +98,9 @@ class SegmentGetter:
         return f"segment {self.fetch.segment.sequence} ({self.fetch.start:%H:%M:%S.%f})"
 
     async def run(self) -> str:
-        """Download until done; returns full, suspect, partial-then-gave-up, gone or gave_up."""
-        settings, clock = self.worker.settings, self.worker.clock
+        """Download until done; returns full, suspect, gone, refused, gave_up or abandoned."""
+        context = self.context
+        settings, clock = context.settings, context.clock
         rounds = 0
         while True:
             outcome = await self._round(fresh=rounds > 0)
@@ -70,8 +108,11 @@ class SegmentGetter:
                 return outcome
             if outcome == "gone":
                 self.log.error("%s: URL gone (403/404), giving up without a file", self.name)
-                metrics.GAVE_UP.labels(self.worker.channel, self.worker.quality, "gone").inc()
+                metrics.GAVE_UP.labels(context.channel, context.quality, "gone").inc()
                 return "gone"
+            if outcome == "refused":
+                metrics.GAVE_UP.labels(context.channel, context.quality, "too_large").inc()
+                return "refused"
             rounds += 1
             delay = min(settings.retry_max, settings.retry_min * 2 ** (rounds - 1))
             delay *= random.uniform(0.8, 1.2)
@@ -81,26 +122,16 @@ class SegmentGetter:
                     self.name,
                     clock.monotonic() - self.first_seen,
                 )
-                metrics.GAVE_UP.labels(self.worker.channel, self.worker.quality, "timeout").inc()
+                metrics.GAVE_UP.labels(context.channel, context.quality, "timeout").inc()
                 return "gave_up"
             self.log.debug("%s: retrying in %.1f s on a fresh connection", self.name, delay)
-            if await self._shutdown_within(delay):
-                self.log.warning("%s: shutting down, not retrying", self.name)
+            if await wait_event(clock, context.stopping, delay):
+                self.log.warning("%s: stopping, not retrying", self.name)
                 return "abandoned"
 
-    async def _shutdown_within(self, seconds: float) -> bool:
-        """Sleep ``seconds`` of clock time; True at once if the downloader is shutting down."""
-        event = self.worker.manager.shutting_down
-        if not event.is_set():
-            waiter = asyncio.ensure_future(event.wait())
-            try:
-                await wait_any(self.worker.clock, {waiter}, seconds)
-            finally:
-                waiter.cancel()
-        return event.is_set()
-
     async def _round(self, fresh: bool) -> Outcome:
-        settings, clock = self.worker.settings, self.worker.clock
+        """At most two attempts: the first, and one more beside it once it is slow."""
+        settings, clock = self.context.settings, self.context.clock
         attempts = [self._start(fresh)]
         try:
             while True:
@@ -143,8 +174,9 @@ class SegmentGetter:
         for attempt in attempts:
             if attempt.task is not None and attempt.task.done() and attempt.outcome is None:
                 attempt.outcome = "failed" if attempt.task.cancelled() else attempt.task.result()
-        if any(a.outcome == "gone" for a in attempts):
-            return "gone"
+        for final in ("gone", "refused"):
+            if any(a.outcome == final for a in attempts):
+                return final  # type: ignore[return-value]
         full = [a for a in attempts if a.outcome == "full"]
         if full:
             await self._commit(full[0], "suspect" if self.fetch.suspect else "full")
@@ -170,52 +202,63 @@ class SegmentGetter:
             temp.discard()
             return
         self._committed_hashes.add(temp.hash)
-        worker, fetch = self.worker, self.fetch
+        context, fetch = self.context, self.fetch
         duration = fetch.segment.duration
         segment = await asyncio.to_thread(
-            worker.store.commit_segment,
+            context.store.commit_segment,
             temp,
-            worker.channel,
-            worker.quality,
+            context.channel,
+            context.quality,
             fetch.start,
             duration,
             kind,
         )
-        metrics.SEGMENTS.labels(worker.channel, worker.quality, kind).inc()
-        metrics.SECONDS.labels(worker.channel, worker.quality, kind).inc(duration)
-        metrics.LATEST.update(worker.channel, worker.quality, fetch.start)
+        metrics.SEGMENTS.labels(context.channel, context.quality, kind).inc()
+        metrics.SECONDS.labels(context.channel, context.quality, kind).inc(duration)
+        metrics.LATEST.update(context.channel, context.quality, fetch.start)
         level = logging.DEBUG if kind == "full" else logging.WARNING
         self.log.log(level, "%s: saved as %s (%d bytes)", self.name, kind, segment.size or 0)
 
     def _start(self, fresh: bool) -> Attempt:
-        attempt = Attempt(fresh, self.worker.clock.monotonic())
+        attempt = Attempt(fresh, self.context.clock.monotonic())
         attempt.task = asyncio.create_task(self._attempt(attempt))
         return attempt
 
     async def _attempt(self, attempt: Attempt) -> Outcome:
         if not attempt.fresh:
-            return await self._download(attempt, self.worker.session)
-        async with self.worker.fresh_session() as session:
+            return await self._download(attempt, self.context.session)
+        async with self.context.fresh_session() as session:
             return await self._download(attempt, session)
 
     async def _download(self, attempt: Attempt, session: aiohttp.ClientSession) -> Outcome:
-        worker, fetch, clock = self.worker, self.fetch, self.worker.clock
+        context, fetch, clock = self.context, self.fetch, self.context.clock
         began = time.perf_counter()
         try:
-            init = await worker.init_section(fetch.segment.map_uri, session)
-            async with session.get(fetch.segment.uri) as response:
+            init = await context.init_sections.get(fetch.segment.map_uri, session)
+            async with session.get(fetch.segment.uri, headers=IDENTITY) as response:
                 attempt.headers_at = clock.monotonic()
                 if response.status in (403, 404):
                     REQUEST_ERRORS.labels("segment", str(response.status)).inc()
                     return "gone"
                 if response.status != 200:
                     raise HTTPStatusError(response.status, fetch.segment.uri.split("?")[0])
-                attempt.temp = temp = worker.store.open_segment(
-                    worker.channel, worker.quality, fetch.start, fetch.segment.duration
+                attempt.temp = temp = context.store.open_segment(
+                    context.channel, context.quality, fetch.start, fetch.segment.duration
                 )
                 if init:
                     temp.write(init)
-                await _copy_body(response, temp)
+                body = BoundedBody(
+                    response.headers.get("Content-Encoding", ""),
+                    context.settings.max_segment_bytes,
+                    self.name,
+                )
+                await _copy_body(response, temp, body)
+        except TooLarge as err:
+            REQUEST_ERRORS.labels("segment", "too_large").inc()
+            self.log.error("%s: %s; not stored", self.name, err)
+            if attempt.temp is not None:
+                attempt.temp.discard()
+            return "refused"
         except DiskFull as err:
             # Our disk, not the network: what is stored stays whole, this segment waits for room.
             self.log.error("%s: not saved, %s (will retry)", self.name, err)
@@ -229,7 +272,7 @@ class SegmentGetter:
         if temp.size == len(init):
             self.log.warning("%s: empty body", self.name)
             return "suspect"
-        if elapsed >= worker.settings.suspect_after:
+        if elapsed >= context.settings.suspect_after:
             self.log.warning("%s: took %.1f s, suspect", self.name, elapsed)
             return "suspect"
         return "full"
@@ -239,8 +282,9 @@ class SegmentGetter:
 WRITE_BATCH = 1 << 20
 
 
-async def _copy_body(response: aiohttp.ClientResponse, temp: TempFile) -> None:
-    """Write the body as it arrives; whatever arrived before a failure is written too.
+async def _copy_body(response: aiohttp.ClientResponse, temp: TempFile, body: BoundedBody) -> None:
+    """Write the body as it arrives; whatever arrived before a failure is written too (but
+    nothing past the byte cap: ``body`` raises ``TooLarge`` first).
 
     Chunks are gathered as they are and written with one ``writev``: joining them into one
     buffer first cost more CPU than all the system calls of a segment together.
@@ -249,7 +293,8 @@ async def _copy_body(response: aiohttp.ClientResponse, temp: TempFile) -> None:
     size = 0
     try:
         # iter_chunks hands over the received buffers one by one; iter_any would join them.
-        async for chunk, _ in response.content.iter_chunks():
+        async for raw, _ in response.content.iter_chunks():
+            chunk = body.feed(raw)
             pending.append(chunk)
             size += len(chunk)
             if size >= WRITE_BATCH:

@@ -43,9 +43,16 @@ SKEWS = Counter(
     "Program date times that jumped against previous start + duration",
     ["channel", "quality"],
 )
+DATERANGES = Counter(
+    "streamvault_date_ranges_total",
+    "EXT-X-DATERANGEs seen that do not mark ads, by CLASS (e.g. twitch-trigger); they never "
+    "drop a segment",
+    ["channel", "quality", "class"],
+)
 GAVE_UP = Counter(
     "streamvault_segments_given_up_total",
-    "Segments abandoned without a file (URL gone, or failing past the give-up time)",
+    "Segments abandoned without a file (gone: URL expired; timeout: failing past the give-up "
+    "time; too_large: body past the segment byte cap)",
     ["channel", "quality", "reason"],
 )
 
@@ -57,7 +64,7 @@ def touch(channel: str, quality: str) -> None:
         SECONDS.labels(channel, quality, kind)
     ADS.labels(channel, quality)
     SKEWS.labels(channel, quality)
-    for reason in ("gone", "timeout"):
+    for reason in ("gone", "timeout", "too_large"):
         GAVE_UP.labels(channel, quality, reason)
 
 

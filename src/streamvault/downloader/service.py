@@ -9,13 +9,15 @@ from dataclasses import dataclass
 
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError
-from ..sources.twitch import GQL_URL, USHER_URL, TwitchSource
+from ..sources.http import wait_any
+from ..sources.twitch import GQL_URL, USHER_PATH, USHER_URL, TwitchSource
 from ..sources.url import UrlSource
 from ..store.disk import SegmentStore
 from .manager import ChannelManager, Source
 from .settings import Settings
 
 TYPES = ("twitch", "url")
+ABANDON_SECONDS = 0.5  # real seconds abandoned getters get to clean up before a hard cancel
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +28,35 @@ class ChannelSpec:
     url: str | None = None
 
 
+#: Names the store uses beside channels (``BASE/coverage-maps``, ``BASE/emotes``) or that a
+#: reader would take for something else (``chat`` is a quality); never a channel.
+RESERVED_NAMES = frozenset({"coverage-maps", "emotes", "chat"})
+_BAD_CHARACTERS = frozenset('%/\\?#:*"<>|')
+
+
+def check_channel_name(name: str, text: str | None = None) -> None:
+    """Refuse a channel name that is not a safe, unambiguous directory name (one line)."""
+    shown = repr(text if text is not None else name)
+    bad = sorted({c for c in name if c in _BAD_CHARACTERS or not c.isprintable() or c.isspace()})
+    if not name:
+        why = "it is empty"
+    elif name.startswith("."):
+        why = "it starts with '.'"
+    elif bad:
+        why = f"it contains {''.join(bad)!r}"
+    elif name.lower() in RESERVED_NAMES:
+        why = "the store reserves that name"
+    else:
+        return
+    raise ConfigError(f"bad channel name in {shown}: {why}")
+
+
 def parse_channel(text: str) -> ChannelSpec:
     """``CHANNEL[!][:TYPE:URL]``: ``foo``, ``foo!``, ``foo:url:https://host/x.m3u8``."""
     name, _, rest = text.partition(":")
     important = name.endswith("!")
-    name = name.rstrip("!")
-    if not name or name.startswith(".") or "/" in name:
-        raise ConfigError(f"bad channel name in {text!r}")
+    name = name.removesuffix("!")
+    check_channel_name(name, text)
     if not rest:
         return ChannelSpec(name, important)
     kind, _, url = rest.partition(":")
@@ -57,20 +81,30 @@ class Downloader:
         usher_url: str = USHER_URL,
         auth_token: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        usher_path: str = USHER_PATH,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
         self.settings = settings or Settings()
         self.managers: list[ChannelManager] = []
         for spec in channels:
+            check_channel_name(spec.name)
             source: Source
             if spec.type == "url":
                 assert spec.url is not None
-                source = UrlSource(spec.url, self.settings.playlist_timeout)
+                source = UrlSource(
+                    spec.url, self.settings.playlist_timeout, self.settings.max_playlist_bytes
+                )
                 wanted = ["source"]
             else:
                 source = TwitchSource(
-                    spec.name, gql_url, usher_url, auth_token, self.settings.playlist_timeout
+                    spec.name,
+                    gql_url,
+                    usher_url,
+                    auth_token,
+                    self.settings.playlist_timeout,
+                    usher_path,
+                    self.settings.max_playlist_bytes,
                 )
                 wanted = qualities
             self.managers.append(
@@ -93,14 +127,30 @@ class Downloader:
         self._tasks = [asyncio.create_task(m.run()) for m in self.managers]
 
     async def stop(self, grace: float | None = None) -> None:
-        """Stop polling, let in-flight getters finish (bounded), leave no temp files."""
-        grace = self.settings.shutdown_grace if grace is None else grace
+        """Stop polling; in-flight getters get ``grace`` clock seconds (``--stop-grace``), then
+        are abandoned: their temp files are removed, segments already saved stay."""
+        grace = self.settings.stop_grace if grace is None else grace
         for manager in self.managers:
             manager.stop()
-        await asyncio.gather(*(m.wait_closed(grace) for m in self.managers))
+        workers = {task for manager in self.managers for task in manager.tasks}
+        if workers:
+            every = asyncio.ensure_future(asyncio.wait(workers))
+            try:
+                await wait_any(self.clock, {every}, grace)
+            finally:
+                every.cancel()
+        for manager in self.managers:
+            manager.abandon()
+        # Cancelled getters remove their temp files and workers close their pools at once;
+        # a last bound in case something does not let go.
+        left = {task for manager in self.managers for task in manager.tasks}
+        if left:
+            _, stuck = await asyncio.wait(left, timeout=ABANDON_SECONDS)
+            for task in stuck:
+                task.cancel()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *left]:
             with contextlib.suppress(BaseException):
                 await task
 

@@ -17,6 +17,14 @@ from ..hls.ads import ad_flags
 from ..hls.models import MediaPlaylist, MediaSegment
 
 _KEEP = 300
+_REMEMBER = 4096  # URIs and date range IDs a registry remembers
+_MAX_CLASSES = 64  # date range classes logged (a hostile origin could invent one per poll)
+
+
+def _remember(table: dict[str, None], key: str) -> None:
+    table[key] = None
+    while len(table) > _REMEMBER:
+        del table[next(iter(table))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,7 @@ class Update:
     skews: list[MediaSegment] = field(default_factory=list)
     became_working: bool = False
     oldest: datetime | None = None  # start of the playlist's first segment
+    rejected: list[str] = field(default_factory=list)  # one line per segment not taken
 
 
 class PlaylistTracker:
@@ -54,16 +63,31 @@ class PlaylistTracker:
     def update(
         self, playlist: MediaPlaylist, now: datetime,
         is_new: Callable[[datetime], bool] = lambda start: True,
+        window: tuple[datetime, datetime] | None = None,
     ) -> Update:  # fmt: skip
-        """What this playlist adds. ``is_new(start)``: no other worker has taken that segment."""
+        """What this playlist adds. ``is_new(start)``: no other worker has taken that segment.
+
+        ``window``: the plausible (earliest, latest) start; a segment outside it (a program
+        date time in year 1 or 9999) is rejected, never stored under an hour nothing reads.
+        """
         starts = self._starts(playlist, now)
         flags = ad_flags(playlist)
         fetch: list[Fetch] = []
         ads: list[tuple[MediaSegment, datetime]] = []
         skews: list[MediaSegment] = []
+        rejected = list(playlist.rejected)
         was_working = self.working
         self._last = None
+        kept: list[datetime] = []
         for segment, start, ad in zip(playlist.segments, starts, flags, strict=True):
+            if window is not None and not window[0] <= start <= window[1]:
+                rejected.append(
+                    f"segment {segment.sequence}: start {start.isoformat()} is implausibly "
+                    f"far from now ({now.isoformat()})"
+                )
+                self._last = None
+                continue
+            kept.append(start)
             if ad:
                 self._last = None
                 if start not in self._seen:
@@ -83,9 +107,9 @@ class PlaylistTracker:
             if start not in self._seen:
                 self._seen.add(start)
                 fetch.append(Fetch(segment, start, self.skewed))
-        self._forget(starts, len(playlist.segments))
-        oldest = min(starts) if starts else None
-        return Update(fetch, ads, skews, self.working and not was_working, oldest)
+        self._forget(kept, len(playlist.segments))
+        oldest = min(kept) if kept else None
+        return Update(fetch, ads, skews, self.working and not was_working, oldest, rejected)
 
     def _is_skew(
         self, segment: MediaSegment, start: datetime, is_new: Callable[[datetime], bool]
@@ -156,13 +180,41 @@ class SegmentRegistry:
     def __init__(self) -> None:
         self._claimed: dict[datetime, None] = {}
         self._ads: dict[datetime, None] = {}
+        self._uris: dict[str, None] = {}  # recent segment URIs (without query), FIFO-bounded
+        self._ranges: dict[str, None] = {}  # recent non-ad date range IDs, FIFO-bounded
+        self._classes: set[str] = set()
 
-    def claim(self, start: datetime) -> bool:
-        """True for the first caller: it must fetch the segment; later callers must not."""
-        if start in self._claimed:
+    def claim(self, start: datetime, uri: str | None = None) -> bool:
+        """True for the first caller: it must fetch the segment; later callers must not.
+
+        Also by URI (without its query): a replacement worker that must guess starts (no
+        program date times) guesses other ones, but sees the same URIs."""
+        key = uri.split("?", 1)[0] if uri else None
+        if start in self._claimed or (key is not None and key in self._uris):
             return False
         self._claimed[start] = None
+        if key is not None:
+            _remember(self._uris, key)
         return True
+
+    def note_range(self, id: str) -> bool:
+        """True the first time a (non-ad) date range ``id`` is seen."""
+        if id in self._ranges:
+            return False
+        _remember(self._ranges, id)
+        return True
+
+    def note_class(self, class_: str) -> bool:
+        """True the first time a date range class is seen (it is logged once)."""
+        if class_ in self._classes or len(self._classes) >= _MAX_CLASSES:
+            return False
+        self._classes.add(class_)
+        return True
+
+    @property
+    def classes(self) -> frozenset[str]:
+        """The date range classes counted (at most ``_MAX_CLASSES``: labels stay bounded)."""
+        return frozenset(self._classes)
 
     def is_claimed(self, start: datetime) -> bool:
         return start in self._claimed

@@ -1,76 +1,107 @@
 """One worker per (channel, quality): poll the media playlist, start a getter per new segment.
 
 A worker shares one keep-alive pool between its playlist polls and its getters' first
-attempts (TLS set-up is expensive); retries get a fresh connection. A worker asks its manager
-for a replacement before its URL expires, on 403/404, on ``#EXT-X-ENDLIST``, on a timestamp
-skew and on any unexpected error; it stops polling when told to (its getters finish first).
+attempts (TLS set-up is expensive); retries get a fresh connection. A worker reports what
+happens to it (working, ended, a replacement wanted, finished) through ``report``; the
+manager's rollover decides who runs. A worker's playlist that ended (``#EXT-X-ENDLIST``,
+403/404), or a first poll that fails, ends the worker by itself: it stops polling and is
+gone once its getters are done. Failing polls of a working worker back off (growing, with
+jitter, up to the stream-down interval). Workers get values, never a reference up the chain.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import random
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Literal
 
 import aiohttp
 
-from ..clock import Clock
-from ..errors import BadPlaylist, HTTPStatusError
+from ..clock import Clock, wait_event
+from ..errors import BadPlaylist, HTTPStatusError, TooLarge
+from ..hls.ads import is_ad_range
 from ..hls.models import MediaPlaylist
 from ..hls.parse import parse_media
 from ..logs import stream_logger
-from ..sources.http import fetch_text, wait_any
+from ..sources.http import fetch_text, new_session
 from ..store.disk import SegmentStore
 from . import metrics
-from .getter import SegmentGetter
+from .getter import GetterContext, SegmentGetter
+from .initmap import InitSections
 from .settings import Settings
 from .tracker import Fetch, PlaylistTracker, SegmentRegistry
 
-if TYPE_CHECKING:
-    from .manager import ChannelManager
-
 log = logging.getLogger(__name__)
 
-READ_BUFFER = 1 << 20
+#: ``working``: first non-ad segment; ``ended``: cannot go on; ``replace``: wants a successor;
+#: ``finished``: its task is over, getters done. The flag: it fetched something new so far.
+WorkerEvent = Literal["working", "ended", "replace", "finished"]
+Report = Callable[[int, WorkerEvent, bool], None]
+
+PLAYLIST_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, BadPlaylist, TooLarge, ValueError)
 
 
-def new_session(ssl_context: ssl.SSLContext | None, fresh: bool = False) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(
-        limit=0, force_close=fresh, ssl=ssl_context if ssl_context is not None else True
-    )
-    # A 1 MiB read buffer: a segment arrives in a few large chunks instead of dozens of 64 KiB
-    # ones, each costing an event-loop turn, a write and a hash update.
-    return aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=None), read_bufsize=READ_BUFFER
-    )
+@dataclass(frozen=True, slots=True)
+class WorkerEnv:
+    """What every worker of one channel shares, as values."""
+
+    channel: str
+    store: SegmentStore
+    clock: Clock
+    settings: Settings
+    ssl_context: ssl.SSLContext | None
+    stopping: asyncio.Event  # set: the whole downloader is stopping
+    retry_interval: float  # the stream-down interval: the ceiling of poll back-off
 
 
 class StreamWorker:
     def __init__(
-        self, manager: ChannelManager, quality: str, url: str, registry: SegmentRegistry
+        self,
+        env: WorkerEnv,
+        id: int,
+        quality: str,
+        url: str,
+        registry: SegmentRegistry,
+        report: Report,
     ) -> None:
-        self.manager = manager
-        self.channel = manager.channel
+        self.env = env
+        self.id = id
+        self.channel = env.channel
         self.quality = quality
         self.url = url
         self.registry = registry
-        self.store: SegmentStore = manager.store
-        self.clock: Clock = manager.clock
-        self.settings: Settings = manager.settings
+        self.clock = env.clock
+        self.settings = env.settings
+        self._report = report
         self.log = stream_logger(log, self.channel, quality)
         self.tracker = PlaylistTracker(self.settings.skew_tolerance)
-        self.session = new_session(manager.ssl_context)
+        self.session = new_session(env.ssl_context)
         self.getters: set[asyncio.Task[str]] = set()
         self.stopping = False
         self.replacement_requested = False
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.settings.max_getters)
-        self._maps: dict[str, bytes] = {}
+        self._failures = 0
+        self.fetched = 0  # segments this worker claimed (new to every worker of its quality)
+        self._rejected: set[str] = set()
         self.started = self.clock.monotonic()
+        self.context = GetterContext(
+            self.channel,
+            quality,
+            env.store,
+            env.clock,
+            env.settings,
+            self.session,
+            env.ssl_context,
+            InitSections(self.settings.init_cache_bytes, self.settings.max_init_bytes),
+            env.stopping,
+            self.log,
+        )
         metrics.touch(self.channel, quality)
 
     @property
@@ -82,90 +113,115 @@ class StreamWorker:
         self.stopping = True
         self._wake.set()
 
+    def abandon(self) -> None:
+        """Past the stop grace: cancel every getter (each removes its temp files)."""
+        self.stop()
+        for getter in list(self.getters):
+            getter.cancel()
+
     def request_replacement(self, reason: str) -> None:
         if not self.replacement_requested:
             self.replacement_requested = True
             self.log.info("asking for a new worker: %s", reason)
-            self.manager.replacement_requested(self)
+        self._report(self.id, "replace", self.fetched > 0)
 
-    @contextlib.asynccontextmanager
-    async def fresh_session(self) -> AsyncIterator[aiohttp.ClientSession]:
-        session = new_session(self.manager.ssl_context, fresh=True)
-        try:
-            yield session
-        finally:
-            await session.close()
-
-    async def init_section(self, uri: str | None, session: aiohttp.ClientSession) -> bytes:
-        if uri is None:
-            return b""
-        if uri not in self._maps:
-            async with session.get(uri) as response:
-                if response.status != 200:
-                    raise HTTPStatusError(response.status, uri.split("?")[0])
-                self._maps[uri] = await response.read()
-        return self._maps[uri]
+    def _end(self, reason: str) -> None:
+        news = f"{self.fetched} new segments" if self.fetched else "nothing new"
+        self.log.info("worker ends (%s): %s", news, reason)
+        self.stopping = True
+        self._report(self.id, "ended", self.fetched > 0)
 
     async def run(self) -> None:
         try:
             await self._poll_loop()
         except Exception:
             self.log.exception("worker failed unexpectedly")
-            self.request_replacement("unexpected error")
+            self._end("unexpected error")
         finally:
             self.stopping = True
-            if self.getters:
-                await asyncio.wait(self.getters)
-            await self.session.close()
-            self.manager.worker_finished(self)
+            try:
+                if self.getters:
+                    await asyncio.wait(set(self.getters))
+            finally:
+                await self.session.close()
+                self._report(self.id, "finished", self.fetched > 0)
 
     async def _poll_loop(self) -> None:
-        first = True
         while not self.stopping:
             began = self.clock.monotonic()
             if began - self.started >= self.settings.worker_rollover:
                 self.request_replacement("URL is getting old")
-            if not await self._poll(first):
+            if not await self._poll():
                 return
-            first = False
             elapsed = self.clock.monotonic() - began
+            pause = self.settings.poll_interval
+            if self._failures:
+                pause = min(self.env.retry_interval, pause * 2.0 ** (self._failures - 1))
+                pause *= random.uniform(0.8, 1.2)
             if not self.stopping:
-                wake = asyncio.ensure_future(self._wake.wait())
-                try:
-                    await wait_any(self.clock, {wake}, self.settings.poll_interval - elapsed)
-                finally:
-                    wake.cancel()
+                await wait_event(self.clock, self._wake, pause - elapsed)
 
-    async def _poll(self, first: bool) -> bool:
-        """One playlist poll; False when this worker must stop polling."""
+    async def _poll(self) -> bool:
+        """One playlist poll; False when this worker has ended."""
         try:
             text = await fetch_text(
-                self.session, self.clock, self.url, "playlist", self.settings.playlist_timeout
+                self.session,
+                self.clock,
+                self.url,
+                "playlist",
+                self.settings.playlist_timeout,
+                max_bytes=self.settings.max_playlist_bytes,
             )
-            playlist = parse_media(text, self.url)
+            playlist = parse_media(text, self.url, self.settings.max_playlist_lines)
         except HTTPStatusError as err:
-            self.log.info("media playlist answered %d, stopping", err.status)
-            self.request_replacement(f"media playlist answered {err.status}")
-            return err.status not in (403, 404) and not first
-        except (aiohttp.ClientError, OSError, TimeoutError, BadPlaylist) as err:
-            self.log.warning("media playlist fetch failed: %s", err or type(err).__name__)
-            self.request_replacement("media playlist fetch failed")
-            return not first
+            if err.status in (403, 404):
+                self._end(f"media playlist answered {err.status}")
+                return False
+            return self._failed(f"media playlist answered {err.status}")
+        except PLAYLIST_ERRORS as err:
+            return self._failed(f"media playlist fetch failed: {str(err) or type(err).__name__}")
+        self._failures = 0
         self._handle(playlist)
         if playlist.endlist:
-            self.log.info("media playlist ended (#EXT-X-ENDLIST)")
-            self.request_replacement("#EXT-X-ENDLIST")
+            self._end("media playlist ended (#EXT-X-ENDLIST)")
             return False
         return True
 
+    def _failed(self, reason: str) -> bool:
+        """A poll failed: a worker that never worked ends; a working one backs off and asks
+        for a successor."""
+        self._failures += 1
+        if not self.working:
+            self.log.warning("%s", reason)
+            self._end("first polls failed")
+            return False
+        if self._failures == 1:
+            self.log.warning("%s", reason)
+        self.request_replacement(reason)
+        return True
+
     def _handle(self, playlist: MediaPlaylist) -> None:
+        now = self.clock.now()
         update = self.tracker.update(
-            playlist, self.clock.now(), lambda start: not self.registry.is_claimed(start)
+            playlist,
+            now,
+            lambda start: not self.registry.is_claimed(start),
+            window=(
+                now - timedelta(seconds=self.settings.plausible_past),
+                now + timedelta(seconds=self.settings.plausible_future),
+            ),
         )
+        for reason in update.rejected:
+            if reason not in self._rejected:
+                if len(self._rejected) >= 4096:
+                    self._rejected.clear()
+                self._rejected.add(reason)
+                self.log.warning("rejected: %s", reason)
         for segment, start in update.ads:
             if self.registry.note_ad(start):
                 metrics.ADS.labels(self.channel, self.quality).inc()
                 self.log.debug("ad segment %d skipped", segment.sequence)
+        self._count_date_ranges(playlist)
         for segment in update.skews:
             metrics.SKEWS.labels(self.channel, self.quality).inc()
             self.log.warning("timestamp skew at segment %d", segment.sequence)
@@ -174,13 +230,30 @@ class StreamWorker:
             self.registry.forget_before(update.oldest - timedelta(minutes=10))
         if update.became_working:
             self.log.info("worker is working")
-            self.manager.worker_working(self)
+            self._report(self.id, "working", self.fetched > 0)
         for fetch in update.fetch:
-            if self.registry.claim(fetch.start):
+            # By URI too where starts are guesses (no program date time): each worker guesses
+            # its own, and the same segment must not be fetched once per worker.
+            guessed = fetch.segment.program_date_time is None
+            if self.registry.claim(fetch.start, fetch.segment.uri if guessed else None):
+                self.fetched += 1
                 self._spawn(fetch)
 
+    def _count_date_ranges(self, playlist: MediaPlaylist) -> None:
+        """Date ranges that do not mark ads are counted per class and logged once per class;
+        they never drop a segment (storing an ad loses nothing, dropping content does)."""
+        for date_range in playlist.date_ranges:
+            if is_ad_range(date_range) or not self.registry.note_range(date_range.id):
+                continue
+            class_ = date_range.class_ or "(none)"
+            if self.registry.note_class(class_):
+                self.log.info("date range class %r seen; counted, not treated as an ad", class_)
+                metrics.DATERANGES.labels(self.channel, self.quality, class_)
+            if class_ in self.registry.classes:
+                metrics.DATERANGES.labels(self.channel, self.quality, class_).inc()
+
     def _spawn(self, fetch: Fetch) -> None:
-        getter = SegmentGetter(self, fetch, self.clock.monotonic())
+        getter = SegmentGetter(self.context, fetch, self.clock.monotonic())
         task = asyncio.create_task(self._run_getter(getter))
         self.getters.add(task)
         task.add_done_callback(self.getters.discard)

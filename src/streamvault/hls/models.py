@@ -52,6 +52,8 @@ class MediaPlaylist:
     date_ranges: tuple[DateRange, ...] = ()
     endlist: bool = False
     tags: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    #: one line per segment left out (bad EXTINF, a time that overflows)
+    rejected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,16 @@
 """Parse HLS master and media playlists (RFC 8216 plus Twitch's extensions). Pure: no I/O.
 
 Unknown tags are ignored, so Twitch's ``#EXT-X-TWITCH-*`` headers, ``TARGETDURATION`` larger
-than the segments and non-ad ``EXT-X-DATERANGE`` tags cannot confuse it.
+than the segments and non-ad ``EXT-X-DATERANGE`` tags cannot confuse it. Bounded against a
+hostile origin: a playlist of more than ``max_lines`` lines is refused before it is split, and
+a segment whose ``EXTINF`` is not a positive finite number, or whose time cannot be computed
+(a date that overflows), is left out and named in ``MediaPlaylist.rejected``.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -65,12 +69,20 @@ def parse_date(text: str) -> datetime:
         value = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz
         )
-    except ValueError as err:
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError) as err:
         raise BadPlaylist(f"bad date-time {text!r}: {err}") from None
-    return value.astimezone(UTC)
 
 
-def _lines(text: str) -> list[str]:
+#: A playlist with more lines than this is refused (Twitch's have about a hundred).
+MAX_LINES = 20_000
+#: A segment longer than this (seconds) is absurd: left out like a NaN or negative one.
+MAX_EXTINF = 3600.0
+
+
+def _lines(text: str, max_lines: int = MAX_LINES) -> list[str]:
+    if text.count("\n") > max_lines:
+        raise BadPlaylist(f"playlist has more than {max_lines} lines")
     lines = [line.strip() for line in text.lstrip("\ufeff").splitlines()]
     lines = [line for line in lines if line]
     if not lines or not lines[0].startswith("#EXTM3U"):
@@ -87,11 +99,11 @@ def is_master(text: str) -> bool:
     return "#EXT-X-STREAM-INF" in text
 
 
-def parse_master(text: str, base_url: str = "") -> MasterPlaylist:
+def parse_master(text: str, base_url: str = "", max_lines: int = MAX_LINES) -> MasterPlaylist:
     variants: list[Variant] = []
     renditions: list[Rendition] = []
     pending: dict[str, str] | None = None
-    for line in _lines(text):
+    for line in _lines(text, max_lines):
         if line.startswith("#"):
             name, value = _tag(line)
             if name == "#EXT-X-STREAM-INF":
@@ -125,6 +137,13 @@ def _number(value: str, what: str) -> float:
         raise BadPlaylist(f"bad {what} {value!r}") from None
 
 
+def _integer(value: str, what: str) -> int:
+    number = _number(value, what)
+    if not math.isfinite(number) or abs(number) > 2**63:
+        raise BadPlaylist(f"bad {what} {value!r}")
+    return int(number)
+
+
 @functools.lru_cache(maxsize=1024)
 def _date_range(value: str) -> DateRange | None:
     attrs = parse_attributes(value)
@@ -135,7 +154,10 @@ def _date_range(value: str) -> DateRange | None:
     if "END-DATE" in attrs:
         end = parse_date(attrs["END-DATE"])
     elif "DURATION" in attrs:
-        end = start + timedelta(seconds=_number(attrs["DURATION"], "DATERANGE DURATION"))
+        try:
+            end = start + timedelta(seconds=_number(attrs["DURATION"], "DATERANGE DURATION"))
+        except (ValueError, OverflowError):
+            return None  # an absurd range is ignored (ignoring an ad range stores an ad: no loss)
     return DateRange(
         attrs.get("ID", ""),
         attrs.get("CLASS", ""),
@@ -169,17 +191,28 @@ class _MediaState:
         self.discontinuity = False
         self.in_break = False
         self.map_uri: str | None = None
-
-    def next_start(self) -> datetime | None:
-        return self.segments[-1].end if self.segments else None
+        self.rejected: list[str] = []
+        self.bad_duration: str | None = None
+        self.chain: datetime | None = None  # where the next segment starts without a PDT
 
     def add(self, uri: str, prefetch: bool = False) -> None:
         duration = self.duration
-        if duration is None:
+        if duration is None and self.bad_duration is None:
             if not prefetch:
                 raise BadPlaylist(f"segment {uri!r} without #EXTINF")
             duration = self.segments[-1].duration if self.segments else 0.0
-        start = self.pdt if self.pdt is not None else self.next_start()
+        start = self.pdt if self.pdt is not None else self.chain
+        end: datetime | None = None
+        try:
+            if duration is not None and start is not None:
+                end = start + timedelta(seconds=duration)
+        except OverflowError:
+            self._reject(f"segment {self.sequence}: its time overflows ({start} + {duration} s)")
+            return
+        if duration is None:
+            self._reject(f"segment {self.sequence}: bad EXTINF duration {self.bad_duration}")
+            return
+        self.chain = end
         self.segments.append(
             MediaSegment(
                 resolve(self.base_url, uri),
@@ -194,11 +227,29 @@ class _MediaState:
                 self.map_uri,
             )
         )
+        self._next()
+
+    def _reject(self, reason: str) -> None:
+        self.rejected.append(reason)
+        self.chain = None
+        self._next()
+
+    def _next(self) -> None:
         self.sequence += 1
         self.duration, self.title, self.pdt, self.discontinuity = None, "", None, False
+        self.bad_duration = None
+
+    def extinf(self, value: str) -> None:
+        duration, _, title = value.partition(",")
+        self.title = title.strip()
+        number = _number(duration, "EXTINF duration")
+        if 0 < number <= MAX_EXTINF:  # also false for NaN
+            self.duration = number
+        else:
+            self.duration, self.bad_duration = None, duration.strip()[:40]
 
 
-def parse_media(text: str, base_url: str = "") -> MediaPlaylist:
+def parse_media(text: str, base_url: str = "", max_lines: int = MAX_LINES) -> MediaPlaylist:
     """Parse a media playlist; segment URIs are made absolute against ``base_url``."""
     state = _MediaState(base_url)
     target_duration = 0.0
@@ -206,19 +257,17 @@ def parse_media(text: str, base_url: str = "") -> MediaPlaylist:
     endlist = False
     ranges: list[DateRange] = []
     tags: dict[str, str] = {}
-    for line in _lines(text)[1:]:
+    for line in _lines(text, max_lines)[1:]:
         if not line.startswith("#"):
             state.add(line)
             continue
         name, value = _tag(line)
         if name == "#EXTINF":
-            duration, _, title = value.partition(",")
-            state.duration = _number(duration, "EXTINF duration")
-            state.title = title.strip()
+            state.extinf(value)
         elif name == "#EXT-X-PROGRAM-DATE-TIME":
             state.pdt = parse_date(value)
         elif name == "#EXT-X-MEDIA-SEQUENCE":
-            media_sequence = int(_number(value, "MEDIA-SEQUENCE"))
+            media_sequence = _integer(value, "MEDIA-SEQUENCE")
             state.sequence = media_sequence + len(state.segments)
         elif name == "#EXT-X-TARGETDURATION":
             target_duration = _number(value, "TARGETDURATION")
@@ -248,4 +297,5 @@ def parse_media(text: str, base_url: str = "") -> MediaPlaylist:
         _close_end_on_next(ranges),
         endlist,
         tags,
+        tuple(state.rejected),
     )

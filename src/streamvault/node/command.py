@@ -53,6 +53,15 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--localhost", {"help": "this node's own name or URL, left out of the peers"}),
     ("--twitch-gql-url", {"help": "Twitch GraphQL base URL (scheme and host)"}),
     ("--twitch-usher-url", {"help": "Twitch usher base URL (scheme and host)"}),
+    ("--twitch-usher-path", {"choices": ["v1", "v2"], "help": "usher path (default v2)"}),
+    (
+        "--stop-grace",
+        {"type": float, "help": "seconds downloads in flight get on SIGTERM (default 10)"},
+    ),
+    (
+        "--max-segment-bytes",
+        {"type": int, "help": "refuse segment bodies larger than this (default 64 MiB)"},
+    ),
     ("--twitch-auth-file", {"help": "file holding an OAuth token (never logged)"}),
     ("--ca-file", {"help": "extra CA certificate to trust for TLS"}),
     ("--recent-cutoff", {"type": float, "help": "seconds left to a local recorder"}),

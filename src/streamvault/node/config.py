@@ -38,8 +38,11 @@ class NodeConfig:
     # downloader
     twitch_gql_url: str | None = None
     twitch_usher_url: str | None = None
+    twitch_usher_path: str = "v2"  # v2: /api/v2/channel/hls/...; v1: /api/channel/hls/...
     twitch_auth_file: str | None = None
     ca_file: str | None = None
+    stop_grace: float = 10.0  # seconds in-flight downloads get on SIGTERM
+    max_segment_bytes: int = 64 << 20  # a larger segment body is refused, not stored
     # backfiller
     backfill_start: str = "336"  # hours ago, or a time
     recent_cutoff: float = 60.0
@@ -190,3 +193,9 @@ def check(config: NodeConfig) -> None:
         except BadTime:
             hint = "not an hour like 2026-11-28T04"
             raise ConfigError(f"accept_tombstones: {hint}: {hour!r}") from None
+    if config.twitch_usher_path not in ("v1", "v2"):
+        raise ConfigError(f"twitch_usher_path must be v1 or v2, not {config.twitch_usher_path!r}")
+    if config.stop_grace < 0:
+        raise ConfigError(f"stop_grace must not be negative: {config.stop_grace}")
+    if config.max_segment_bytes <= 0:
+        raise ConfigError(f"max_segment_bytes must be positive: {config.max_segment_bytes}")

@@ -47,7 +47,9 @@ class Node:
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.download_settings = download_settings
+        self.download_settings = download_settings or DownloadSettings(
+            stop_grace=config.stop_grace, max_segment_bytes=config.max_segment_bytes
+        )
         self.store = SegmentStore(config.base_dir)
         self.channels = [parse_channel(text) for text in config.channels]
         self.downloader: Downloader | None = None
@@ -115,6 +117,7 @@ class Node:
             usher_url=self.config.twitch_usher_url or USHER_URL,
             auth_token=token,
             ssl_context=context,
+            usher_path=self.config.twitch_usher_path,
         )
         self.downloader.start()
 

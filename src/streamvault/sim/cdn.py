@@ -41,6 +41,10 @@ def _media_playlist(
     name, d = timeline.config.name, timeline.duration
     max_age = sim.config.segment_url_max_age
     entries = []
+    suffix = "mp4" if timeline.config.fmp4 else "ts"
+    map_uri = None
+    if timeline.config.fmp4:
+        map_uri = signed(sim, base, f"/cdn/{name}/{quality}/init.mp4", max_age)
     listed = timeline.published[-sim.config.window :]
     for sequence in listed:
         ad = sim.ad_break(timeline, quality, node, sequence)
@@ -49,7 +53,7 @@ def _media_playlist(
                 sequence=sequence,
                 program_date_time=sim.program_date_time(timeline, quality, node, sequence),
                 duration=sim.shown_duration(timeline, ad, sequence),
-                uri=signed(sim, base, f"/cdn/{name}/{quality}/{sequence}.ts", max_age),
+                uri=signed(sim, base, f"/cdn/{name}/{quality}/{sequence}.{suffix}", max_age),
                 ad=ad,
             )
         )
@@ -57,11 +61,19 @@ def _media_playlist(
     if sim.playlist_fault("prefetch", timeline, quality, node) is not None:
         sim.count_fault("prefetch")
         upcoming = (timeline.next_sequence, timeline.next_sequence + 1)
-        prefetch = [signed(sim, base, f"/cdn/{name}/{quality}/{s}.ts", max_age) for s in upcoming]
-    endlist = sim.playlist_fault("endlist", timeline, quality, node) is not None
-    if endlist:
-        sim.count_fault("endlist")
+        prefetch = [
+            signed(sim, base, f"/cdn/{name}/{quality}/{s}.{suffix}", max_age) for s in upcoming
+        ]
+    endlist = False
+    for kind in ("endlist", "ended"):
+        if sim.playlist_fault(kind, timeline, quality, node) is not None:
+            sim.count_fault(kind)
+            endlist = True
     first = entries[0].sequence if entries else timeline.next_sequence
+    trigger = None
+    if entries and sim.playlist_fault("trigger", timeline, quality, node) is not None:
+        sim.count_fault("trigger")
+        trigger = entries[0].program_date_time
     return MediaPlaylist(
         entries=entries,
         segment_duration=d,
@@ -70,6 +82,8 @@ def _media_playlist(
         prefetch=prefetch,
         endlist=endlist,
         media_sequence=len(timeline.published) - len(listed),
+        trigger=trigger,
+        map_uri=map_uri,
     )
 
 
@@ -85,7 +99,39 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
         sim.count_fault("playlist_status")
         return web.Response(status=fault.status, text="simulated playlist fault")
     playlist = _media_playlist(sim, timeline, quality, node, base(request))
-    return web.Response(text=render_media(playlist), content_type=M3U8)
+    text = render_media(playlist)
+    mangle = sim.playlist_fault("mangle", timeline, quality, node)
+    if mangle is not None:
+        sim.count_fault("mangle")
+        text = mangled(text, mangle.mangle)
+    return web.Response(text=text, content_type=M3U8)
+
+
+_EXTINF_RE = re.compile(r"^#EXTINF:[^,]*,", re.MULTILINE)
+_PDT_RE = re.compile(r"^#EXT-X-PROGRAM-DATE-TIME:.*$", re.MULTILINE)
+#: at the edges of what a datetime holds: adding a duration (or going back) overflows
+_ABSURD_DATES = {"year_9999": "9999-12-31T23:59:59.000Z", "year_1": "0001-01-01T00:00:00.000Z"}
+
+
+def mangled(text: str, how: str) -> str:
+    """A media playlist as a hostile origin might serve it (the ``mangle`` fault)."""
+    if how == "garbage":
+        return "hello"
+    durations = {"nan_duration": "nan", "inf_duration": "inf", "zero_duration": "0"}
+    if how in durations:
+        return _EXTINF_RE.sub(f"#EXTINF:{durations[how]},", text)
+    return _PDT_RE.sub(f"#EXT-X-PROGRAM-DATE-TIME:{_ABSURD_DATES[how]}", text)
+
+
+async def init_section(request: web.Request) -> web.StreamResponse:
+    """An fMP4 channel's ``EXT-X-MAP`` init section."""
+    sim, node = sim_of(request), node_of(request)
+    check_signature(request, request.path.removeprefix(f"/node/{node}" if node else ""))
+    timeline, quality = _known(request)
+    init = sim.init_section(timeline.config.name, quality)
+    if init is None:
+        raise web.HTTPNotFound(text="not an fMP4 channel")
+    return web.Response(body=init, content_type="video/mp4")
 
 
 async def _await_segment(sim: Simulator, timeline: ChannelTimeline, sequence: int) -> bool:
@@ -106,6 +152,17 @@ async def segment(request: web.Request) -> web.StreamResponse:
     sim, node = sim_of(request), node_of(request)
     check_signature(request, request.path.removeprefix(f"/node/{node}" if node else ""))
     timeline, quality = _known(request)
+    key = f"{timeline.config.name}/{quality}/{request.match_info['sequence']}"
+    sim.segment_request(key, +1)
+    try:
+        return await _segment(request, sim, node, timeline, quality)
+    finally:
+        sim.segment_request(key, -1)
+
+
+async def _segment(
+    request: web.Request, sim: Simulator, node: str | None, timeline: ChannelTimeline, quality: str
+) -> web.StreamResponse:
     text = request.match_info["sequence"]
     if not _SEQUENCE_RE.fullmatch(text) or not await _await_segment(sim, timeline, int(text)):
         raise web.HTTPNotFound(text="no such segment")
@@ -123,8 +180,9 @@ async def segment(request: web.Request) -> web.StreamResponse:
         log.debug("segment %s/%s/%d: fault %s", timeline.config.name, quality, sequence, fault.kind)
     if fault is not None and fault.kind == "segment_status":
         return web.Response(status=fault.status or 500, text="simulated segment fault")
+    kind = "video/mp4" if timeline.config.fmp4 else "video/mp2t"
     if fault is not None and fault.kind == "empty_body":
-        return web.Response(body=b"", content_type="video/mp2t")
+        return web.Response(body=b"", content_type=kind)
     data = sim.segment_bytes(timeline.config.name, quality, sequence)
     try:
         if fault is not None and fault.kind == "stall_then_truncate":

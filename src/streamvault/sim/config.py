@@ -30,6 +30,9 @@ class ChannelConfig:
     #: the original's NAME in the older master style; Twitch has also used "1080p (source)"
     #: and plain "Source" over the years
     source_name: str = "1080p60 (source)"
+    #: fragmented MP4 (``#EXT-X-MAP`` init section, as Twitch's HEVC/AV1 variants) instead of
+    #: MPEG-TS, for every quality of the channel
+    fmp4: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,13 @@
 A :class:`Fault` applies to an optional channel, quality and node, and to a sequence, a
 ``[from_sequence, to_sequence]`` range (inclusive) or a time window ``[from_seconds,
 to_seconds)`` in stream seconds (seconds since the channel's origin). Segment faults are matched
-against the segment's sequence and start; playlist faults (``offline``, ``missing_quality``,
-``playlist_status``, ``endlist``, ``prefetch``) against the live edge at request time.
+against the segment's sequence and start; playlist faults (``offline``, ``ended``,
+``missing_quality``, ``playlist_status``, ``endlist``, ``prefetch``, ``mangle``, ``trigger``)
+against the live edge at request time. ``ended`` is a stream that has ended while usher still
+answers: nothing new is published, and the media playlist is the last window, frozen, with
+``#EXT-X-ENDLIST``. ``mangle`` serves a hostile media playlist (``garbage``: the word
+``hello``; NaN, infinite or zero ``EXTINF``s; program date times in year 9999 or year 1).
+``trigger`` adds a ``twitch-trigger`` date range over the content (not an ad).
 A fault with ``node=None`` applies on every node; one with ``node="b"`` only under ``/node/b``.
 
 Scenario file::
@@ -28,9 +33,22 @@ from ..errors import ConfigError
 SEGMENT_KINDS = frozenset(
     {"ad_break", "segment_status", "stall_then_truncate", "reset_mid_body", "empty_body", "skew"}
 )
-PLAYLIST_KINDS = frozenset({"offline", "missing_quality", "playlist_status", "endlist", "prefetch"})
+PLAYLIST_KINDS = frozenset(
+    {
+        "offline",
+        "ended",
+        "missing_quality",
+        "playlist_status",
+        "endlist",
+        "prefetch",
+        "mangle",
+        "trigger",
+    }
+)
 KINDS = SEGMENT_KINDS | PLAYLIST_KINDS
 MARKINGS = ("daterange", "amazon", "scte35")
+#: ``mangle``: what a hostile origin does to the media playlist
+MANGLES = ("garbage", "nan_duration", "inf_duration", "zero_duration", "year_9999", "year_1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +69,8 @@ class Fault:
     truncate_fraction: float = 0.5
     #: ad_break: the EXTINF of the break's last segment (Twitch's can be short, e.g. 0.168)
     last_ad_duration: float | None = None
+    #: mangle: one of MANGLES
+    mangle: str = "garbage"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -60,6 +80,8 @@ class Fault:
         needs_status = self.kind in ("segment_status", "playlist_status")
         if needs_status and (self.status is None or not 400 <= self.status <= 599):
             raise ConfigError(f"{self.kind} needs a status between 400 and 599")
+        if self.kind == "mangle" and self.mangle not in MANGLES:
+            raise ConfigError(f"mangle must be one of {MANGLES}")
         if self.last_ad_duration is not None and self.last_ad_duration <= 0:
             raise ConfigError("last_ad_duration must be positive")
         if not 0.0 <= self.truncate_fraction < 1.0:

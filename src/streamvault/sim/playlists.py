@@ -111,6 +111,11 @@ class MediaPlaylist:
     #: HLS numbers segments by position: the first entry's index among everything published
     #: (after the stream was down, this differs from the time-based ``MediaEntry.sequence``).
     media_sequence: int | None = None
+    #: a ``twitch-trigger`` date range (seen in ad-context playlists since May 2026) opening
+    #: here, over content, with END-ON-NEXT and no next: it marks no ad
+    trigger: datetime | None = None
+    #: fMP4: the init section's URI (``#EXT-X-MAP``)
+    map_uri: str | None = None
 
     @property
     def target_duration(self) -> int:
@@ -139,6 +144,19 @@ def _header(playlist: MediaPlaylist) -> list[str]:
         f'START-DATE="{created}",END-ON-NEXT=YES,X-SERVER-TIME="{playlist.created.timestamp():.2f}"',
         f'#EXT-X-DATERANGE:ID="playlist-session-{stamp}",CLASS="twitch-session",'
         f'START-DATE="{created}",END-ON-NEXT=YES,X-TV-TWITCH-SESSIONID="{stamp}"',
+        *_trigger(playlist.trigger),
+        *([f'#EXT-X-MAP:URI="{playlist.map_uri}"'] if playlist.map_uri else []),
+    ]
+
+
+def _trigger(start: datetime | None) -> list[str]:
+    if start is None:
+        return []
+    stamp = int(start.timestamp())
+    return [
+        f'#EXT-X-DATERANGE:ID="trigger-{stamp}",CLASS="twitch-trigger",'
+        f'START-DATE="{format_pdt(start)}",END-ON-NEXT=YES,'
+        f'X-TV-TWITCH-TRIGGER-URL="https://video-weaver.sim/trigger/{stamp}"'
     ]
 
 

@@ -59,9 +59,14 @@ def make_app(sim: Simulator) -> web.Application:
             name=f"playlist.{tag}",
         )  # fmt: skip
         app.router.add_get(
-            f"{prefix}/cdn/{{channel}}/{{quality}}/{{sequence}}.ts", cdn.segment,
-            name=f"segment.{tag}",
+            f"{prefix}/cdn/{{channel}}/{{quality}}/init.mp4", cdn.init_section,
+            name=f"init.{tag}",
         )  # fmt: skip
+        for suffix in ("ts", "mp4"):
+            app.router.add_get(
+                f"{prefix}/cdn/{{channel}}/{{quality}}/{{sequence}}.{suffix}", cdn.segment,
+                name=f"segment.{tag}{suffix}",
+            )  # fmt: skip
     app.router.add_get("/control/counters", control.counters, name="control.counters")
     app.router.add_get("/control/channels", control.channels, name="control.channels")
     app.router.add_get("/control/faults", control.list_faults, name="control.faults")

@@ -21,13 +21,14 @@ from ..clock import Clock, ScaledClock
 from ..store.naming import hash_bytes
 from .config import ChannelConfig, SimConfig, quality_info
 from .faults import Fault, FaultSet
+from .fmp4 import Fmp4Loop, build_fragment, render_fmp4_loop
 from .playlists import AdBreak
 from .signing import Signer
 from .video import Loop, LoopSpec, build_segment, render_loop
 
 log = logging.getLogger(__name__)
 
-ROUTE_KINDS = ("gql", "usher", "playlist", "segment", "control", "other")
+ROUTE_KINDS = ("gql", "usher", "playlist", "segment", "init", "control", "other")
 BYTES_CACHE_LIMIT = 256 * 1024 * 1024
 AD_SCAN_LIMIT = 450
 
@@ -59,7 +60,7 @@ class ChannelTimeline:
         while self.next_sequence < complete:
             sequence = self.next_sequence
             blocked = any(
-                fault.kind == "offline"
+                fault.kind in ("offline", "ended")
                 and fault.node is None
                 and fault.selects(self.config.name, None, None)
                 and fault.covers(sequence, sequence * self.duration)
@@ -93,14 +94,10 @@ class Simulator:
         self.clock: Clock = clock or ScaledClock(config.time_scale)
         self.faults = FaultSet(config.faults)
         self.signer = Signer(secrets.token_bytes(32))
-        now = self.clock.now()
-        origin = now.replace(microsecond=now.microsecond // 1000 * 1000)
         self.channels: dict[str, ChannelTimeline] = {}
-        for channel in config.channels:
-            start = origin - timedelta(seconds=channel.history * config.segment_duration)
-            timeline = ChannelTimeline(channel, start, config.segment_duration)
-            self.channels[channel.name.lower()] = timeline
+        self._anchor()
         self._loops: dict[tuple[int, int], Loop] = {}
+        self._fmp4_loops: dict[tuple[int, int], Fmp4Loop] = {}
         self._bytes: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
         self._bytes_size = 0
         self._hashes: dict[tuple[str, str, int], str] = {}
@@ -110,12 +107,27 @@ class Simulator:
             "requests_by_node": {},
             "responses": {},
             "faults_applied": {},
+            "usher_paths": {"v1": 0, "v2": 0},  # /api/channel/hls vs /api/v2/channel/hls
+            # the most requests for one segment in flight at once, by "channel/quality/sequence"
+            # (segments never requested twice at once are left out)
+            "segment_in_flight_max": {},
         }
+        self._in_flight: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.base_url = ""
         self.ca_file: str | None = None
         self.advance()
+
+    def _anchor(self) -> None:
+        """Every channel's timeline, with ``history`` segments complete as of now."""
+        now = self.clock.now()
+        origin = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        config = self.config
+        for channel in config.channels:
+            start = origin - timedelta(seconds=channel.history * config.segment_duration)
+            timeline = ChannelTimeline(channel, start, config.segment_duration)
+            self.channels[channel.name.lower()] = timeline
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -133,17 +145,28 @@ class Simulator:
 
     async def prepare(self) -> None:
         """Render (or load from the cache) the video of every configured quality."""
-        specs = {self._loop_spec(q) for c in self.config.channels for q in c.qualities}
+        channels = self.config.channels
+        specs = {self._loop_spec(q) for c in channels for q in c.qualities}
         cache = Path(self.config.cache_dir) if self.config.cache_dir else None
         missing = [spec for spec in specs if (spec.width, spec.height) not in self._loops]
         loops = await asyncio.gather(*(render_loop(spec, cache) for spec in missing))
         for loop in loops:
             self._loops[(loop.spec.width, loop.spec.height)] = loop
+        fmp4 = {self._loop_spec(q) for c in channels if c.fmp4 for q in c.qualities}
+        missing = [spec for spec in fmp4 if (spec.width, spec.height) not in self._fmp4_loops]
+        for fragments in await asyncio.gather(*(render_fmp4_loop(s, cache) for s in missing)):
+            self._fmp4_loops[(fragments.spec.width, fragments.spec.height)] = fragments
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         from .server import make_app, start_site
 
         await self.prepare()
+        untouched = all(t.online == t.config.online for t in self.channels.values())
+        if self._runner is None and untouched:
+            # Rendering the video takes real time that a fast clock multiplies: the history
+            # counts from when the sim starts serving, not from when it was made.
+            self._anchor()
+            self.advance()
         self._runner, self.base_url, self.ca_file = await start_site(
             self, make_app(self), host, port, tls=self.config.tls
         )
@@ -293,13 +316,16 @@ class Simulator:
             self._bytes.move_to_end(key)
             return cached
         spec = self._loop_spec(quality)
-        loop = self._loops.get((spec.width, spec.height))
-        if loop is None:
-            raise RuntimeError(f"no video rendered for quality {quality!r}; call start() first")
-        target = 0
-        if self.config.realistic_bitrate:
-            target = int(quality_info(quality).bandwidth * self.config.segment_duration / 8)
-        data = build_segment(loop, name, quality, sequence, target)
+        if timeline is not None and timeline.config.fmp4:
+            data = build_fragment(self._fmp4_loop(quality), name, quality, sequence)
+        else:
+            loop = self._loops.get((spec.width, spec.height))
+            if loop is None:
+                raise RuntimeError(f"no video rendered for quality {quality!r}; call start() first")
+            target = 0
+            if self.config.realistic_bitrate:
+                target = int(quality_info(quality).bandwidth * self.config.segment_duration / 8)
+            data = build_segment(loop, name, quality, sequence, target)
         if not keep:
             return data
         self._bytes[key] = data
@@ -309,12 +335,27 @@ class Simulator:
             self._bytes_size -= len(old)
         return data
 
+    def _fmp4_loop(self, quality: str) -> Fmp4Loop:
+        spec = self._loop_spec(quality)
+        loop = self._fmp4_loops.get((spec.width, spec.height))
+        if loop is None:
+            raise RuntimeError(f"no fMP4 video rendered for quality {quality!r}; call start()")
+        return loop
+
+    def init_section(self, channel: str, quality: str) -> bytes | None:
+        """The ``EXT-X-MAP`` init section of an fMP4 channel's quality; None for MPEG-TS."""
+        timeline = self.channel(channel)
+        if timeline is None or not timeline.config.fmp4:
+            return None
+        return self._fmp4_loop(quality).init
+
     def segment_hash(self, channel: str, quality: str, sequence: int) -> str:
+        """The hash of the segment as a recorder stores it (fMP4: init section first)."""
         key = (channel.lower(), quality, sequence)
         if key not in self._hashes:
             # hashing old segments must not evict the ones being served from the cache
             data = self._segment_bytes(channel, quality, sequence, keep=False)
-            self._hashes[key] = hash_bytes(data)
+            self._hashes[key] = hash_bytes((self.init_section(channel, quality) or b"") + data)
         return self._hashes[key]
 
     def published(self, channel: str, quality: str) -> list[PublishedSegment]:
@@ -372,6 +413,20 @@ class Simulator:
     def count_fault(self, kind: str) -> None:
         applied = self._counters["faults_applied"]
         applied[kind] = applied.get(kind, 0) + 1
+
+    def count_usher_path(self, version: str) -> None:
+        self._counters["usher_paths"][version] += 1
+
+    def segment_request(self, key: str, delta: int) -> None:
+        """A request for segment ``key`` began (+1) or ended (-1): the in-flight maximum."""
+        now = self._in_flight.get(key, 0) + delta
+        if now > 0:
+            self._in_flight[key] = now
+        else:
+            self._in_flight.pop(key, None)
+        peaks = self._counters["segment_in_flight_max"]
+        if now > max(1, peaks.get(key, 0)):  # only the interesting ones: memory stays small
+            peaks[key] = now
 
     def count_connection(self) -> None:
         self._counters["connections_opened"] += 1

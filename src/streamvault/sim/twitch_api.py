@@ -87,6 +87,7 @@ def _variants(
 
 async def usher(request: web.Request) -> web.StreamResponse:
     sim, node = sim_of(request), node_of(request)
+    sim.count_usher_path("v2" if "/api/v2/" in request.path else "v1")
     timeline = sim.channel(request.match_info["channel"])
     if timeline is None:
         return _offline()

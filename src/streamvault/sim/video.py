@@ -16,8 +16,10 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ..ffmpeg import ffmpeg_exe
 from .tspackets import (
@@ -31,6 +33,8 @@ from .tspackets import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 AUDIO_RATE = 64_000  # 1024-sample AAC frames of 16 ms: a whole number per 2 s segment
 AUDIO_FRAME = 1024
@@ -141,29 +145,44 @@ def _load(directory: Path, spec: LoopSpec) -> Loop | None:
 async def render_loop(spec: LoopSpec, cache_dir: Path | None = None) -> Loop:
     """The loop for ``spec``, from the cache or rendered now (atomically, safe across processes)."""
     root = cache_dir or default_cache_dir()
-    final = root / spec.key
-    if final.is_dir() and (loop := _load(final, spec)) is not None:
-        return loop
-    root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="render-", dir=root))
+    return await render_cached(
+        root / spec.key,
+        lambda work: render_command(ffmpeg_exe(), spec, work),
+        lambda directory: _load(directory, spec),
+        spec.key,
+    )
+
+
+async def render_cached(
+    final: Path,
+    command: Callable[[Path], list[str]],
+    load: Callable[[Path], T | None],
+    what: str,
+) -> T:
+    """What ``load`` finds in ``final``, or run ``command`` in a scratch directory beside it,
+    load that and rename it to ``final`` (another process may win the race: same files)."""
+    if final.is_dir() and (found := load(final)) is not None:
+        return found
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="render-", dir=final.parent))
     try:
         process = await asyncio.create_subprocess_exec(
-            *render_command(ffmpeg_exe(), spec, work),
+            *command(work),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
         _, stderr = await process.communicate()
         if process.returncode != 0:
-            raise RuntimeError(f"ffmpeg failed rendering {spec.key}: {stderr.decode()[-500:]}")
-        loop = _load(work, spec)
-        if loop is None:
-            raise RuntimeError(f"ffmpeg rendered the wrong number of pieces for {spec.key}")
+            raise RuntimeError(f"ffmpeg failed rendering {what}: {stderr.decode()[-500:]}")
+        loaded = load(work)
+        if loaded is None:
+            raise RuntimeError(f"ffmpeg rendered the wrong number of pieces for {what}")
         try:
             work.rename(final)
         except OSError:
             pass  # another process won the race; its files are identical in every way we use
-        log.info("rendered simulator video loop %s", spec.key)
-        return loop
+        log.info("rendered simulator video loop %s", what)
+        return loaded
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -1,7 +1,9 @@
 """Twitch: access token over GQL and the usher master playlist (SPEC §6.1, §6.2).
 
 The base URLs are settable so the simulator can stand in for Twitch; each may carry a path
-prefix (``http://127.0.0.1:8080/node/b``) to which ``/gql`` and ``/api/channel/hls/...`` are added.
+prefix (``http://127.0.0.1:8080/node/b``) to which ``/gql`` and the usher path are added. The
+usher path is ``/api/v2/channel/hls/CHANNEL.m3u8`` (v2, where streamlink moved in March 2026)
+unless ``v1`` selects the older ``/api/channel/hls/CHANNEL.m3u8``.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import aiohttp
 from ..clock import Clock
 from ..errors import BadPlaylist, HTTPStatusError, RemoteError
 from ..hls.parse import parse_master
-from .http import fetch_text
+from .http import MAX_TEXT_BYTES, fetch_text
 from .variants import choose_variant
 
 CLIENT_ID = "kimne78kx3ncx6brgo4mv6wki5h1ko"
 PERSISTED_QUERY_HASH = "ed230aa1e33e07eebb8928504583da78a5173989fadfb1ac94be06a04f3cdbe9"
 GQL_URL = "https://gql.twitch.tv"
 USHER_URL = "https://usher.ttvnw.net"
+USHER_PATHS = {"v1": "/api/channel/hls", "v2": "/api/v2/channel/hls"}
+USHER_PATH = "v2"
 
 
 class StreamOffline(RemoteError):
@@ -73,7 +77,9 @@ def parse_token(text: str) -> AccessToken | None:
         raise RemoteError(f"GQL token without value/signature: {text[:200]!r}") from err
 
 
-def usher_url(base: str, channel: str, token: AccessToken, nonce: int | None = None) -> str:
+def usher_url(
+    base: str, channel: str, token: AccessToken, nonce: int | None = None, path: str = USHER_PATH
+) -> str:
     params = {
         "sig": token.signature,
         "token": token.value,
@@ -85,7 +91,8 @@ def usher_url(base: str, channel: str, token: AccessToken, nonce: int | None = N
         "fast_bread": "true",
         "supported_codecs": "av1,h265,h264",
     }
-    return f"{base.rstrip('/')}/api/channel/hls/{quote(channel)}.m3u8?{urlencode(params)}"
+    prefix = USHER_PATHS[path]
+    return f"{base.rstrip('/')}{prefix}/{quote(channel)}.m3u8?{urlencode(params)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,8 @@ class TwitchSource:
     usher_url: str = USHER_URL
     auth_token: str | None = None
     timeout: float = 20.0
+    usher_path: str = USHER_PATH
+    max_bytes: int = MAX_TEXT_BYTES
 
     async def media_playlists(
         self, session: aiohttp.ClientSession, clock: Clock, qualities: list[str]
@@ -111,13 +120,16 @@ class TwitchSource:
             method="POST",
             data=json.dumps(gql_body(self.channel)),
             headers=gql_headers(self.auth_token),
+            max_bytes=self.max_bytes,
         )
         token = parse_token(text)
         if token is None:
             raise StreamOffline(f"no access token for {self.channel}")
-        url = usher_url(self.usher_url, self.channel, token)
+        url = usher_url(self.usher_url, self.channel, token, path=self.usher_path)
         try:
-            master_text = await fetch_text(session, clock, url, "usher", self.timeout)
+            master_text = await fetch_text(
+                session, clock, url, "usher", self.timeout, max_bytes=self.max_bytes
+            )
         except HTTPStatusError as err:
             if err.status == 404:
                 raise StreamOffline(f"{self.channel} is offline") from err

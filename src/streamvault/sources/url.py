@@ -9,7 +9,7 @@ import aiohttp
 from ..clock import Clock
 from ..errors import HTTPStatusError
 from ..hls.parse import is_master, parse_master
-from .http import fetch_text
+from .http import MAX_TEXT_BYTES, fetch_text
 from .twitch import StreamOffline
 from .variants import SOURCE, choose_variant
 
@@ -18,12 +18,15 @@ from .variants import SOURCE, choose_variant
 class UrlSource:
     url: str
     timeout: float = 20.0
+    max_bytes: int = MAX_TEXT_BYTES
 
     async def media_playlists(
         self, session: aiohttp.ClientSession, clock: Clock, qualities: list[str]
     ) -> dict[str, str | None]:
         try:
-            text = await fetch_text(session, clock, self.url, "master", self.timeout)
+            text = await fetch_text(
+                session, clock, self.url, "master", self.timeout, max_bytes=self.max_bytes
+            )
         except HTTPStatusError as err:
             if err.status in (403, 404, 410):
                 raise StreamOffline(f"{self.url.split('?')[0]} answered {err.status}") from err

@@ -11,6 +11,7 @@ import errno
 import hashlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +102,11 @@ def _fsync_dir(path: str) -> None:
         pass  # some filesystems refuse fsync on directories; the rename is still atomic
     finally:
         os.close(fd)
+
+
+#: A temp file untouched this long (seconds) belongs to no live writer: every download
+#: attempt in streamvault ends well within it.
+STALE_TEMP_SECONDS = 600.0
 
 
 class TempFile:
@@ -317,12 +323,17 @@ class SegmentStore:
 
     # --- maintenance -----------------------------------------------------------------------
 
-    def remove_stale_temp_files(self) -> int:
-        """Remove ``temp`` segments left by a crash. Run at start-up, before any writer."""
+    def remove_stale_temp_files(self, older_than: float = STALE_TEMP_SECONDS) -> int:
+        """Remove ``temp`` segments left by a crash: those untouched for ``older_than`` seconds.
+
+        Run at start-up. Younger ones may belong to a live writer sharing the store (a
+        backfiller or another downloader); no download may take longer than the default
+        (a downloader attempt is at most 60 + 240 s, a backfill copy 300 s)."""
         removed = 0
+        cutoff = time.time() - older_than
         for directory in self._hour_dirs():
             for entry in _scandir(directory):
-                if _is_stale_temp(entry.name) and entry.is_file():
+                if _is_stale_temp(entry.name) and _older(entry, cutoff):
                     try:
                         os.unlink(entry.path)
                         removed += 1
@@ -370,6 +381,14 @@ class SegmentStore:
                 self.base_dir,
             )
         return renamed
+
+
+def _older(entry: os.DirEntry[str], cutoff: float) -> bool:
+    """A regular file last written before ``cutoff`` (Unix seconds)."""
+    try:
+        return entry.is_file() and entry.stat().st_mtime < cutoff
+    except OSError:
+        return False
 
 
 @dataclass(slots=True)
