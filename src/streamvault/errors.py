@@ -15,7 +15,8 @@ something outside sent or holds bad data (``RemoteError``, ``BadInput``) versus 
     └── RemoteError              a peer or upstream server sent something bad
         ├── BadPlaylist          a playlist that does not parse
         ├── HTTPStatusError      an unexpected HTTP status
-        └── HashMismatch         downloaded bytes do not match the hash in their name
+        ├── HashMismatch         downloaded bytes do not match the hash in their name
+        └── BadIrcLine           a chat server line that is not an IRC message
 """
 
 from __future__ import annotations
@@ -72,3 +73,7 @@ class HTTPStatusError(RemoteError):
 
 class HashMismatch(RemoteError):
     """Bytes whose SHA-256 does not match the hash in their segment name."""
+
+
+class BadIrcLine(RemoteError, ValueError):
+    """A chat server line that is not an IRC message (no command, a NUL byte, ...)."""
