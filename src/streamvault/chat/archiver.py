@@ -15,9 +15,9 @@ import logging
 import random
 import time
 from collections.abc import Iterable
-from typing import Any
 from dataclasses import dataclass, field
 from itertools import count
+from typing import Any
 
 from ..clock import Clock
 from ..errors import StoreError
@@ -119,9 +119,13 @@ class ChannelArchiver:
         number = next(self._numbers)
         s = self.settings
         connection = ChatConnection(
-            s.address, Login(self.nick, s.token), self.channel, self.clock,
-            ping_after=s.ping_after, idle_timeout=s.idle_timeout,
-        )  # fmt: skip
+            s.address,
+            Login(self.nick, s.token),
+            self.channel,
+            self.clock,
+            ping_after=s.ping_after,
+            idle_timeout=s.idle_timeout,
+        )
         link = _Link(number, connection, ConnectionRecorder(number, s.node_name, self.buffer))
         link.task = asyncio.create_task(self._run_link(link))
         self.links.append(link)
@@ -168,7 +172,9 @@ class ChannelArchiver:
             await asyncio.wait({link.task, reconnect}, return_when=asyncio.FIRST_COMPLETED)
             reconnect.cancel()
             if link.reconnect.is_set():
-                log.info("[%s] server asked for RECONNECT: opening the next connection", self.channel)
+                log.info(
+                    "[%s] server asked for RECONNECT: opening the next connection", self.channel
+                )
                 new = self._open()
                 retire = asyncio.create_task(self._retire(link, new))
                 self._retiring.add(retire)
@@ -178,8 +184,13 @@ class ChannelArchiver:
             if link.joined.is_set():
                 delay = self.settings.backoff_min
             wait = delay * random.uniform(0.5, 1.0)
-            log.warning("[%s] chat connection %d ended (%s): reconnecting in %.1f s",
-                        self.channel, link.number, link.connection.end_reason, wait)  # fmt: skip
+            log.warning(
+                "[%s] chat connection %d ended (%s): reconnecting in %.1f s",
+                self.channel,
+                link.number,
+                link.connection.end_reason,
+                wait,
+            )
             await self.clock.sleep(wait)
             delay = min(self.settings.backoff_max, delay * 2)
             link = self._open()
@@ -211,8 +222,13 @@ class ChannelArchiver:
             metrics.BAD_LINES.labels(self.channel, kind).inc(n)
             if kind not in self._logged:
                 self._logged.add(kind)
-                log.warning("[%s] chat server sent a line with a problem (%s), e.g. %s; further "
-                            "ones are only counted", self.channel, kind, recorder.examples[kind])  # fmt: skip
+                log.warning(
+                    "[%s] chat server sent a line with a problem (%s), e.g. %s; further "
+                    "ones are only counted",
+                    self.channel,
+                    kind,
+                    recorder.examples[kind],
+                )
         recorder.problems.clear()
         if recorder.server_lag is not None:
             metrics.SERVER_LAG.labels(self.channel).set(recorder.server_lag)
@@ -242,8 +258,12 @@ class ChannelArchiver:
         try:
             written = await asyncio.to_thread(self.store.write, self.channel, messages)
         except StoreError as err:
-            log.error("[%s] cannot write chat batches (%s): keeping %d messages to retry",
-                      self.channel, err, len(messages))  # fmt: skip
+            log.error(
+                "[%s] cannot write chat batches (%s): keeping %d messages to retry",
+                self.channel,
+                err,
+                len(messages),
+            )
             for message in messages:
                 self.buffer.add(0, message)
             await self.clock.sleep(5.0)
@@ -291,4 +311,3 @@ class ChatArchiver:
 
     async def wait_joined(self) -> None:
         await asyncio.gather(*(a.joined.wait() for a in self.channels.values()))
-

@@ -17,6 +17,8 @@ from ..store.chat_naming import BATCH_SECONDS
 from .merge import merge_all
 from .messages import Message
 
+#: untimed messages kept per connection for narrowing by a later timestamp
+MAX_UNTIMED = 256
 #: a batch is written once its end plus this much lag has passed
 ALLOWED_LAG = 60.0
 
@@ -28,7 +30,7 @@ def canonical(message: Message) -> str:
 
 
 def encode_batch(messages: Iterable[Message]) -> bytes:
-    lines = sorted(((m["time"], m["time_range"], canonical(m)) for m in messages))
+    lines = sorted((m["time"], m["time_range"], canonical(m)) for m in messages)
     return ("\n".join(line for _, _, line in lines) + "\n").encode("ascii")
 
 
@@ -66,6 +68,8 @@ class BatchBuffer:
     def __init__(self, lag: float = ALLOWED_LAG) -> None:
         self.lag = lag
         self._batches: dict[int, dict[int, list[Message]]] = {}
+        # per connection: untimed messages a later timestamp may still narrow (bounded)
+        self._untimed: dict[int, list[Message]] = {}
         self.size = 0
 
     def __len__(self) -> int:
@@ -75,16 +79,27 @@ class BatchBuffer:
         start = batch_time(message["time"])
         self._batches.setdefault(start, {}).setdefault(connection, []).append(message)
         self.size += 1
+        if message["time_range"] > 0:
+            untimed = self._untimed.setdefault(connection, [])
+            untimed.append(message)
+            if len(untimed) > MAX_UNTIMED:
+                del untimed[: len(untimed) - MAX_UNTIMED]  # they keep their wider range
 
     def narrow(self, connection: int, sent: float) -> None:
         """A message sent at ``sent`` arrived: untimed messages received before it on the same
-        connection happened before ``sent``, so their ranges end there at the latest."""
-        start = batch_time(sent)
-        for key in (start, start - BATCH_SECONDS):
-            for message in self._batches.get(key, {}).get(connection, ()):
-                between = sent - message["time"]
-                if 0 < between < message["time_range"]:
-                    message["time_range"] = between
+        connection happened before ``sent``, so their ranges end there at the latest. Those
+        that start before ``sent`` are settled then (later timestamps are later still)."""
+        untimed = self._untimed.get(connection)
+        if not untimed:
+            return
+        keep = []
+        for message in untimed:
+            between = sent - message["time"]
+            if between <= 0:
+                keep.append(message)
+            elif between < message["time_range"]:
+                message["time_range"] = between
+        self._untimed[connection] = keep
 
     def next_close(self) -> float | None:
         """When the oldest open batch may be written (epoch seconds), None when none is open."""
@@ -102,4 +117,6 @@ class BatchBuffer:
     def _take(self, start: int) -> tuple[int, list[Message]]:
         by_connection = self._batches.pop(start)
         self.size -= sum(len(messages) for messages in by_connection.values())
+        for connection, untimed in self._untimed.items():  # written: no longer to narrow
+            self._untimed[connection] = [m for m in untimed if batch_time(m["time"]) != start]
         return start, merge_all(by_connection.values())

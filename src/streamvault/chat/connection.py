@@ -149,7 +149,9 @@ class ChatConnection:
         while True:
             idle = self.clock.monotonic() - self._last_data
             if idle >= self.idle_timeout:
-                log.warning("[%s] chat connection silent for %.0f s: closing it", self.channel, idle)
+                log.warning(
+                    "[%s] chat connection silent for %.0f s: closing it", self.channel, idle
+                )
                 self.close("idle")
                 return
             if idle >= self.ping_after and not pinged:

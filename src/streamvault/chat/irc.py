@@ -56,12 +56,17 @@ def escape_tag_value(value: str) -> str:
 
 
 def _parse_tags(text: str) -> Tags:
+    escaped = "\\" in text  # most lines have no escape at all: skip the check per value
     tags: Tags = {}
     for part in text.split(";"):
-        if not part:
-            continue
         key, sep, value = part.partition("=")
-        tags[key] = unescape_tag_value(value) if sep else True
+        if not sep:
+            if key:
+                tags[key] = True
+        elif escaped and "\\" in value:
+            tags[key] = _ESCAPED.sub(_unescape_one, value)
+        else:
+            tags[key] = value
     return tags
 
 
@@ -87,7 +92,7 @@ def parse_line(line: str) -> IrcMessage:
     middle, sep, trailing = rest.partition(" :")
     if not sep and middle.startswith(":"):
         middle, sep, trailing = "", ":", middle[1:]
-    words = middle.split()
+    words = [word for word in middle.split(" ") if word]  # IRC splits on spaces only
     if not words:
         raise BadIrcLine("line has no command")
     params = words[1:]

@@ -50,15 +50,19 @@ def server_time(message: IrcMessage) -> float | None:
 class TimeEstimator:
     """Times messages of one connection from the last timestamped message it saw."""
 
-    __slots__ = ("last_server_time", "last_received_at")
+    __slots__ = ("last_received_at", "last_server_time")
 
     def __init__(self) -> None:
         self.last_server_time: float | None = None
         self.last_received_at = 0.0
 
-    def estimate(self, message: IrcMessage, received_at: float) -> tuple[float, float]:
-        """(time, time_range) for ``message`` received at ``received_at``."""
-        sent = server_time(message)
+    def estimate(
+        self, message: IrcMessage, received_at: float, sent: float | None = None
+    ) -> tuple[float, float]:
+        """(time, time_range) for ``message`` received at ``received_at``; ``sent`` is its
+        :func:`server_time` when the caller has it already."""
+        if sent is None:
+            sent = server_time(message)
         if sent is not None:
             self.last_server_time, self.last_received_at = sent, received_at
             time, time_range = sent, 0

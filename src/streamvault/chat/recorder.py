@@ -70,8 +70,8 @@ class ConnectionRecorder:
             if command not in KEPT_COMMANDS:
                 self.ignored[command] += 1
                 continue
-            time, time_range = self.estimator.estimate(message, received_at)
             sent = server_time(message)
+            time, time_range = self.estimator.estimate(message, received_at, sent)
             if sent is not None:
                 ident = message.tags.get("id") if message.tags else None
                 if isinstance(ident, str):

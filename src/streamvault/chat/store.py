@@ -26,7 +26,7 @@ from ..store.chat_naming import (
 from ..store.disk import atomic_write
 from ..timeutil import hour_name, hours_between, parse_hour, to_seconds
 from .batches import batch_datetime, batch_time, decode_batch, encode_batch
-from .merge import merge_all, overlaps
+from .merge import merge_all
 from .messages import Message
 
 log = logging.getLogger(__name__)
@@ -148,8 +148,11 @@ class ChatStore:
     def merge_batch(self, channel: str, start: int, files: dict[int, list[str]]) -> None:
         """Merge the files of batch ``start`` and of its neighbours (a merged message's time
         can move into the next batch) and replace them with the result."""
-        paths = [p for t in (start - BATCH_SECONDS, start, start + BATCH_SECONDS)
-                 for p in files.get(t, [])]  # fmt: skip
+        paths = [
+            p
+            for t in (start - BATCH_SECONDS, start, start + BATCH_SECONDS)
+            for p in files.get(t, [])
+        ]
         lists, read = self._read_all(paths)
         written = {w.path for w in self.write(channel, merge_all(lists))}
         for path in read:
@@ -183,25 +186,30 @@ class ChatStore:
     # -- reading a range ---------------------------------------------------------------------
 
     def messages_between(self, channel: str, start: datetime, end: datetime) -> list[Message]:
-        """Merged messages whose time range meets [start, end], in batch order."""
+        """Merged messages whose time range meets [start, end): ending at or after ``start``
+        and starting before ``end`` (so untimed ones can show in two adjacent ranges), in
+        order of (time, time_range)."""
         # a message with a wide range can sit in an earlier batch than the range's start
-        hours = hours_between(start - timedelta(seconds=2 * BATCH_SECONDS),
-                               end + timedelta(seconds=BATCH_SECONDS))  # fmt: skip
+        hours = hours_between(
+            start - timedelta(seconds=2 * BATCH_SECONDS), end + timedelta(seconds=BATCH_SECONDS)
+        )
         files = self.batch_files(channel, hours)
         low, high = to_seconds(start), to_seconds(end)
         first, last = batch_time(low) - 2 * BATCH_SECONDS, batch_time(high) + BATCH_SECONDS
         paths = [p for t in sorted(files) if first <= t <= last for p in files[t]]
         lists, _ = self._read_all(paths)
-        window = {"time": low, "time_range": high - low}
-        merged = [m for m in merge_all(lists) if overlaps(m, window)]
+        merged = [
+            m for m in merge_all(lists) if low <= m["time"] + m["time_range"] and m["time"] < high
+        ]
         merged.sort(key=lambda m: (m["time"], m["time_range"]))
         return merged
 
 
 def _hours_around(start: int) -> list[str]:
     when = batch_datetime(start)
-    return hours_between(when - timedelta(seconds=BATCH_SECONDS),
-                          when + timedelta(seconds=BATCH_SECONDS))  # fmt: skip
+    return hours_between(
+        when - timedelta(seconds=BATCH_SECONDS), when + timedelta(seconds=BATCH_SECONDS)
+    )
 
 
 def _with_neighbours(hours: list[str]) -> list[str]:

@@ -19,6 +19,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..chat.irc import IrcMessage, format_line, parse_line
 from ..clock import Clock
@@ -90,6 +91,7 @@ class ChatServer:
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._closers: set[asyncio.Task[None]] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()
         self.port = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -107,10 +109,13 @@ class ChatServer:
                 await self._ticker
         for task in self._closers:
             task.cancel()
-        for client in list(self.clients):
-            client.writer.transport.abort()
         if self._server is not None:
             self._server.close()
+        for client in list(self.clients):
+            client.writer.transport.abort()
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=5.0)
+        if self._server is not None:
             await self._server.wait_closed()
 
     # -- delivery ----------------------------------------------------------------------------
@@ -203,6 +208,10 @@ class ChatServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = _Client(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         self.clients.append(client)
         self.connections_opened += 1
         try:
@@ -231,8 +240,12 @@ class ChatServer:
             client.nick = params[0].lower()
             if self._refused.get(client.nick, 0) > to_seconds(self.clock.now()):
                 return False
-            for code, text in (("001", "Welcome, GLHF!"), ("002", f"Your host is {SERVER}"),
-                               ("375", "-"), ("376", ">")):  # fmt: skip
+            for code, text in (
+                ("001", "Welcome, GLHF!"),
+                ("002", f"Your host is {SERVER}"),
+                ("375", "-"),
+                ("376", ">"),
+            ):
                 client.send(_line(IrcMessage(code, (client.nick, text), SERVER)))
         elif command == "JOIN" and params:
             for name in params[0].split(","):
@@ -255,8 +268,12 @@ class ChatServer:
         if channel not in self.scripts:
             return
         tags: dict[str, str | bool] = {
-            "emote-only": "0", "followers-only": "-1", "r9k": "0", "room-id": "1337",
-            "slow": "0", "subs-only": "0",
-        }  # fmt: skip
+            "emote-only": "0",
+            "followers-only": "-1",
+            "r9k": "0",
+            "room-id": "1337",
+            "slow": "0",
+            "subs-only": "0",
+        }
         client.send(_line(IrcMessage("ROOMSTATE", (target,), SERVER, tags=tags)))
         client.channels.add(channel)

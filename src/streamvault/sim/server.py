@@ -70,6 +70,8 @@ def make_app(sim: Simulator) -> web.Application:
     app.router.add_post(
         "/control/channels/{channel}/{state}", control.set_state, name="control.state"
     )
+    app.router.add_get("/control/chat", control.chat_state, name="control.chat")
+    app.router.add_post("/control/chat/{action}", control.chat_fault, name="control.chatfault")
     return app
 
 
@@ -109,6 +111,12 @@ def describe(sim: Simulator) -> str:
     lines = [f"simulated Twitch at {sim.base_url}", f"downloader flags: {flags}"]
     lines.append(f"per-node faults: use {sim.node_url('NAME')} as both URLs")
     lines.append(f"control: {sim.base_url}/control/counters, {sim.base_url}/control/faults")
+    if sim.chat is not None:
+        lines.append(
+            f"chat: IRC on 127.0.0.1:{sim.chat.port} (streamvault chat --irc-host 127.0.0.1 "
+            f"--irc-port {sim.chat.port} --no-tls CHANNEL); faults: POST "
+            f"{sim.base_url}/control/chat/disconnect or /control/chat/reconnect [?nick=NICK]"
+        )
     for channel in sim.config.channels:
         state = "online" if channel.online else "offline"
         qualities = ",".join(channel.qualities)
