@@ -159,8 +159,8 @@ class ChannelArchiver:
             metrics.CONNECTED.labels(self.channel).set(sum(lk.joined.is_set() for lk in self.links))
         if recorder.reconnect_asked and not link.reconnect.is_set():
             link.reconnect.set()
-        if len(recorder.kept) > 32 or recorder.problems:
-            self._record(link)
+        if recorder.problems:
+            self._record(link)  # logged at once; the counts go out with the write loop's tick
 
     async def _supervise(self) -> None:
         """Keep one connection recording; hand over on RECONNECT, back off after drops."""
@@ -242,9 +242,9 @@ class ChannelArchiver:
     async def _write_loop(self) -> None:
         while True:
             now = to_seconds(self.clock.now())
+            self._record_all()
             ready = self.buffer.closable(now)
             if ready:
-                self._record_all()
                 await self._write(ready)
             metrics.OPEN_BATCHES.labels(self.channel).set(len(self.buffer))
             next_close = self.buffer.next_close()

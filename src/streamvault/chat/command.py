@@ -53,14 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_metrics_port(parser)
 
 
-def read_token(path: str | None) -> str | None:
+def read_token(path: str | None, setting: str = "--twitch-auth-file") -> str | None:
+    """The OAuth token in ``path`` (None without a file); ConfigError naming ``setting``."""
     if path is None:
         return None
     try:
         with open(path, encoding="utf-8") as f:
             return f.read().strip() or None
     except OSError as err:
-        raise ConfigError(f"twitch auth file: cannot read it: {err.strerror}") from err
+        raise ConfigError(f"{setting}: cannot read it: {err.strerror}") from err
 
 
 def settings_from_args(args: argparse.Namespace) -> ChatSettings:

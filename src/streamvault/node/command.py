@@ -79,6 +79,12 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
             "help": "a node whose coverage map the HTML page shows (repeatable)",
         },
     ),
+    ("--chat", {"action": "store_true", "help": "archive the channels' chat too (SPEC §14)"}),
+    ("--irc-host", {"help": "chat server (default irc.chat.twitch.tv)"}),
+    ("--irc-port", {"type": int, "help": "chat server port (default 6697, 6667 without TLS)"}),
+    ("--no-irc-tls", {"dest": "irc_tls", "action": "store_false", "help": "chat over plain TCP"}),
+    ("--twitch-nick", {"help": "the login the --twitch-auth-file token belongs to"}),
+    ("--node-name", {"help": "this node's name in chat messages' receivers (default: host name)"}),
     (
         "--console-port",
         {"type": int, "help": "open the interactive console on 127.0.0.1:PORT (off by default)"},

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,9 @@ from ..backfiller.command import parse_start
 from ..backfiller.peers import PeerDiscovery, redact_url
 from ..backfiller.service import Backfiller
 from ..backfiller.service import Settings as BackfillSettings
+from ..chat.archiver import ChatArchiver, ChatSettings
+from ..chat.command import read_token
+from ..chat.connection import ServerAddress
 from ..clock import Clock, SystemClock
 from ..console import ConsoleServer
 from ..coverage.command import parse_node
@@ -54,6 +58,7 @@ class Node:
         self.backfiller: Backfiller | None = None
         self.coverage: CoverageService | None = None
         self.console: ConsoleServer | None = None
+        self.chat: ChatArchiver | None = None
         self.port = config.port
         self._listener: Listener | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -77,6 +82,8 @@ class Node:
             self._start_backfiller()
         if self.config.coverage:
             self._start_coverage()
+        if self.config.chat and self.channels:
+            self._start_chat()
         if self.config.console_port is not None:
             self.console = ConsoleServer(self.console_namespace(), self.config.console_port)
             await self.console.start()
@@ -98,13 +105,7 @@ class Node:
         context = None
         if self.config.ca_file:
             context = ssl.create_default_context(cafile=self.config.ca_file)
-        token = None
-        if self.config.twitch_auth_file:
-            try:
-                with open(self.config.twitch_auth_file, encoding="utf-8") as f:
-                    token = f.read().strip() or None
-            except OSError as err:
-                raise ConfigError(f"twitch_auth_file: cannot read it: {err.strerror}") from err
+        token = read_token(self.config.twitch_auth_file, "twitch_auth_file")
         self.downloader = Downloader(
             self.store,
             self.channels,
@@ -117,6 +118,23 @@ class Node:
             ssl_context=context,
         )
         self.downloader.start()
+
+    def _start_chat(self) -> None:
+        config = self.config
+        token = read_token(config.twitch_auth_file, "twitch_auth_file")
+        if token and not config.twitch_nick:
+            raise ConfigError("twitch_auth_file with chat needs twitch_nick, the token's login")
+        port = config.irc_port or (6697 if config.irc_tls else 6667)
+        settings = ChatSettings(
+            node_name=config.node_name or socket.gethostname(),
+            address=ServerAddress(config.irc_host, port, config.irc_tls, config.ca_file),
+            nick=config.twitch_nick if token else None,
+            token=token,
+            merge_interval=config.chat_merge_interval,
+        )
+        channels = [c.name for c in self.channels]
+        self.chat = ChatArchiver(self.store.base_dir, channels, settings, self.clock)
+        self.chat.start()
 
     def _peer_summary(self) -> str:
         parts = [redact_url(url) for url in self.config.nodes]
@@ -200,6 +218,8 @@ class Node:
             await self.console.stop()
         if self.downloader is not None:
             await self.downloader.stop()
+        if self.chat is not None:
+            await self.chat.stop()
         self._stop_coverage.set()
         for task in self._tasks:
             task.cancel()
