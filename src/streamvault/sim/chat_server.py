@@ -120,11 +120,11 @@ class ChatServer:
 
     # -- delivery ----------------------------------------------------------------------------
 
-    def _subscribers(self, channel: str) -> list[_Client]:
+    def subscribers(self, channel: str) -> list[_Client]:
         return [c for c in self.clients if channel in c.channels]
 
     def _deliver(self, channel: str, event: ChatEvent) -> None:
-        clients = self._subscribers(channel)
+        clients = self.subscribers(channel)
         if not clients:
             return
         data = event.line
@@ -150,7 +150,7 @@ class ChatServer:
         channel = channel.lower()
         script = self.scripts[channel]
         at = to_seconds(self.clock.now())
-        clients = self._subscribers(channel)
+        clients = self.subscribers(channel)
         chunk: list[bytes] = []
         first = self._bursts.get(channel, BURST_INDEX)
         marker = _marker(first + count - 1)
@@ -172,7 +172,7 @@ class ChatServer:
 
     def inject(self, channel: str, raw: bytes) -> None:
         """Send raw bytes (a malformed line, invalid UTF-8) to the channel's connections."""
-        for client in self._subscribers(channel.lower()):
+        for client in self.subscribers(channel.lower()):
             client.send(raw)
 
     # -- faults ------------------------------------------------------------------------------
