@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,21 +12,6 @@ from streamvault.clock import ScaledClock
 from streamvault.sim.chat_server import ChatServer
 
 from .chathelp import archive, channel_of, counts, finish, start_archiver, wait_until
-
-SCALE = 20.0
-
-
-@pytest.fixture
-async def clock() -> ScaledClock:
-    return ScaledClock(SCALE)
-
-
-@pytest.fixture
-async def server(clock: ScaledClock) -> AsyncIterator[ChatServer]:
-    chat = ChatServer(clock, ["alpha"], rate=5.0, duplicate_every=9)
-    await chat.start()
-    yield chat
-    await chat.stop()
 
 
 async def test_reconnect_mid_stream_loses_nothing_and_doubles_nothing(

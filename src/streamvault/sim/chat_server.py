@@ -43,15 +43,17 @@ class _Client:
     nick: str = ""
     channels: set[str] = field(default_factory=set)
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> bool:
+        """Queue ``data``; False when the connection is closing (nothing was sent)."""
         transport = self.writer.transport
         if transport.is_closing():
-            return
+            return False
         if transport.get_write_buffer_size() > MAX_BACKLOG:
             log.warning("sim chat: dropping %s, too far behind", self.nick)
             transport.abort()
-            return
+            return False
         self.writer.write(data)
+        return True
 
 
 def _marker(index: int) -> int:
@@ -85,6 +87,8 @@ class ChatServer:
         #: while True the script runs on but nothing is delivered (nor counted as sent)
         self.paused = False
         self.sent: dict[str, list[str]] = {name: [] for name in self.scripts}
+        #: the nicks each scripted event went to (bursts and raw lines are not recorded here)
+        self.delivered: dict[str, frozenset[str]] = {}
         self.connections_opened = 0
         self._bursts: dict[str, int] = {}
         self._refused: dict[str, float] = {}  # nick -> refused until (sim unix seconds)
@@ -130,9 +134,10 @@ class ChatServer:
         data = event.line
         if event.has_id and self.duplicate_every and event.index % self.duplicate_every == 0:
             data = data + data
-        for client in clients:
-            client.send(data)
-        self.sent[channel].append(event.key)
+        nicks = frozenset(client.nick for client in clients if client.send(data))
+        if nicks:
+            self.sent[channel].append(event.key)
+            self.delivered[event.key] = nicks
 
     async def _tick(self) -> None:
         while True:
@@ -180,13 +185,19 @@ class ChatServer:
     def _matching(self, nick: str | None) -> list[_Client]:
         return [c for c in self.clients if nick is None or c.nick == nick]
 
-    def disconnect(self, nick: str | None = None, refuse_for: float = 0.0) -> int:
-        """Drop connections (all, or ``nick``'s) abruptly; refuse ``nick`` for a while."""
+    def disconnect(
+        self, nick: str | None = None, refuse_for: float = 0.0, *, abrupt: bool = True
+    ) -> int:
+        """Drop connections (all, or ``nick``'s), refusing ``nick`` for a while. ``abrupt``
+        resets them (what was queued is lost); otherwise what was sent arrives, then EOF."""
         if nick is not None and refuse_for > 0:
             self._refused[nick] = to_seconds(self.clock.now()) + refuse_for
         clients = self._matching(nick)
         for client in clients:
-            client.writer.transport.abort()
+            if abrupt:
+                client.writer.transport.abort()
+            else:
+                client.writer.close()
         log.info("sim chat: dropped %d connection(s)", len(clients))
         return len(clients)
 
