@@ -12,10 +12,12 @@ import socket
 from ..cliargs import add_base_dir, add_metrics_port
 from ..clock import SystemClock
 from ..errors import ConfigError
-from ..metrics import start_metrics_server
+from ..metrics import REGISTRY, start_metrics_server
 from ..store.naming import check_path_part
 from .archiver import ChatArchiver, ChatSettings
 from .connection import ServerAddress
+from .metrics import ChatCoverageCollector
+from .store import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ async def _main(base_dir: str, channels: list[str], settings: ChatSettings) -> N
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     archiver = ChatArchiver(base_dir, channels, settings, SystemClock())
+    collector = ChatCoverageCollector(ChatStore(base_dir), channels)
+    REGISTRY.register(collector)
     archiver.start()
     log.info(
         "archiving chat of %s from %s:%d as node %s",
@@ -112,3 +116,4 @@ async def _main(base_dir: str, channels: list[str], settings: ChatSettings) -> N
         await stop.wait()
     finally:
         await archiver.stop()
+        REGISTRY.unregister(collector)

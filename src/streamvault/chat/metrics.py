@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from .coverage import chat_coverage
+from .store import ChatStore
 
 MESSAGES = Counter(
     "streamvault_chat_messages_total",
@@ -59,3 +66,45 @@ OPEN_BATCHES = Gauge(
     "Chat batches holding messages not yet written",
     ["channel"],
 )
+
+
+class ChatCoverageCollector(Collector):
+    """Chat coverage of the newest hours, measured from the batch file names at scrape time."""
+
+    def __init__(self, store: ChatStore, channels: Iterable[str], hours: int = 48) -> None:
+        self.store = store
+        self.channels = list(channels)
+        self.hours = hours
+
+    def collect(self) -> Iterator[Metric]:
+        per_hour = GaugeMetricFamily(
+            "streamvault_chat_coverage_hour_batches",
+            "Chat batch minutes held per hour (60 when every minute had chat archived)",
+            labels=["channel", "hour"],
+        )
+        gaps = GaugeMetricFamily(
+            "streamvault_chat_coverage_gaps",
+            "Runs of minutes without a chat batch between the first and newest batch of the "
+            "hours measured",
+            labels=["channel"],
+        )
+        gap_seconds = GaugeMetricFamily(
+            "streamvault_chat_coverage_gap_seconds",
+            "Seconds in those gaps",
+            labels=["channel"],
+        )
+        unmerged = GaugeMetricFamily(
+            "streamvault_chat_coverage_unmerged_files",
+            "Chat batch files beyond one per minute, waiting for the next merge",
+            labels=["channel"],
+        )
+        for channel in self.channels:
+            hours = self.store.hours(channel)[-self.hours :]
+            files = self.store.batch_files(channel, hours)
+            coverage = chat_coverage(t for t, paths in files.items() for _ in paths)
+            for hour, count in sorted(coverage.per_hour.items()):
+                per_hour.add_metric([channel, hour], count)
+            gaps.add_metric([channel], len(coverage.gaps))
+            gap_seconds.add_metric([channel], coverage.gap_seconds)
+            unmerged.add_metric([channel], coverage.files - coverage.batches)
+        yield from (per_hour, gaps, gap_seconds, unmerged)

@@ -22,6 +22,8 @@ from ..backfiller.service import Settings as BackfillSettings
 from ..chat.archiver import ChatArchiver, ChatSettings
 from ..chat.command import read_token
 from ..chat.connection import ServerAddress
+from ..chat.metrics import ChatCoverageCollector
+from ..chat.store import ChatStore
 from ..clock import Clock, SystemClock
 from ..console import ConsoleServer
 from ..coverage.command import parse_node
@@ -63,6 +65,7 @@ class Node:
         self._listener: Listener | None = None
         self._session: aiohttp.ClientSession | None = None
         self._collector: CoverageCollector | None = None
+        self._chat_collector: ChatCoverageCollector | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop_coverage = asyncio.Event()
 
@@ -135,6 +138,8 @@ class Node:
         channels = [c.name for c in self.channels]
         self.chat = ChatArchiver(self.store.base_dir, channels, settings, self.clock)
         self.chat.start()
+        self._chat_collector = ChatCoverageCollector(ChatStore(self.store.base_dir), channels)
+        REGISTRY.register(self._chat_collector)
 
     def _peer_summary(self) -> str:
         parts = [redact_url(url) for url in self.config.nodes]
@@ -226,9 +231,10 @@ class Node:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._collector is not None:
-            REGISTRY.unregister(self._collector)
-            self._collector = None
+        for collector in (self._collector, self._chat_collector):
+            if collector is not None:
+                REGISTRY.unregister(collector)
+        self._collector = self._chat_collector = None
         if self._session is not None:
             await self._session.close()
         if self._listener is not None:
