@@ -16,6 +16,7 @@ from streamvault.node.config import NodeConfig
 from streamvault.node.runtime import Node
 from streamvault.sim import ChannelConfig, SimConfig, Simulator
 from streamvault.sim.chat_server import ChatServer
+from streamvault.sim.emotes import emotes_url
 from tests.helpers import free_port
 
 from .chathelp import archive, counts, wait_until
@@ -67,7 +68,9 @@ async def test_chat_command_archives_and_flushes_everything_on_sigterm(tmp_path:
     assert all(m["receivers"].keys() == {"node-x"} for m in messages)
 
 
-async def test_node_with_chat_archives_the_sims_chat_and_serves_it(tmp_path: Path) -> None:
+async def test_node_with_chat_archives_the_sims_chat_its_emotes_and_serves_it(
+    tmp_path: Path,
+) -> None:
     config = SimConfig(channels=[ChannelConfig("alpha", ["source"])], time_scale=20.0,
                        chat_port=0, chat_rate=5.0)  # fmt: skip
     async with Simulator(config) as sim:
@@ -76,7 +79,7 @@ async def test_node_with_chat_archives_the_sims_chat_and_serves_it(tmp_path: Pat
             base_dir=str(tmp_path), channels=["alpha"], host="127.0.0.1", port=0,
             downloader=False, backfiller=False, coverage=False,
             chat=True, irc_host="127.0.0.1", irc_port=sim.chat.port, irc_tls=False,
-            node_name="node-a",
+            node_name="node-a", emotes=True, emotes_url=emotes_url(sim.base_url),
         )  # fmt: skip
         async with Node(node_config, clock=sim.clock) as node:
             assert node.chat is not None
@@ -98,6 +101,13 @@ async def test_node_with_chat_archives_the_sims_chat_and_serves_it(tmp_path: Pat
             written_ids = {m["tags"]["id"] for m in messages if m["tags"] and "id" in m["tags"]}
             assert written_ids and written_ids <= served_ids  # every message of the closed batches
             assert times and all(m["receivers"].keys() == {"node-a"} for m in served)
+            # emote 25 (in every 4th message's emotes tag) fetched once, every theme and scale
+            emote_dir = tmp_path / "emotes" / "25"
+            names = {f"{t}-{s}" for t in ("light", "dark") for s in ("1.0", "2.0", "3.0")}
+            await wait_until(lambda: emote_dir.is_dir() and set(os.listdir(emote_dir)) >= names)
+            assert set(os.listdir(emote_dir)) == names
+            assert (emote_dir / "dark-2.0").read_bytes().startswith(b"\x89PNG")
+            assert node.chat.emotes is not None and node.chat.emotes.fetched == 6
             # the chat runs in step with the video: an offline channel says nothing
             sim.set_online("alpha", False)
             quiet, feed = len(sim.chat.sent["alpha"]), sim.chat.feeds["alpha"]

@@ -25,6 +25,7 @@ from ..timeutil import to_seconds
 from . import metrics
 from .batches import ALLOWED_LAG, BatchBuffer
 from .connection import ChatConnection, Login, ServerAddress
+from .emotes import EmoteFetcher
 from .messages import Message
 from .recorder import ConnectionRecorder
 from .store import ChatStore
@@ -47,6 +48,8 @@ class ChatSettings:
     ping_after: float = 240.0
     idle_timeout: float = 330.0
     stop_timeout: float = 5.0
+    #: fetch the emotes of kept messages from this URL template into BASE/emotes (None: off)
+    emotes_url: str | None = None
 
 
 def anonymous_nick() -> str:
@@ -66,12 +69,20 @@ class _Link:
 
 
 class ChannelArchiver:
-    def __init__(self, channel: str, store: ChatStore, settings: ChatSettings, clock: Clock):
+    def __init__(
+        self,
+        channel: str,
+        store: ChatStore,
+        settings: ChatSettings,
+        clock: Clock,
+        emotes: EmoteFetcher | None = None,
+    ) -> None:
         self.channel = channel.lower()
         self.store = store
         self.settings = settings
         self.clock = clock
         self.nick = settings.nick or anonymous_nick()
+        self.emotes = emotes
         self.buffer = BatchBuffer(settings.lag)
         self.links: list[_Link] = []
         self.joined = asyncio.Event()  # set once a first connection has joined
@@ -126,7 +137,8 @@ class ChannelArchiver:
             ping_after=s.ping_after,
             idle_timeout=s.idle_timeout,
         )
-        link = _Link(number, connection, ConnectionRecorder(number, s.node_name, self.buffer))
+        recorder = ConnectionRecorder(number, s.node_name, self.buffer, emotes=bool(self.emotes))
+        link = _Link(number, connection, recorder)
         link.task = asyncio.create_task(self._run_link(link))
         self.links.append(link)
         return link
@@ -152,6 +164,9 @@ class ChannelArchiver:
         recorder.feed(lines, to_seconds(self.clock.now()))
         if recorder.last_id is not None:
             self.last_id = recorder.last_id
+        if recorder.emotes and self.emotes is not None:
+            self.emotes.want(recorder.emotes)
+            recorder.emotes.clear()
         if recorder.joined and not link.joined.is_set():
             link.joined.set()
             self.joined.set()
@@ -297,14 +312,23 @@ class ChatArchiver:
         self, base_dir: str, channels: Iterable[str], settings: ChatSettings, clock: Clock
     ) -> None:
         store = ChatStore(base_dir)
-        self.channels = {c.lower(): ChannelArchiver(c, store, settings, clock) for c in channels}
+        self.emotes = None
+        if settings.emotes_url:
+            self.emotes = EmoteFetcher(base_dir, clock, settings.emotes_url)
+        self.channels = {
+            c.lower(): ChannelArchiver(c, store, settings, clock, self.emotes) for c in channels
+        }
 
     def start(self) -> None:
+        if self.emotes is not None:
+            self.emotes.start()
         for archiver in self.channels.values():
             archiver.start()
 
     async def stop(self) -> None:
         await asyncio.gather(*(a.stop() for a in self.channels.values()))
+        if self.emotes is not None:
+            await self.emotes.stop()
 
     async def merge_once(self) -> int:
         return sum(await asyncio.gather(*(a.merge_once() for a in self.channels.values())))

@@ -16,6 +16,7 @@ from ..metrics import REGISTRY, start_metrics_server
 from ..store.naming import check_path_part
 from .archiver import ChatArchiver, ChatSettings
 from .connection import ServerAddress
+from .emotes import DEFAULT_URL
 from .metrics import ChatCoverageCollector
 from .store import ChatStore
 
@@ -52,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--merge-interval", type=float, default=60.0, help="seconds between merge passes"
     )
+    parser.add_argument(
+        "--emotes",
+        action="store_true",
+        help="fetch each emote seen once into BASE/emotes/ID/THEME-SCALE (replicated as extras)",
+    )
+    parser.add_argument("--emotes-url", default=DEFAULT_URL, help="emote image URL template")
     add_metrics_port(parser)
 
 

@@ -13,6 +13,7 @@ from collections import Counter
 
 from ..errors import BadIrcLine
 from .batches import BatchBuffer
+from .emotes import emote_ids
 from .irc import decode_line, parse_line
 from .messages import KEPT_COMMANDS, TimeEstimator, server_time, to_record
 
@@ -22,7 +23,9 @@ TOO_LONG = "too_long"
 
 
 class ConnectionRecorder:
-    def __init__(self, connection: int, node: str, buffer: BatchBuffer) -> None:
+    def __init__(
+        self, connection: int, node: str, buffer: BatchBuffer, *, emotes: bool = False
+    ) -> None:
         self.connection = connection
         self.node = node
         self.buffer = buffer
@@ -37,6 +40,9 @@ class ConnectionRecorder:
         self.server_lag: float | None = None
         #: the id tag of the newest message kept (tests wait for a marker message with it)
         self.last_id: str | None = None
+        #: with ``emotes``: ids from kept messages' ``emotes`` tags, for the caller to take
+        self.collect_emotes = emotes
+        self.emotes: list[str] = []
 
     def _problem(self, kind: str, raw: bytes) -> None:
         self.problems[kind] += 1
@@ -80,3 +86,5 @@ class ConnectionRecorder:
                 self.server_lag = received_at - sent
             buffer.add(connection, to_record(message, self.node, received_at, time, time_range))
             self.kept[command] += 1
+            if self.collect_emotes and message.tags:
+                self.emotes.extend(emote_ids(message.tags.get("emotes")))

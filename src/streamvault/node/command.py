@@ -85,6 +85,8 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--no-irc-tls", {"dest": "irc_tls", "action": "store_false", "help": "chat over plain TCP"}),
     ("--twitch-nick", {"help": "the login the --twitch-auth-file token belongs to"}),
     ("--node-name", {"help": "this node's name in chat messages' receivers (default: host name)"}),
+    ("--emotes", {"action": "store_true", "help": "fetch chat's emote images into BASE/emotes"}),
+    ("--emotes-url", {"help": "emote image URL template with {id}, {theme} and {scale}"}),
     (
         "--console-port",
         {"type": int, "help": "open the interactive console on 127.0.0.1:PORT (off by default)"},

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backfiller.command import parse_start
+from ..chat.emotes import DEFAULT_URL as EMOTES_URL
 from ..cliargs import check_peer_url
 from ..errors import BadTime, ConfigError, UnsafePath
 from ..store.naming import check_path_part
@@ -58,6 +59,8 @@ class NodeConfig:
     twitch_nick: str | None = None  # the login a twitch_auth_file token belongs to
     node_name: str | None = None  # this node's name in chat receivers (default: host name)
     chat_merge_interval: float = 60.0
+    emotes: bool = False  # fetch chat's emote images into BASE/emotes
+    emotes_url: str = EMOTES_URL
     # operations
     console_port: int | None = None
     log_level: str = "INFO"

@@ -134,6 +134,7 @@ class Node:
             nick=config.twitch_nick if token else None,
             token=token,
             merge_interval=config.chat_merge_interval,
+            emotes_url=config.emotes_url if config.emotes else None,
         )
         channels = [c.name for c in self.channels]
         self.chat = ChatArchiver(self.store.base_dir, channels, settings, self.clock)
