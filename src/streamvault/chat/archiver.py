@@ -107,7 +107,9 @@ class ChannelArchiver:
         ]
 
     async def stop(self) -> None:
-        """Close the connections, write every open batch, merge once more."""
+        """Close the connections, write every open batch, merge once more. Idempotent."""
+        if self._stopping:
+            return
         self._stopping = True
         for task in (*self._tasks, *self._retiring):
             task.cancel()
