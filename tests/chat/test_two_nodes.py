@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from streamvault.chat.archiver import ChatArchiver
 from streamvault.chat.store import ChatStore
@@ -65,7 +64,8 @@ async def test_after_exchanging_batches_and_merging_both_nodes_hold_the_same_arc
     nodes = await record_with_an_outage(server, clock, a, b)
     missed = [k for k, nicks in server.delivered.items() if len(nicks) == 1]
     assert len(missed) > OUTAGE * 5 * 0.8  # b really missed about 3 minutes of chat
-    # what the backfiller does (SPEC §8 chat, issue 14): copy the batch files a node lacks
+    # what the backfiller does (SPEC §8 chat; the test below goes through it): copy the
+    # batch files a node lacks
     a_files, _ = archive(a_dir)
     b_files, _ = archive(b_dir)
     for name in a_files.keys() - b_files.keys():
@@ -84,11 +84,6 @@ async def test_after_exchanging_batches_and_merging_both_nodes_hold_the_same_arc
     check_archive(server, a_dir, nodes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waiting on issue 14: the restreamer's chat listings and files and the backfiller's "
-    "copies of chat batches (SPEC §8 chat); remove this mark when that is merged",
-)
 async def test_two_nodes_converge_through_the_backfiller(
     tmp_path: Path, server: ChatServer, clock: ScaledClock
 ) -> None:
@@ -96,7 +91,7 @@ async def test_two_nodes_converge_through_the_backfiller(
 
     def config(name: str, peer: str) -> NodeConfig:
         return NodeConfig(
-            base_dir=str(tmp_path / name), channels=["alpha"], qualities=["chat"],
+            base_dir=str(tmp_path / name), channels=["alpha"],
             host="127.0.0.1", port=ports[name], nodes=[f"http://127.0.0.1:{ports[peer]}"],
             downloader=False, coverage=False, backfill_interval=2.0,
             chat=True, irc_host="127.0.0.1", irc_port=server.port, irc_tls=False,

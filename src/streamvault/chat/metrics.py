@@ -76,6 +76,9 @@ class ChatCoverageCollector(Collector):
         self.channels = list(channels)
         self.hours = hours
 
+    def describe(self) -> Iterable[Metric]:
+        return []  # families are built per scrape (several nodes may share a process)
+
     def collect(self) -> Iterator[Metric]:
         per_hour = GaugeMetricFamily(
             "streamvault_chat_coverage_hour_batches",

@@ -22,6 +22,7 @@ from ..backfiller.service import Settings as BackfillSettings
 from ..chat.archiver import ChatArchiver, ChatSettings
 from ..chat.command import read_token
 from ..chat.connection import ServerAddress
+from ..chat.emotes import EMOTES_DIR
 from ..chat.metrics import ChatCoverageCollector
 from ..chat.store import ChatStore
 from ..clock import Clock, SystemClock
@@ -37,6 +38,7 @@ from ..metrics import REGISTRY
 from ..restreamer.app import create_app
 from ..restreamer.serving import ConnectionSettings, Listener
 from ..sources.twitch import GQL_URL, USHER_URL
+from ..store.chat_naming import CHAT_QUALITY
 from ..store.disk import SegmentStore, ensure_dir
 from .config import NodeConfig
 from .supervisor import start_supervised
@@ -167,13 +169,20 @@ class Node:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)
         )
+        # archived chat and its emotes are copied too (SPEC §8), unless listed already
+        qualities = list(self.config.qualities)
+        extras = list(self.config.extras)
+        if self.config.chat and CHAT_QUALITY not in qualities:
+            qualities.append(CHAT_QUALITY)
+        if self.config.chat and self.config.emotes and EMOTES_DIR not in extras:
+            extras.append(EMOTES_DIR)
         settings = BackfillSettings(
             channels=tuple(c.name for c in self.channels),
-            qualities=tuple(self.config.qualities),
+            qualities=tuple(qualities),
             start=start,
             recent_cutoff=self.config.recent_cutoff,
             interval=self.config.backfill_interval,
-            extras=tuple(self.config.extras),
+            extras=tuple(extras),
             max_tombstone_share=self.config.max_tombstone_share,
             accept_tombstones=frozenset(self.config.accept_tombstones),
         )
