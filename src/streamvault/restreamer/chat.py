@@ -50,7 +50,7 @@ async def handle_chat(request: web.Request) -> web.Response:
 def openapi_paths(parameters: list[dict[str, Any]], errors: dict[str, Any]) -> dict[str, Any]:
     message = {
         "type": "object",
-        "description": "a chat message as the archive stores it (SPEC §14)",
+        "description": "a chat message as the archive stores it (wubloader's format)",
         "properties": {
             "command": {"type": "string", "description": "IRC command: PRIVMSG, USERNOTICE, ..."},
             "params": {"type": "array", "items": {"type": "string"}},
