@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, int, str]] = {
     "restream": ("streamvault.restreamer.command", 4, "serve the store over HTTP"),
     "backfill": ("streamvault.backfiller.command", 5, "copy missing segments from peers"),
     "coverage": ("streamvault.coverage.command", 6, "measure holes and draw coverage maps"),
+    "chat": ("streamvault.chat.command", 20, "archive Twitch chat"),
     "sim": ("streamvault.sim.command", 3, "run a simulated Twitch"),
     "node": ("streamvault.node.command", 7, "run every component in one process"),
     "demo": ("streamvault.demo.command", 7, "offline demo: simulator, two nodes, backfill"),

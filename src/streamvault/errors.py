@@ -16,7 +16,8 @@ something outside sent or holds bad data (``RemoteError``, ``BadInput``) versus 
         ├── BadPlaylist          a playlist that does not parse
         ├── HTTPStatusError      an unexpected HTTP status
         ├── TooLarge             a body past its byte cap (or a line count past its cap)
-        └── HashMismatch         downloaded bytes do not match the hash in their name
+        ├── HashMismatch         downloaded bytes do not match the hash in their name
+        └── BadIrcLine           a chat server line that is not an IRC message
 """
 
 from __future__ import annotations
@@ -77,3 +78,7 @@ class TooLarge(RemoteError):
 
 class HashMismatch(RemoteError):
     """Bytes whose SHA-256 does not match the hash in their segment name."""
+
+
+class BadIrcLine(RemoteError, ValueError):
+    """A chat server line that is not an IRC message (no command, a NUL byte, ...)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backfiller.command import parse_start
+from ..chat.emotes import DEFAULT_URL as EMOTES_URL
 from ..cliargs import check_peer_url
 from ..errors import BadTime, ConfigError, UnsafePath
 from ..store.naming import check_path_part
@@ -53,6 +54,16 @@ class NodeConfig:
     # coverage: other nodes whose maps the HTML page shows, as NAME=URL
     coverage_nodes: list[str] = field(default_factory=list)
     coverage_interval: float = 60.0
+    # chat archive (SPEC §14)
+    chat: bool = False
+    irc_host: str = "irc.chat.twitch.tv"
+    irc_port: int | None = None  # 6697 with TLS, 6667 without
+    irc_tls: bool = True
+    twitch_nick: str | None = None  # the login a twitch_auth_file token belongs to
+    node_name: str | None = None  # this node's name in chat receivers (default: host name)
+    chat_merge_interval: float = 60.0
+    emotes: bool = False  # fetch chat's emote images into BASE/emotes
+    emotes_url: str = EMOTES_URL
     # operations
     console_port: int | None = None
     log_level: str = "INFO"

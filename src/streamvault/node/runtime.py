@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,12 @@ from ..backfiller.command import parse_start
 from ..backfiller.peers import PeerDiscovery, redact_url
 from ..backfiller.service import Backfiller
 from ..backfiller.service import Settings as BackfillSettings
+from ..chat.archiver import ChatArchiver, ChatSettings
+from ..chat.command import read_token
+from ..chat.connection import ServerAddress
+from ..chat.emotes import EMOTES_DIR
+from ..chat.metrics import ChatCoverageCollector
+from ..chat.store import ChatStore
 from ..clock import Clock, SystemClock
 from ..console import ConsoleServer
 from ..coverage.command import parse_node
@@ -31,6 +38,7 @@ from ..metrics import REGISTRY
 from ..restreamer.app import create_app
 from ..restreamer.serving import ConnectionSettings, Listener
 from ..sources.twitch import GQL_URL, USHER_URL
+from ..store.chat_naming import CHAT_QUALITY
 from ..store.disk import SegmentStore, ensure_dir
 from .config import NodeConfig
 from .supervisor import start_supervised
@@ -56,10 +64,12 @@ class Node:
         self.backfiller: Backfiller | None = None
         self.coverage: CoverageService | None = None
         self.console: ConsoleServer | None = None
+        self.chat: ChatArchiver | None = None
         self.port = config.port
         self._listener: Listener | None = None
         self._session: aiohttp.ClientSession | None = None
         self._collector: CoverageCollector | None = None
+        self._chat_collector: ChatCoverageCollector | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop_coverage = asyncio.Event()
 
@@ -79,6 +89,8 @@ class Node:
             self._start_backfiller()
         if self.config.coverage:
             self._start_coverage()
+        if self.config.chat and self.channels:
+            self._start_chat()
         if self.config.console_port is not None:
             self.console = ConsoleServer(self.console_namespace(), self.config.console_port)
             await self.console.start()
@@ -100,13 +112,7 @@ class Node:
         context = None
         if self.config.ca_file:
             context = ssl.create_default_context(cafile=self.config.ca_file)
-        token = None
-        if self.config.twitch_auth_file:
-            try:
-                with open(self.config.twitch_auth_file, encoding="utf-8") as f:
-                    token = f.read().strip() or None
-            except OSError as err:
-                raise ConfigError(f"twitch_auth_file: cannot read it: {err.strerror}") from err
+        token = read_token(self.config.twitch_auth_file, "twitch_auth_file")
         self.downloader = Downloader(
             self.store,
             self.channels,
@@ -120,6 +126,26 @@ class Node:
             usher_path=self.config.twitch_usher_path,
         )
         self.downloader.start()
+
+    def _start_chat(self) -> None:
+        config = self.config
+        token = read_token(config.twitch_auth_file, "twitch_auth_file")
+        if token and not config.twitch_nick:
+            raise ConfigError("twitch_auth_file with chat needs twitch_nick, the token's login")
+        port = config.irc_port or (6697 if config.irc_tls else 6667)
+        settings = ChatSettings(
+            node_name=config.node_name or socket.gethostname(),
+            address=ServerAddress(config.irc_host, port, config.irc_tls, config.ca_file),
+            nick=config.twitch_nick if token else None,
+            token=token,
+            merge_interval=config.chat_merge_interval,
+            emotes_url=config.emotes_url if config.emotes else None,
+        )
+        channels = [c.name for c in self.channels]
+        self.chat = ChatArchiver(self.store.base_dir, channels, settings, self.clock)
+        self.chat.start()
+        self._chat_collector = ChatCoverageCollector(ChatStore(self.store.base_dir), channels)
+        REGISTRY.register(self._chat_collector)
 
     def _peer_summary(self) -> str:
         parts = [redact_url(url) for url in self.config.nodes]
@@ -146,13 +172,20 @@ class Node:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)
         )
+        # archived chat and its emotes are copied too (SPEC §8), unless listed already
+        qualities = list(self.config.qualities)
+        extras = list(self.config.extras)
+        if self.config.chat and CHAT_QUALITY not in qualities:
+            qualities.append(CHAT_QUALITY)
+        if self.config.chat and self.config.emotes and EMOTES_DIR not in extras:
+            extras.append(EMOTES_DIR)
         settings = BackfillSettings(
             channels=tuple(c.name for c in self.channels),
-            qualities=tuple(self.config.qualities),
+            qualities=tuple(qualities),
             start=start,
             recent_cutoff=self.config.recent_cutoff,
             interval=self.config.backfill_interval,
-            extras=tuple(self.config.extras),
+            extras=tuple(extras),
             max_tombstone_share=self.config.max_tombstone_share,
             accept_tombstones=frozenset(self.config.accept_tombstones),
         )
@@ -203,15 +236,18 @@ class Node:
             await self.console.stop()
         if self.downloader is not None:
             await self.downloader.stop()
+        if self.chat is not None:
+            await self.chat.stop()
         self._stop_coverage.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._collector is not None:
-            REGISTRY.unregister(self._collector)
-            self._collector = None
+        for collector in (self._collector, self._chat_collector):
+            if collector is not None:
+                REGISTRY.unregister(collector)
+        self._collector = self._chat_collector = None
         if self._session is not None:
             await self._session.close()
         if self._listener is not None:

@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from ..errors import BadInput
+from ..store.chat_naming import CHAT_QUALITY
+from ..timeutil import hours_between
 from .archive import Archive
 from .http import json_response, query
 from .params import range_params
@@ -39,6 +41,20 @@ def coverage_json(
     ).to_json()
 
 
+def chat_coverage_json(
+    archive: Archive, channel: str, quality: str, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """For the chat "quality": batches per hour and the gaps between them (SPEC §14)."""
+    from ..chat.coverage import chat_coverage
+    from ..chat.store import ChatStore  # another component: loaded when used
+
+    archive.require_stream(channel, quality)
+    store = ChatStore(archive.store.base_dir)
+    files = store.batch_files(channel, hours_between(start - timedelta(minutes=1), end))
+    starts = (t for t, paths in files.items() for _ in paths)
+    return chat_coverage(starts, start, end).to_json()
+
+
 async def handle_coverage(request: web.Request) -> web.Response:
     archive, info = request.app[ARCHIVE], request.match_info
     channel, quality = info["channel"], info["quality"]
@@ -48,7 +64,8 @@ async def handle_coverage(request: web.Request) -> web.Response:
     start = given.start or end - DEFAULT_SPAN
     if end <= start:
         raise BadInput("parameter 'start' is in the future: give an 'end' after it")
-    body = await asyncio.to_thread(coverage_json, archive, channel, quality, start, end)
+    measure = chat_coverage_json if quality == CHAT_QUALITY else coverage_json
+    body = await asyncio.to_thread(measure, archive, channel, quality, start, end)
     return json_response(body)
 
 

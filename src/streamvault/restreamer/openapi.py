@@ -103,6 +103,23 @@ _SEGMENT_HEADERS = {
     "Cache-Control": {"description": "public, immutable", "schema": {"type": "string"}},
 }
 
+_CHAT_COVERAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["batches", "files", "unmerged", "hours", "gaps", "gap_seconds"],
+    "properties": {
+        "batches": {"type": "integer", "description": "minutes with a chat batch"},
+        "files": {"type": "integer", "description": "batch files (several nodes' before a merge)"},
+        "unmerged": {"type": "integer", "description": "files beyond one per minute"},
+        "hours": {"type": "object", "description": "hour -> minutes with a batch"},
+        "gaps": {
+            "type": "array",
+            "description": "minutes without a batch between the first and the last batch",
+            "items": {"type": "object"},
+        },
+        "gap_seconds": {"type": "integer"},
+    },
+}
+
 _COVERAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["start", "end", "holes", "hole_count", "raw_coverage", "editable_coverage"],
@@ -238,13 +255,17 @@ def build_paths() -> dict[str, Any]:
         ),
         "/cut/{channel}/{quality}.ts": _cut(),
         "/coverage/{channel}/{quality}.json": _get(
-            "Holes, overlaps and per-type durations of a range (default: the last hour)",
+            "Holes, overlaps and per-type durations of a range (default: the last hour); for "
+            "the quality 'chat', chat batch minutes per hour and the gaps between them",
             [CHANNEL, QUALITY, COVERAGE_START, COVERAGE_END],
             {
                 "200": {
                     "description": "coverage figures; holes lie between the stream's first "
-                    "and newest segment (time before or after them is no data, not a hole)",
-                    "content": {JSON: {"schema": _COVERAGE_SCHEMA}},
+                    "and newest segment (time before or after them is no data, not a hole); "
+                    "for the quality 'chat', chat coverage",
+                    "content": {
+                        JSON: {"schema": {"oneOf": [_COVERAGE_SCHEMA, _CHAT_COVERAGE_SCHEMA]}}
+                    },
                 }
             },
         ),

@@ -43,6 +43,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cache-dir", default=None, help="where rendered video is cached")
     parser.add_argument("--tls", action="store_true", help="HTTPS with a self-signed certificate")
+    parser.add_argument(
+        "--chat-port",
+        type=int,
+        default=0,
+        help="port of the IRC chat server (0: any free one, printed)",
+    )
+    parser.add_argument("--no-chat", action="store_true", help="no chat server")
+    parser.add_argument(
+        "--chat-rate", type=float, default=5.0, help="chat messages per sim second per channel"
+    )
+    parser.add_argument(
+        "--chat-duplicate-every", type=int, default=0,
+        help="deliver every Nth chat message twice (0: never)",
+    )  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -71,6 +85,9 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         cache_dir=args.cache_dir,
         tls=args.tls,
         faults=faults,
+        chat_port=None if args.no_chat else args.chat_port,
+        chat_rate=args.chat_rate,
+        chat_duplicate_every=args.chat_duplicate_every,
     )
 
 

@@ -50,6 +50,10 @@ class SimConfig:
     cache_dir: str | None = None
     tls: bool = False
     faults: list[Fault] = field(default_factory=list)
+    #: the IRC chat server's port (0: any free one); None: no chat server
+    chat_port: int | None = None
+    chat_rate: float = 5.0  # messages per sim second per channel
+    chat_duplicate_every: int = 0  # every Nth message with an id is delivered twice
 
     def channel(self, name: str) -> ChannelConfig | None:
         for channel in self.channels:

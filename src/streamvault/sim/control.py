@@ -63,3 +63,38 @@ async def set_state(request: web.Request) -> web.StreamResponse:
     if not sim_of(request).set_online(request.match_info["channel"], state == "online"):
         raise web.HTTPNotFound(text="unknown channel")
     return web.json_response({"channel": request.match_info["channel"], "state": state})
+
+
+async def chat_state(request: web.Request) -> web.StreamResponse:
+    """The chat server's port, connections, and how many messages each channel was sent."""
+    chat = sim_of(request).chat
+    if chat is None:
+        raise web.HTTPNotFound(text="no chat server")
+    return web.json_response(
+        {
+            "port": chat.port,
+            "connections": [c.nick for c in chat.clients],
+            "connections_opened": chat.connections_opened,
+            "sent": {name: len(keys) for name, keys in chat.sent.items()},
+        }
+    )
+
+
+async def chat_fault(request: web.Request) -> web.StreamResponse:
+    """``disconnect`` (``?nick=&refuse_for=SECONDS``) or ``reconnect`` (``?nick=&grace=``)."""
+    chat = sim_of(request).chat
+    if chat is None:
+        raise web.HTTPNotFound(text="no chat server")
+    action, query = request.match_info["action"], request.query
+    nick = query.get("nick") or None
+    try:
+        seconds = float(query.get("refuse_for" if action == "disconnect" else "grace", "0"))
+    except ValueError:
+        return web.json_response({"error": "not a number of seconds"}, status=400)
+    if action == "disconnect":
+        count = chat.disconnect(nick, refuse_for=seconds)
+    elif action == "reconnect":
+        count = chat.reconnect(nick, grace=seconds or 5.0)
+    else:
+        raise web.HTTPNotFound(text="unknown chat fault")
+    return web.json_response({"action": action, "connections": count})

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import cdn, control, twitch_api
+from . import cdn, control, emotes, twitch_api
 from .context import SIM_KEY, node_of
 from .tls import make_certificate, server_context
 
@@ -75,6 +75,11 @@ def make_app(sim: Simulator) -> web.Application:
     app.router.add_post(
         "/control/channels/{channel}/{state}", control.set_state, name="control.state"
     )
+    app.router.add_get(
+        "/emoticons/v2/{id}/default/{theme}/{scale}", emotes.emote, name="other.emote"
+    )
+    app.router.add_get("/control/chat", control.chat_state, name="control.chat")
+    app.router.add_post("/control/chat/{action}", control.chat_fault, name="control.chatfault")
     return app
 
 
@@ -114,6 +119,13 @@ def describe(sim: Simulator) -> str:
     lines = [f"simulated Twitch at {sim.base_url}", f"downloader flags: {flags}"]
     lines.append(f"per-node faults: use {sim.node_url('NAME')} as both URLs")
     lines.append(f"control: {sim.base_url}/control/counters, {sim.base_url}/control/faults")
+    if sim.chat is not None:
+        lines.append(
+            f"chat: IRC on 127.0.0.1:{sim.chat.port} (streamvault chat --irc-host 127.0.0.1 "
+            f"--irc-port {sim.chat.port} --no-tls CHANNEL); faults: POST "
+            f"{sim.base_url}/control/chat/disconnect or /control/chat/reconnect [?nick=NICK]"
+        )
+        lines.append(f"emotes: --emotes --emotes-url '{emotes.emotes_url(sim.base_url)}'")
     for channel in sim.config.channels:
         state = "online" if channel.online else "offline"
         qualities = ",".join(channel.qualities)

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ..clock import Clock, ScaledClock
 from ..store.naming import hash_bytes
+from .chat_server import ChatServer
 from .config import ChannelConfig, SimConfig, quality_info
 from .faults import Fault, FaultSet
 from .fmp4 import Fmp4Loop, build_fragment, render_fmp4_loop
@@ -114,6 +115,7 @@ class Simulator:
         }
         self._in_flight: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
+        self.chat: ChatServer | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.base_url = ""
         self.ca_file: str | None = None
@@ -172,8 +174,24 @@ class Simulator:
         )
         self._ticker = asyncio.create_task(self._tick())
         log.info("simulated Twitch listening on %s", self.base_url)
+        if self.config.chat_port is not None:
+            self.chat = ChatServer(
+                self.clock,
+                [c.name for c in self.config.channels],
+                rate=self.config.chat_rate,
+                duplicate_every=self.config.chat_duplicate_every,
+                is_live=self._chat_live,
+            )
+            await self.chat.start(host, self.config.chat_port)
+
+    def _chat_live(self, channel: str) -> bool:
+        timeline = self.channel(channel)
+        return timeline is not None and self.is_live(timeline, None)
 
     async def stop(self) -> None:
+        if self.chat is not None:
+            await self.chat.stop()
+            self.chat = None
         if self._ticker is not None:
             self._ticker.cancel()
             try:
