@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
 from streamvault.clock import FakeClock
+from streamvault.downloader.manager import ChannelManager
+from streamvault.node.config import NodeConfig
+from streamvault.node.runtime import Node
 from streamvault.node.supervisor import RestartBackoff, supervise
+from streamvault.sim import ChannelConfig, SimConfig, Simulator
+from streamvault.store.disk import SegmentStore
 
 
 def sample(name: str, component: str) -> float:
@@ -74,3 +81,56 @@ async def test_the_component_is_down_while_it_waits_to_restart() -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_the_node_restarts_a_failed_downloader_and_recording_resumes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The channel manager's loop fails once before it starts any worker: unsupervised, the
+    # channel would never be recorded while the node looked healthy.
+    real_due = ChannelManager._due
+    calls: list[float] = []
+
+    def due_failing_once(self: ChannelManager, now: float) -> tuple[list[str], float]:
+        calls.append(now)
+        if len(calls) == 1:
+            raise RuntimeError("a bug nobody foresaw")
+        return real_due(self, now)
+
+    monkeypatch.setattr(ChannelManager, "_due", due_failing_once)
+    restarts = sample("streamvault_component_restarts_total", "downloader")
+    config = SimConfig(channels=[ChannelConfig("alpha", ["source"], history=3)], time_scale=10.0)
+    async with Simulator(config) as sim:
+        node_config = NodeConfig(
+            base_dir=str(tmp_path),
+            channels=["alpha"],
+            host="127.0.0.1",
+            port=0,
+            twitch_gql_url=sim.base_url,
+            twitch_usher_url=sim.base_url,
+            backfiller=False,
+            coverage=False,
+        )
+        with caplog.at_level(logging.ERROR):
+            async with Node(node_config, clock=sim.clock):
+                await wait_until(lambda: stored(tmp_path), "a segment on disk after the restart")
+                assert sample("streamvault_component_up", "downloader") == 1
+                assert sample("streamvault_component_restarts_total", "downloader") == restarts + 1
+    failures = [r for r in caplog.records if "component downloader failed" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].levelno == logging.ERROR
+    assert failures[0].exc_info and "a bug nobody foresaw" in str(failures[0].exc_info[1])
+    assert sample("streamvault_component_up", "downloader") == 0  # the node stopped
+
+
+def stored(base: Path) -> bool:
+    store = SegmentStore(str(base))
+    return any(
+        store.segments("alpha", "source", hour).segments for hour in store.hours("alpha", "source")
+    )
+
+
+async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"no {what} within {timeout:.0f} s"
+        await asyncio.sleep(0.05)

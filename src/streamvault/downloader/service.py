@@ -120,16 +120,36 @@ class Downloader:
                 )
             )
         self._tasks: list[asyncio.Task[None]] = []
+        self._run: asyncio.Task[None] | None = None
+        self.stopped = asyncio.Event()  # set by stop(): run() returning then is no failure
 
     def start(self) -> None:
-        """Start every channel manager. Stale temp files are the start-up shell's job (the
+        """Run :meth:`run` as a task (``streamvault download``; ``streamvault node`` runs it
+        under its supervisor instead). Stale temp files are the start-up shell's job (the
         store is shared with other components in ``streamvault node``)."""
-        self._tasks = [asyncio.create_task(m.run()) for m in self.managers]
+        self._run = asyncio.create_task(self.run(), name="downloader")
+
+    async def run(self) -> None:
+        """Every channel manager's loop, until :meth:`stop`. If one raises (our bug), the
+        other loops are cancelled too and the error raised, for a supervisor to log and call
+        ``run`` again: the managers keep their state and their workers keep recording
+        meanwhile, so a restart picks up where the loops left off."""
+        self._tasks = [
+            asyncio.create_task(m.run(), name=f"channel manager {m.channel}") for m in self.managers
+        ]
+        try:
+            for done in asyncio.as_completed(self._tasks):
+                await done
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop polling; in-flight getters get ``grace`` clock seconds (``--stop-grace``), then
         are abandoned: their temp files are removed, segments already saved stay."""
         grace = self.settings.stop_grace if grace is None else grace
+        self.stopped.set()
         for manager in self.managers:
             manager.stop()
         workers = {task for manager in self.managers for task in manager.tasks}
@@ -148,9 +168,10 @@ class Downloader:
             _, stuck = await asyncio.wait(left, timeout=ABANDON_SECONDS)
             for task in stuck:
                 task.cancel()
-        for task in self._tasks:
+        loops = [*self._tasks, *([self._run] if self._run is not None else [])]
+        for task in loops:
             task.cancel()
-        for task in [*self._tasks, *left]:
+        for task in [*loops, *left]:
             with contextlib.suppress(BaseException):
                 await task
 

@@ -125,7 +125,11 @@ class Node:
             ssl_context=context,
             usher_path=self.config.twitch_usher_path,
         )
-        self.downloader.start()
+        self._tasks.append(
+            start_supervised(
+                "downloader", self.downloader.run, self.clock, stop=self.downloader.stopped
+            )
+        )
 
     def _start_chat(self) -> None:
         config = self.config

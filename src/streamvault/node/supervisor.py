@@ -1,4 +1,4 @@
-"""Supervision of the components a node runs in one process (the backfiller, coverage, ...).
+"""Supervision of the components a node runs in one process (downloader, backfiller, coverage).
 
 A component is a coroutine that runs until cancelled. If it raises anything else (or returns),
 that is our bug or something nobody foresaw: the failure is logged once at ERROR with its
