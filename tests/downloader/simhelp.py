@@ -66,12 +66,42 @@ def temp_files(base: Path) -> list[str]:
     return [name for _, _, names in os.walk(base) for name in names if "-temp-" in name]
 
 
-async def until(check: Callable[[], bool], seconds: float = 15.0) -> None:
+async def until(check: Callable[[], bool], seconds: float = 15.0, what: str = "condition") -> None:
+    """Wait (real time, bounded) until ``check()``; fail naming ``what`` if it never holds."""
     for _ in range(int(seconds / 0.05)):
         if check():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    raise AssertionError(f"{what} not met within {seconds:.0f} s")
+
+
+async def until_stored(
+    base: Path,
+    channel: str,
+    quality: str,
+    published: list[Any],
+    allowed_missing: set[int] = frozenset(),  # type: ignore[assignment]
+    seconds: float = 60.0,
+) -> None:
+    """Wait until every non-ad segment of ``published`` (bar ``allowed_missing``) has a file:
+    on a loaded machine the recorder may be a few polls behind the sim when a test's sim time
+    is up, so a test waits for what it then asserts (``assert_complete``) instead of a fixed
+    amount of sim time."""
+    wanted = {
+        s.program_date_time: s.sequence
+        for s in published
+        if not s.is_ad and s.sequence not in allowed_missing
+    }
+
+    def missing() -> list[int]:
+        files = stored(base, channel, quality)
+        return sorted(seq for start, seq in wanted.items() if start not in files)
+
+    for _ in range(int(seconds / 0.05)):
+        if not missing():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{channel}/{quality}: not stored within {seconds:.0f} s: {missing()}")
 
 
 async def until_sequence(sim: Simulator, channel: str, sequence: int) -> None:

@@ -24,6 +24,7 @@ from .simhelp import (
     stored,
     temp_files,
     until,
+    until_stored,
 )
 
 
@@ -43,7 +44,8 @@ async def test_two_channels_two_qualities_every_segment_once(
                 for c, qs in (("rec1a", ["source", "480p"]), ("rec1b", ["source", "720p60"]))
                 for q in qs
             }
-            await sim_wait(sim, 6)
+            for (channel, quality), segments in published.items():
+                await until_stored(tmp_path, channel, quality, segments)
     for (channel, quality), segments in published.items():
         assert len(segments) >= 90
         assert_complete(sim, tmp_path, channel, quality, segments)

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from streamvault.sim import ChannelConfig, Fault, Simulator
 from streamvault.store.disk import SegmentStore
 
-from .simhelp import assert_complete, downloader, sim_config, sim_wait, stored
+from .simhelp import assert_complete, downloader, sim_config, sim_wait, stored, until_stored
 
 
 @pytest.mark.parametrize("path", ["v2", "v1"])
@@ -64,7 +64,7 @@ async def test_an_fmp4_variant_is_recorded_with_its_init_section_first(
         async with downloader(sim, tmp_path, ["mp4a"], ["source"]):
             await sim_wait(sim, 40)
             published = sim.published("mp4a", "source")
-            await sim_wait(sim, 4)
+            await until_stored(tmp_path, "mp4a", "source", published)
         init = sim.init_section("mp4a", "source")
         fragments = {s.sequence: sim.segment_bytes("mp4a", "source", s.sequence) for s in published}
         counters = sim.counters
