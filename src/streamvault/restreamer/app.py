@@ -19,7 +19,7 @@ from aiohttp import web
 from ..clock import Clock, SystemClock
 from ..metrics import CONTENT_TYPE, render
 from ..store.disk import SegmentStore
-from . import chat, coverage, cuts, files, maps, playlists
+from . import chat, coverage, cuts, files, maps, pages, playlists, stills
 from .archive import Archive
 from .cache import InFlight
 from .http import add_cors, answer_middleware
@@ -67,6 +67,8 @@ def create_app(
     app.router.add_get("/metrics", handle_metrics)
     app.router.add_get("/openapi.json", handle_openapi)
     chat.setup(app, store.base_dir)
+    stills.setup(app)
+    pages.setup(app)
     app.on_response_prepare.append(add_cors)
     if feed is not None:
         feed.setup(app, store)
