@@ -1,6 +1,6 @@
 """``GET /frame/CHANNEL/QUALITY.png?timestamp`` and
-``GET /waveform/CHANNEL/QUALITY.png?start&end&size`` (SPEC §5 ★), and ``GET /spans/CHANNEL/QUALITY.json?start&end``: what the editor's player and
-timeline show.
+``GET /waveform/CHANNEL/QUALITY.png?start&end&size`` (SPEC §5 ★), and
+``GET /spans/CHANNEL/QUALITY.json?start&end``: what the editor's player and timeline show.
 
 Frames and waveforms are computed by ffmpeg (:func:`streamvault.ffmpeg.ffmpeg_exe`), at most
 :data:`WORKERS` at a time, each killed at :data:`DEADLINE` seconds (a real-time deadline on a
@@ -89,7 +89,7 @@ def waveform_args(paths: Sequence[str], run: Run, width: int, height: int) -> li
     graph = (
         f"[0:a:0]asetpts=PTS-STARTPTS,atrim=start={run.offset:.6f}:duration={run.duration:.6f},"
         "aformat=channel_layouts=mono,"
-        f"showwavespic=s={width}x{height}:colors={WAVE_COLOUR}:filter=peak[out]"
+        f"showwavespic=s={width}x{height}:colors={WAVE_COLOUR}:filter=peak:scale=sqrt[out]"
     )
     return [
         "-i", "concat:" + "|".join(paths),

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
 
-from ..coverage.spans import Span, holes
+from ..coverage.spans import Span, holes, video_bounds
 from ..timeutil import format_iso
 
 #: Seconds of context shown before and after a hole when the editor opens on it.
@@ -51,6 +51,10 @@ def tick_times(start: datetime, end: datetime, most: int = 12) -> tuple[int, lis
         ticks.append(first)
         first += timedelta(seconds=step)
     return step, ticks
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _duration(seconds: float) -> str:
@@ -115,11 +119,17 @@ def _stream_section(view: StreamView, start: datetime, end: datetime) -> str:
     measured = video + hole_seconds
     ratio = f"{100 * video / measured:.2f} %" if measured else "no data"
     live = "/editor/#" + urlencode({"channel": view.channel, "quality": view.quality, "live": "1"})
+    # The timeline spans the video held (a little either side), so a short archive is readable.
+    bounds = video_bounds(view.spans)
+    if bounds is not None:
+        pad = max((bounds[1] - bounds[0]) * 0.02, timedelta(seconds=5))
+        start, end = max(start, bounds[0] - pad), min(end, bounds[1] + pad)
     return (
         f'<section class="stream"><h3>{escape(view.quality)} '
         f'<small>coverage {ratio}</small> <a href="{escape(live)}">live in editor</a> '
         f'<a href="{escape(editor_link(view.channel, view.quality, start, end))}">'
         "this range in editor</a></h3>"
+        f'<p class="span">{_when(start)} to {_when(end)}</p>'
         f"{timeline_svg(view, start, end)}{_hole_rows(view)}</section>"
     )
 
@@ -135,7 +145,7 @@ table.holes{border-collapse:collapse;margin:4px 0 12px}
 table.holes td,table.holes th{padding:2px 10px;border-bottom:1px solid #eee;text-align:left}
 caption{text-align:left;font-weight:600}
 h3 small{font-weight:400;color:#555;margin:0 10px}
-.ok{color:#2e7d32}
+.ok{color:#2e7d32}\n.span{margin:0;color:#555;font-size:13px}
 """
 
 
@@ -159,13 +169,13 @@ def render_landing(views: Sequence[StreamView], start: datetime, end: datetime, 
     if not views:
         body.append("<p>This node holds no video yet.</p>")
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
         f"<title>streamvault — {escape(node)}</title>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{_STYLE}</style></head><body>"
         f'<header><h1>streamvault</h1><nav><a href="/editor/">Editor</a>'
         '<a href="/openapi.json">API</a><a href="/metrics">Metrics</a></nav></header>'
-        f"<p>Coverage from {format_iso(start)} to {format_iso(end)} (UTC). "
+        f"<p>Coverage from {_when(start)} to {_when(end)}. "
         '<a href="?hours=1">last hour</a> · <a href="?hours=24">last day</a> · '
         '<a href="?hours=168">last week</a></p>'
         f'<p class="legend">{legend}</p>{"".join(body)}</body></html>'

@@ -1,0 +1,440 @@
+// The editor (SPEC §13): wiring of player, timeline, edit form, events and nodes.
+import { NodeApi, EventsApi } from './api.js';
+import { Player, frameRate, SPEEDS } from './player.js';
+import { Timeline } from './timeline.js';
+import { Edit } from './edit.js';
+import { bindKeys } from './keys.js';
+import { readHash, writeHash } from './state.js';
+import { addSeconds, clock, parseTime, shortIso, seconds } from './time.js';
+
+const $ = (id) => document.getElementById(id);
+const LIVE_WINDOW = 600; // seconds of the past a live view loads
+const MAX_WAVEFORM = 7200;
+const events = new EventsApi('');
+const video = $('video');
+const view = { node: '', channel: null, quality: null, start: null, end: null, live: false, event: null };
+let api = new NodeApi('');
+let waveformTimer = null;
+let pollTimer = null;
+
+const player = new Player(video, {
+  onError: (message) => showMessage(`Playback problem: ${message}`),
+  onLoaded: () => { hideMessage(); refreshPlayhead(); },
+});
+const timeline = new Timeline($('timeline'), {
+  onSeek: (date) => player.seekWall(date),
+  onView: () => { scheduleWaveform(); saveHash(); },
+});
+const edit = new Edit({
+  player,
+  onChange: () => { syncTimeline(); updateDownload(); saveHash(); },
+  onPreview: (date, join) => preview(date, join),
+});
+edit.onThumbnailUrl = (time) => api.frame(view.channel, view.quality, time);
+
+function showMessage(text) { $('video-message').textContent = text; $('video-message').hidden = false; }
+function hideMessage() { $('video-message').hidden = true; }
+function status(text, error = false) { $('status').textContent = text; $('status').classList.toggle('error', error); }
+
+function syncTimeline() {
+  timeline.ranges = edit.ranges;
+  timeline.active = edit.active;
+  timeline.chapters = edit.chapters;
+  timeline.draw();
+}
+
+function saveHash() {
+  const state = {
+    node: view.node || null, channel: view.channel, quality: view.quality,
+    start: view.live ? null : view.start, end: view.live ? null : view.end,
+    live: view.live ? '1' : null, event: view.event, t: player.wallTime(),
+    vs: timeline.viewStart, ve: timeline.viewEnd,
+  };
+  const hash = writeHash(state);
+  if (hash !== location.hash) history.replaceState(null, '', hash);
+}
+
+// --- nodes --------------------------------------------------------------------------------
+
+function knownNodes() {
+  try { return JSON.parse(localStorage.getItem('streamvault.nodes') || '[]'); } catch { return []; }
+}
+
+function fillNodes() {
+  const select = $('node');
+  select.replaceChildren(new Option(`this node (${location.host})`, ''));
+  const nodes = new Set(knownNodes());
+  if (view.node) nodes.add(view.node);
+  for (const node of nodes) select.append(new Option(node, node));
+  select.append(new Option('add a node…', '+'));
+  select.value = view.node;
+}
+
+$('node').addEventListener('change', async () => {
+  let chosen = $('node').value;
+  if (chosen === '+') {
+    chosen = (prompt('Restreamer URL of another node, e.g. http://node2:8000') || '').trim().replace(/\/$/, '');
+    if (!chosen) { fillNodes(); return; }
+    localStorage.setItem('streamvault.nodes', JSON.stringify([...new Set([...knownNodes(), chosen])]));
+  }
+  const at = player.wallTime();
+  view.node = chosen;
+  api = new NodeApi(chosen);
+  fillNodes();
+  await loadChannels();
+  await loadVideo(at);
+});
+
+// --- channels, qualities and the range ----------------------------------------------------
+
+async function loadChannels() {
+  let channels = [];
+  try { channels = await api.channels(); } catch (err) { status(`Node unreachable: ${err.message}`, true); }
+  const select = $('channel');
+  select.replaceChildren(...channels.map((c) => new Option(c, c)));
+  if (!view.channel || !channels.includes(view.channel)) view.channel = channels[0] || null;
+  select.value = view.channel || '';
+  await loadQualities();
+}
+
+async function loadQualities() {
+  let qualities = [];
+  if (view.channel) {
+    try { qualities = (await api.qualities(view.channel)).filter((q) => q !== 'chat'); } catch { qualities = []; }
+  }
+  qualities.sort((a, b) => (a === 'source' ? -1 : b === 'source' ? 1 : a.localeCompare(b)));
+  const select = $('quality');
+  select.replaceChildren(...qualities.map((q) => new Option(q, q)));
+  if (!view.quality || !qualities.includes(view.quality)) view.quality = qualities[0] || null;
+  select.value = view.quality || '';
+}
+
+$('channel').addEventListener('change', async () => { view.channel = $('channel').value; await loadQualities(); await loadVideo(); });
+$('quality').addEventListener('change', async () => { const at = player.wallTime(); view.quality = $('quality').value; await loadVideo(at); });
+$('load').addEventListener('click', () => {
+  const start = parseTime($('range-start').value);
+  const end = parseTime($('range-end').value);
+  if (!start) { status('From: give a time like 2026-11-28 04:05:06 (UTC)', true); return; }
+  if (end && end <= start) { status('to: must be after From', true); return; }
+  view.start = start; view.end = end; view.live = !end;
+  loadVideo(start);
+});
+$('live').addEventListener('click', () => { view.live = true; view.start = null; view.end = null; loadVideo(); });
+
+function fillRangeInputs() {
+  $('range-start').value = view.start ? shortIso(view.start) : '';
+  $('range-end').value = view.live || !view.end ? '' : shortIso(view.end);
+}
+
+async function loadVideo(at = null) {
+  if (!view.channel || !view.quality) { showMessage('This node holds no video yet.'); return; }
+  if (view.live && !view.start) view.start = addSeconds(new Date(), -LIVE_WINDOW);
+  if (!view.start) { view.live = true; view.start = addSeconds(new Date(), -LIVE_WINDOW); }
+  fillRangeInputs();
+  const end = view.live ? null : view.end;
+  const fps = await frameRate(api.master(view.channel, view.start, end), view.quality);
+  $('fps').textContent = `${fps} fps`;
+  player.load(api.playlist(view.channel, view.quality, view.start, end), { live: view.live, at, fps });
+  $('to-live').hidden = !view.live;
+  timeline.setRange(view.start, end || new Date());
+  await refreshSpans();
+  if (view.live) video.play().catch(() => {});
+  saveHash();
+}
+
+async function refreshSpans() {
+  const end = view.live ? new Date() : view.end;
+  try {
+    const body = await api.spans(view.channel, view.quality, view.start, end);
+    timeline.spans = body.spans.map((s) => ({ start: parseTime(s.start), end: parseTime(s.end), kind: s.kind }));
+  } catch (err) {
+    timeline.spans = [];
+    status(`Coverage unavailable: ${err.message}`, true);
+  }
+  if (view.live) timeline.setRange(view.start, end);
+  else timeline.draw();
+  scheduleWaveform();
+}
+
+function scheduleWaveform() {
+  clearTimeout(waveformTimer);
+  waveformTimer = setTimeout(loadWaveform, 250);
+}
+
+function loadWaveform() {
+  if (!timeline.viewStart || !view.channel) return;
+  const start = new Date(Math.max(timeline.viewStart, timeline.start));
+  const end = new Date(Math.min(timeline.viewEnd, timeline.end));
+  if (seconds(start, end) > MAX_WAVEFORM || end <= start) {
+    timeline.waveform = null;
+    timeline.waveformNote = 'waveform: zoom in to 2 h or less';
+    timeline.draw();
+    return;
+  }
+  const width = Math.max(1, Math.min(4096, Math.round(timeline.x(end) - timeline.x(start))));
+  const image = new Image();
+  image.onload = () => { timeline.waveform = { image, start, end }; timeline.draw(); };
+  image.onerror = () => { timeline.waveform = null; timeline.waveformNote = 'no audio in this part'; timeline.draw(); };
+  image.src = api.waveform(view.channel, view.quality, start, end, width, 48);
+}
+
+// --- player controls ----------------------------------------------------------------------
+
+function speed() { return Number($('speed').value); }
+function setSpeed(value) { $('speed').value = String(value); player.setSpeed(value); }
+$('speed').addEventListener('change', () => player.setSpeed(speed()));
+$('play').addEventListener('click', () => player.toggle());
+$('to-live').addEventListener('click', () => player.goLive());
+for (const b of document.querySelectorAll('[data-seek]')) b.addEventListener('click', () => player.seekBy(Number(b.dataset.seek)));
+for (const b of document.querySelectorAll('[data-frame]')) b.addEventListener('click', () => player.step(Number(b.dataset.frame)));
+for (const b of document.querySelectorAll('[data-zoom]')) {
+  b.addEventListener('click', () => timeline.zoomTo(b.dataset.zoom === 'fit' ? 'fit' : Number(b.dataset.zoom)));
+}
+video.addEventListener('play', () => { $('play').textContent = '❚❚'; });
+video.addEventListener('pause', () => { $('play').textContent = '▶'; });
+video.addEventListener('ratechange', () => { if (SPEEDS.includes(video.playbackRate)) $('speed').value = String(video.playbackRate); });
+
+let joining = null;
+function preview(date, join = null) {
+  joining = join;
+  player.seekWall(date);
+  video.play().catch(() => {});
+}
+
+function refreshPlayhead() {
+  const now = player.wallTime();
+  if (now) {
+    $('clock').textContent = `${shortIso(now).slice(0, 10)} ${clock(now)} UTC`;
+    timeline.playhead = now;
+    const viewMs = timeline.viewEnd - timeline.viewStart;
+    if (!video.paused && (now > timeline.viewEnd || now < timeline.viewStart) && viewMs < (timeline.end - timeline.start)) {
+      timeline.setView(new Date(now.getTime() - viewMs * 0.1), new Date(now.getTime() + viewMs * 0.9));
+    }
+    timeline.draw();
+    if (joining && now >= joining.joinAt) {
+      const join = joining;
+      joining = null;
+      const fade = join.transition ? join.transition.duration : 0;
+      if (fade) {
+        video.style.transition = `opacity ${fade / 2}s`;
+        video.style.opacity = '0.15';
+        setTimeout(() => { player.seekWall(join.next); video.style.opacity = '1'; }, (fade / 2) * 1000);
+      } else {
+        player.seekWall(join.next);
+      }
+    }
+  }
+}
+video.addEventListener('timeupdate', refreshPlayhead);
+video.addEventListener('seeked', () => { refreshPlayhead(); saveHash(); });
+setInterval(() => { if (!video.paused) saveHash(); }, 2000);
+setInterval(() => { if (view.live && view.channel) refreshSpans(); }, 10000);
+
+// --- events -------------------------------------------------------------------------------
+
+let eventsOffered = null;
+/** Whether this node serves the events API: asked of its OpenAPI document once. */
+async function hasEvents() {
+  if (eventsOffered === null) {
+    try {
+      const paths = (await (await fetch('/openapi.json')).json()).paths || {};
+      eventsOffered = '/api/events' in paths;
+    } catch { eventsOffered = false; }
+    for (const id of ['save', 'submit', 'new-event']) $(id).disabled = !eventsOffered;
+  }
+  return eventsOffered;
+}
+
+async function loadEvents() {
+  const list = $('event-list');
+  if (!(await hasEvents())) {
+    list.replaceChildren(item('This node has no events database: cut downloads still work.', 'muted'));
+    return;
+  }
+  try {
+    const body = await events.list({ state: $('filter-state').value, q: $('filter-q').value, channel: view.channel });
+    list.replaceChildren();
+    if (!body.events.length) list.append(item('No events match.', 'muted'));
+    for (const event of body.events) {
+      const li = item('', event.id === view.event ? 'open' : '');
+      const state = document.createElement('span');
+      state.className = 'state';
+      state.textContent = event.state;
+      const first = event.ranges && event.ranges[0] ? shortIso(parseTime(event.ranges[0].start)).slice(5, 19) : '';
+      li.append(state, `${event.title || '(untitled)'} `, small(first));
+      li.addEventListener('click', () => openEvent(event.id));
+      list.append(li);
+    }
+  } catch (err) {
+    list.replaceChildren(item(`Events unavailable (${err.message})`, 'muted'));
+  }
+}
+
+function item(text, className) { const li = document.createElement('li'); li.textContent = text; if (className) li.className = className; return li; }
+function small(text) { const s = document.createElement('small'); s.className = 'muted'; s.textContent = text; return s; }
+
+$('filter-state').addEventListener('change', loadEvents);
+$('filter-q').addEventListener('input', () => { clearTimeout(loadEvents.timer); loadEvents.timer = setTimeout(loadEvents, 300); });
+$('new-event').addEventListener('click', () => {
+  view.event = null;
+  const ranges = edit.ranges;
+  edit.load({ ranges: [], title: '', description: '' });
+  edit.ranges = ranges;
+  edit.render();
+  showEventState(null);
+  status('New event: mark ranges, then Save or Submit.');
+});
+
+async function openEvent(id) {
+  let event;
+  try { event = await events.get(id); } catch (err) { status(`Could not open the event: ${err.message}`, true); return; }
+  view.event = event.id;
+  edit.load(event);
+  showEventState(event);
+  if (event.channel !== view.channel || event.quality !== view.quality) {
+    view.channel = event.channel;
+    $('channel').value = event.channel;
+    await loadQualities();
+    view.quality = event.quality;
+    $('quality').value = event.quality;
+  }
+  const ranges = edit.completeRanges();
+  if (ranges.length) {
+    view.live = false;
+    view.start = addSeconds(new Date(Math.min(...ranges.map((r) => r.start))), -30);
+    view.end = addSeconds(new Date(Math.max(...ranges.map((r) => r.end))), 30);
+    await loadVideo(ranges[0].start);
+  }
+  loadEvents();
+  watchJob(event);
+}
+
+function showEventState(event) {
+  $('event-state').textContent = event ? `${event.state} · v${event.version}` : 'new';
+  $('conflict').hidden = true;
+}
+
+async function save(submit) {
+  const problems = edit.valid();
+  if (problems.length) { status(`Not saved: ${problems.join('; ')}`, true); return; }
+  const fields = edit.toEvent(view.channel, view.quality);
+  const current = edit.event && edit.event.id ? edit.event : null;
+  if (submit) fields.state = current && current.state === 'DONE' ? 'MODIFIED' : 'EDITED';
+  status(submit ? 'Submitting…' : 'Saving…');
+  const result = current ? await events.update(current.id, current.version, fields) : await events.create(fields);
+  if (result.ok) {
+    edit.event = result.event;
+    view.event = result.event.id;
+    showEventState(result.event);
+    status(submit ? 'Submitted: a cutter will pick it up.' : 'Saved.');
+    saveHash();
+    loadEvents();
+    watchJob(result.event);
+  } else if (result.status === 409 && result.current) {
+    showConflict(result.current, fields, submit);
+    status('Not saved: someone else changed this event.', true);
+  } else {
+    status(`Not saved: ${result.error}`, true);
+  }
+}
+
+function showConflict(theirs, mine, submit) {
+  const box = $('conflict');
+  box.replaceChildren();
+  const heading = document.createElement('strong');
+  heading.textContent = `Another editor saved version ${theirs.version}${theirs.editor ? ` (${theirs.editor})` : ''} at ${theirs.updated || '?'}. Yours was based on version ${edit.event.version}.`;
+  const detail = document.createElement('pre');
+  detail.textContent = `Their title: ${theirs.title}\nTheir state: ${theirs.state}\nTheir ranges:\n${(theirs.ranges || []).map((r) => `  ${r.start} – ${r.end}`).join('\n')}`;
+  const take = document.createElement('button');
+  take.textContent = 'Load their version';
+  take.addEventListener('click', () => { edit.load(theirs); showEventState(theirs); status('Loaded their version.'); });
+  const keep = document.createElement('button');
+  keep.textContent = 'Overwrite with mine';
+  keep.addEventListener('click', async () => { edit.event = theirs; box.hidden = true; await save(submit); });
+  box.append(heading, detail, take, ' ', keep);
+  box.hidden = false;
+  void mine;
+}
+
+$('save').addEventListener('click', () => save(false));
+$('submit').addEventListener('click', () => save(true));
+
+function watchJob(event) {
+  clearTimeout(pollTimer);
+  const job = $('job');
+  job.replaceChildren();
+  if (!event || !event.state) return;
+  const line = document.createElement('div');
+  line.textContent = `Cut job: ${event.state}`;
+  job.append(line);
+  if (event.progress !== null && event.progress !== undefined && event.state !== 'DONE') {
+    const bar = document.createElement('progress');
+    bar.max = 1;
+    bar.value = event.progress;
+    job.append(bar);
+  }
+  if (event.state === 'FAILED' && event.error) job.append(small(`error: ${event.error}`));
+  if (event.state === 'DONE' && event.output) {
+    const link = document.createElement('a');
+    link.id = 'result-link';
+    link.href = event.output.location;
+    link.textContent = `result (${(event.output.size / 1e6).toFixed(1)} MB)`;
+    job.append(link);
+  }
+  if (['EDITED', 'CLAIMED', 'MODIFIED'].includes(event.state)) {
+    pollTimer = setTimeout(async () => {
+      try {
+        const fresh = await events.get(event.id);
+        if (edit.event && edit.event.id === fresh.id && fresh.version !== edit.event.version && fresh.state !== edit.event.state) {
+          edit.event = { ...edit.event, state: fresh.state, version: fresh.version };
+          showEventState(fresh);
+        }
+        watchJob(fresh);
+      } catch { watchJob(event); }
+    }, 2000);
+  }
+}
+
+// --- downloads and links ------------------------------------------------------------------
+
+function updateDownload() {
+  const link = $('download-link');
+  const ranges = edit.completeRanges();
+  if (!ranges.length || !view.channel) { link.removeAttribute('href'); link.textContent = 'mark a range first'; return; }
+  link.href = api.cut(view.channel, view.quality, ranges, $('download-type').value, $('allow-holes').checked);
+  link.textContent = `cut of ${ranges.length} range(s)`;
+}
+$('download-type').addEventListener('change', updateDownload);
+$('allow-holes').addEventListener('change', updateDownload);
+$('copy-link').addEventListener('click', async () => {
+  saveHash();
+  try { await navigator.clipboard.writeText(location.href); status('Link copied: it reopens this view.'); } catch { status(`Link: ${location.href}`); }
+});
+
+// --- start --------------------------------------------------------------------------------
+
+async function start() {
+  const state = readHash();
+  Object.assign(view, {
+    node: state.node || '', channel: state.channel || null, quality: state.quality || null,
+    start: state.start || null, end: state.end || null, live: state.live === '1' || (!state.end && !!state.start) || !state.start,
+    event: state.event || null,
+  });
+  if (view.end && view.start) view.live = false;
+  api = new NodeApi(view.node);
+  fillNodes();
+  bindKeys({ player, edit, timeline, setSpeed, speed });
+  edit.render();
+  await loadChannels();
+  if (view.event) {
+    await openEvent(view.event);
+  } else {
+    await loadVideo(state.t || (view.live ? null : view.start));
+  }
+  if (state.vs && state.ve) timeline.setView(state.vs, state.ve);
+  loadEvents();
+  document.body.dataset.ready = '1';
+  window.editor = { player, timeline, edit, view }; // for scripts and the browser tests
+}
+
+start();
