@@ -24,12 +24,15 @@ from pathlib import Path
 
 PACKAGE = "hls.js"
 VERSION = "1.7.4"
-#: The ES module build without subtitles, alternate audio and DRM, none of which the editor
-#: uses: 374 kB instead of 597 kB.
-MEMBER = "package/dist/hls.light.min.mjs"
 LICENCE = "package/LICENSE"
 VENDOR = Path(__file__).resolve().parent.parent / "src/streamvault/web/static/editor/vendor"
-FILE = VENDOR / f"hls-{VERSION}.light.min.mjs"
+#: Package member -> vendored name. The ES module build without subtitles, alternate audio
+#: and DRM, none of which the editor uses (374 kB instead of 597 kB), and the worker that
+#: transmuxes off the page's main thread (an ES module build cannot inline its own worker).
+MEMBERS = {
+    "package/dist/hls.light.min.mjs": f"hls-{VERSION}.light.min.mjs",
+    "package/dist/hls.worker.js": f"hls-{VERSION}.worker.js",
+}
 LICENCE_FILE = VENDOR / "hls.js-LICENSE.txt"
 RECORD = VENDOR / "hls.js.json"
 
@@ -57,24 +60,25 @@ def fetch() -> None:
         if integrity(data) != info["integrity"]:
             sys.exit(f"{tarball.name}: its sha512 does not match the integrity npm reported")
         with tarfile.open(tarball) as archive:
-            code = _member(archive, MEMBER)
+            codes = {member: _member(archive, member) for member in MEMBERS}
             licence = _member(archive, LICENCE)
     VENDOR.mkdir(parents=True, exist_ok=True)
-    FILE.write_bytes(code)
+    files = []
+    for member, code in codes.items():
+        (VENDOR / MEMBERS[member]).write_bytes(code)
+        files.append({"member": member, "file": MEMBERS[member], "sha256": sha256(code)})
+        print(f"vendored {PACKAGE} {VERSION}: {MEMBERS[member]} ({len(code)} bytes)")
     LICENCE_FILE.write_bytes(licence)
     record = {
         "package": PACKAGE,
         "version": VERSION,
         "tarball": info["filename"],
         "integrity": info["integrity"],
-        "member": MEMBER,
-        "file": FILE.name,
-        "sha256": sha256(code),
+        "files": files,
         "licence": "Apache-2.0",
         "licence_file": LICENCE_FILE.name,
     }
     RECORD.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"vendored {PACKAGE} {VERSION}: {FILE.name} ({len(code)} bytes)")
 
 
 def _member(archive: tarfile.TarFile, name: str) -> bytes:
@@ -86,18 +90,22 @@ def _member(archive: tarfile.TarFile, name: str) -> bytes:
 
 def check() -> int:
     record = json.loads(RECORD.read_text())
-    vendored = VENDOR / record["file"]
     if record["package"] != PACKAGE or record["version"] != VERSION:
         print(f"{RECORD.name} records {record['package']} {record['version']}, not {VERSION}")
         return 1
-    actual = sha256(vendored.read_bytes())
-    if actual != record["sha256"]:
-        print(f"{vendored.name}: SHA-256 {actual} is not the recorded {record['sha256']}")
+    if {entry["member"] for entry in record["files"]} != set(MEMBERS):
+        print(f"{RECORD.name} does not list the files this tool vendors")
         return 1
+    for entry in record["files"]:
+        vendored = VENDOR / entry["file"]
+        actual = sha256(vendored.read_bytes()) if vendored.is_file() else "(missing)"
+        if actual != entry["sha256"]:
+            print(f"{vendored.name}: SHA-256 {actual} is not the recorded {entry['sha256']}")
+            return 1
+        print(f"{vendored.name}: {PACKAGE} {VERSION}, SHA-256 matches")
     if not (VENDOR / record["licence_file"]).is_file():
         print(f"{record['licence_file']} (the licence) is missing")
         return 1
-    print(f"{vendored.name}: {PACKAGE} {VERSION}, SHA-256 matches")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 The node serves two channels from one store: ``past``, two minutes of the simulator's video a
 day ago with a 6 s hole, written as a downloader writes segments; and ``live``, recorded right
-now by the real downloader from the simulated Twitch running in real time. Chromium is the
+now by the real downloader from the simulated Twitch running in real time. Events live in a
+SQLite database the node's ``/api/events`` serves (SPEC §12). Chromium is the
 system binary (``.ci/run`` installs it); without it the tests fail, they do not skip.
 """
 
@@ -21,17 +22,14 @@ from aiohttp import web
 from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_playwright
 
 from streamvault.downloader.service import ChannelSpec, Downloader
+from streamvault.events.store import EventStore
 from streamvault.restreamer.app import create_app
 from streamvault.sim import ChannelConfig, SimConfig, Simulator
 from streamvault.store.disk import SegmentStore
 from tests.simstore import fill
 
-CHROMIUM = os.environ.get("STREAMVAULT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required", "--mute-audio",
-]  # fmt: skip
+from .chromium import ARGS, CHROMIUM
+
 PAST_COUNT = 60
 PAST_HOLE = (20, 21, 22)  # 40 s to 46 s into the past recording
 SCREENSHOTS = Path(os.environ.get("STREAMVAULT_TEST_OUTPUT", "test-output")) / "editor"
@@ -43,6 +41,7 @@ class RunningNode:
     base: Path
     past_start: datetime
     store: SegmentStore
+    events: EventStore
 
     def past(self, seconds: float) -> datetime:
         return self.past_start + timedelta(seconds=seconds)
@@ -83,6 +82,7 @@ async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
         cache_dir=str(cache),
     )
     store = SegmentStore(str(base))
+    events = await EventStore.connect(f"sqlite:///{base.parent / 'events.sqlite3'}")
     async with Simulator(config) as sim:
         downloader = Downloader(
             store,
@@ -93,22 +93,23 @@ async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
             usher_url=sim.base_url,
         )
         async with downloader:
-            runner = web.AppRunner(create_app(str(base), store=store))
+            runner = web.AppRunner(create_app(str(base), store=store, events=events))
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             try:
-                yield RunningNode(f"http://127.0.0.1:{port}", base, past_start, store)
+                yield RunningNode(f"http://127.0.0.1:{port}", base, past_start, store, events)
             finally:
                 await runner.cleanup()
+                await events.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     executable = chromium_binary()
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        launched = await playwright.chromium.launch(executable_path=executable, args=ARGS)
         try:
             yield launched
         finally:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ..store.naming import Segment
-from ..store.select import Hole
+from ..store.select import TOLERANCE, Hole
 from ..timeutil import format_iso
 
 SpanKind = Literal["full", "partial", "hole", "none"]
@@ -36,49 +36,57 @@ class Span:
         return {"start": format_iso(self.start), "end": format_iso(self.end), "kind": self.kind}
 
 
-def _pieces(
-    selection: Sequence[Segment | Hole], start: datetime, end: datetime
-) -> list[tuple[datetime, datetime, SpanKind]]:
-    pieces: list[tuple[datetime, datetime, SpanKind]] = []
+def _merged(selection: Sequence[Segment | Hole], start: datetime, end: datetime) -> list[list[Any]]:
+    """``[start, end, kind]`` runs, clipped, neighbours of one kind joined, small gaps closed.
+
+    One pass over a day's selection (43 200 items) in tens of milliseconds: no object per item.
+    """
+    merged: list[list[Any]] = []
     for item in selection:
         if isinstance(item, Hole):
-            pieces.append((item.start, item.end, "hole"))
+            a, b, kind = item.start, item.end, "hole"
         else:
-            pieces.append((item.start, item.end, "full" if item.is_full else "partial"))
-    clipped = [(max(a, start), min(b, end), kind) for a, b, kind in pieces]
-    return [(a, b, kind) for a, b, kind in clipped if b > a]
+            a, b = item.start, item.end
+            kind = "full" if item.type == "full" else "partial"
+        a, b = max(a, start), min(b, end)
+        if b <= a:
+            continue
+        if merged:
+            last = merged[-1]
+            if a > last[1]:  # a gap the selection tolerated (or a hole it did not mark)
+                if a - last[1] <= TOLERANCE:
+                    last[1] = a
+                else:
+                    merged.append([last[1], a, "hole"])
+                    last = merged[-1]
+            if last[2] == kind:
+                last[1] = max(last[1], b)
+                continue
+            a = max(a, last[1])
+            if b <= a:
+                continue
+        merged.append([a, b, kind])
+    return merged
 
 
 def coverage_spans(
     selection: Sequence[Segment | Hole], start: datetime, end: datetime
 ) -> list[Span]:
     """Spans covering ``[start, end)`` exactly, neighbours of one kind merged."""
-    pieces = _pieces(selection, start, end)
-    first_video = next((i for i, p in enumerate(pieces) if p[2] != "hole"), None)
-    if first_video is None:
-        return [Span(start, end, "none")] if end > start else []
-    last_video = max(i for i, p in enumerate(pieces) if p[2] != "hole")
+    merged = _merged(selection, start, end)
     # Holes before the first and after the last segment are "no data" (SPEC §9).
-    pieces = pieces[first_video : last_video + 1]
-    spans: list[Span] = []
-    cursor = start
-    for a, b, kind in pieces:
-        if a > cursor:
-            _append(spans, Span(cursor, a, "hole" if spans else "none"))
-        a = max(a, cursor)
-        if b > a:
-            _append(spans, Span(a, b, kind))
-            cursor = b
-    if end > cursor:
-        _append(spans, Span(cursor, end, "none"))
+    while merged and merged[0][2] == "hole":
+        merged.pop(0)
+    while merged and merged[-1][2] == "hole":
+        merged.pop()
+    if not merged:
+        return [Span(start, end, "none")] if end > start else []
+    spans = [Span(a, b, kind) for a, b, kind in merged]
+    if spans[0].start > start:
+        spans.insert(0, Span(start, spans[0].start, "none"))
+    if spans[-1].end < end:
+        spans.append(Span(spans[-1].end, end, "none"))
     return spans
-
-
-def _append(spans: list[Span], span: Span) -> None:
-    if spans and spans[-1].kind == span.kind and spans[-1].end >= span.start:
-        spans[-1] = Span(spans[-1].start, span.end, span.kind)
-    else:
-        spans.append(span)
 
 
 def holes(spans: Sequence[Span]) -> list[Span]:

@@ -205,17 +205,24 @@ async def handle_waveform(request: web.Request) -> web.Response:
 def spans_json(
     archive: Archive, channel: str, quality: str, start: datetime, end: datetime
 ) -> dict[str, Any]:
+    """The spans of a range; kept while the directories it came from are unchanged."""
     archive.require_stream(channel, quality)
-    segments = archive.segments_for_range(channel, quality, start, end)
-    selection = select_segments(segments, start, end, archive.size_of)
+    listing = archive.range_listing(channel, quality, start, end)
+    key = ("spans", channel, quality, start, end)
+    found: dict[str, Any] | None = archive.results.get(key, listing.versions)
+    if found is not None:
+        return found
+    selection = select_segments(listing.segments, start, end, archive.size_of)
     spans = coverage_spans(selection, start, end)
     first = archive.earliest(channel, quality, None)
-    return {
+    body = {
         "start": format_iso(start),
         "end": format_iso(end),
         "first": None if first is None else format_iso(first),
         "spans": [span.to_json() for span in spans],
     }
+    archive.results.put(key, listing.versions, body)
+    return body
 
 
 async def handle_spans(request: web.Request) -> web.Response:

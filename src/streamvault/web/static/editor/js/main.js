@@ -132,9 +132,14 @@ async function loadVideo(at = null) {
   if (!view.start) { view.live = true; view.start = addSeconds(new Date(), -LIVE_WINDOW); }
   fillRangeInputs();
   const end = view.live ? null : view.end;
-  const fps = await frameRate(api.master(view.channel, view.start, end), view.quality);
-  $('fps').textContent = `${fps} fps`;
-  player.load(api.playlist(view.channel, view.quality, view.start, end), { live: view.live, at, fps });
+  const { channel, quality } = view;
+  player.open((a, b) => api.playlist(channel, quality, a, b), view.start, end, { at });
+  // The real frame rate (for frame stepping) arrives while the video loads.
+  // (Asked of the master playlist of the player's window: a day's master costs the node far more.)
+  frameRate(api.master(channel, player.windowStart, player.windowEnd), quality).then((fps) => {
+    player.fps = fps;
+    $('fps').textContent = `${fps} fps`;
+  });
   $('to-live').hidden = !view.live;
   timeline.setRange(view.start, end || new Date());
   await refreshSpans();
@@ -153,6 +158,7 @@ async function refreshSpans() {
   }
   if (view.live) timeline.setRange(view.start, end);
   else timeline.draw();
+  $('timeline').dataset.spans = String(timeline.spans.length); // drawn with coverage
   scheduleWaveform();
 }
 
@@ -344,7 +350,15 @@ function showConflict(theirs, mine, submit) {
   const heading = document.createElement('strong');
   heading.textContent = `Another editor saved version ${theirs.version}${theirs.editor ? ` (${theirs.editor})` : ''} at ${theirs.updated || '?'}. Yours was based on version ${edit.event.version}.`;
   const detail = document.createElement('pre');
-  detail.textContent = `Their title: ${theirs.title}\nTheir state: ${theirs.state}\nTheir ranges:\n${(theirs.ranges || []).map((r) => `  ${r.start} – ${r.end}`).join('\n')}`;
+  const ranges = (list) => (list || []).map((r) => `${r.start} – ${r.end}`).join('; ') || 'none';
+  const lines = [`state: theirs ${theirs.state}`];
+  for (const name of ['title', 'description', 'category', 'cut_type']) {
+    if ((theirs[name] || '') !== (mine[name] || '')) lines.push(`${name}: theirs “${theirs[name] || ''}”, yours “${mine[name] || ''}”`);
+  }
+  const theirRanges = ranges(theirs.ranges);
+  const myRanges = ranges(mine.ranges);
+  lines.push(theirRanges === myRanges ? `ranges: the same (${theirRanges})` : `ranges: theirs ${theirRanges}\n        yours ${myRanges}`);
+  detail.textContent = lines.join('\n');
   const take = document.createElement('button');
   take.textContent = 'Load their version';
   take.addEventListener('click', () => { edit.load(theirs); showEventState(theirs); status('Loaded their version.'); });
@@ -353,7 +367,6 @@ function showConflict(theirs, mine, submit) {
   keep.addEventListener('click', async () => { edit.event = theirs; box.hidden = true; await save(submit); });
   box.append(heading, detail, take, ' ', keep);
   box.hidden = false;
-  void mine;
 }
 
 $('save').addEventListener('click', () => save(false));
@@ -375,19 +388,24 @@ function watchJob(event) {
   }
   if (event.state === 'FAILED' && event.error) job.append(small(`error: ${event.error}`));
   if (event.state === 'DONE' && event.output) {
-    const link = document.createElement('a');
+    // A URL (object storage) is a link; a path is where the cutter wrote the file.
+    const location = event.output.location;
+    const link = document.createElement(/^https?:\/\//.test(location) ? 'a' : 'code');
     link.id = 'result-link';
-    link.href = event.output.location;
-    link.textContent = `result (${(event.output.size / 1e6).toFixed(1)} MB)`;
-    job.append(link);
+    link.dataset.location = location;
+    if (link.tagName === 'A') link.href = location;
+    link.textContent = `${location} (${(event.output.size / 1e6).toFixed(1)} MB)`;
+    job.append('Result: ', link);
   }
   if (['EDITED', 'CLAIMED', 'MODIFIED'].includes(event.state)) {
     pollTimer = setTimeout(async () => {
       try {
         const fresh = await events.get(event.id);
-        if (edit.event && edit.event.id === fresh.id && fresh.version !== edit.event.version && fresh.state !== edit.event.state) {
+        if (edit.event && edit.event.id === fresh.id && fresh.state !== edit.event.state) {
+          // the cutter moved it on: take its new version, so the next save is not stale
           edit.event = { ...edit.event, state: fresh.state, version: fresh.version };
           showEventState(fresh);
+          loadEvents();
         }
         watchJob(fresh);
       } catch { watchJob(event); }
@@ -425,12 +443,18 @@ async function start() {
   fillNodes();
   bindKeys({ player, edit, timeline, setSpeed, speed });
   edit.render();
-  await loadChannels();
+  // A link that names its channel and quality plays at once; the lists fill in meanwhile.
+  const named = view.channel && view.quality;
+  const lists = loadChannels();
+  if (!named) await lists;
+  const wanted = [view.channel, view.quality].join('/');
   if (view.event) {
     await openEvent(view.event);
   } else {
     await loadVideo(state.t || (view.live ? null : view.start));
   }
+  await lists;
+  if (named && [view.channel, view.quality].join('/') !== wanted) await loadVideo();
   if (state.vs && state.ve) timeline.setView(state.vs, state.ve);
   loadEvents();
   document.body.dataset.ready = '1';

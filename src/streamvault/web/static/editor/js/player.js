@@ -6,7 +6,11 @@
 // through the fragment list (fragment start on the media timeline <-> its program date time).
 import Hls from '../vendor/hls-1.7.4.light.min.mjs';
 
+const WORKER = new URL('../vendor/hls-1.7.4.worker.js', import.meta.url).href;
+
 export const SPEEDS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 4, 8];
+export const WINDOW = 20 * 60; // seconds
+const EDGE = 5; // seconds: a seek this close to a window's edge moves the window
 
 export class Player {
   constructor(video, { onError, onLoaded } = {}) {
@@ -20,6 +24,38 @@ export class Player {
     this.onLoaded = onLoaded || (() => {});
   }
 
+  /** Play the range ``[start, end)`` (``end`` null: live) from ``at`` (a Date, or its start).
+   * ``urlFor(start, end)`` gives a media playlist's URL. */
+  open(urlFor, start, end, { at = null, fps = 30 } = {}) {
+    this.urlFor = urlFor;
+    this.rangeStart = start;
+    this.rangeEnd = end;
+    this.openWindow(at || start, fps);
+  }
+
+  openWindow(at, fps = this.fps) {
+    const live = this.rangeEnd === null;
+    let start = this.rangeStart;
+    let end = this.rangeEnd;
+    if (!live) {
+      start = new Date(Math.max(start.getTime(), at.getTime() - WINDOW * 1000));
+      end = new Date(Math.min(end.getTime(), at.getTime() + WINDOW * 1000));
+    }
+    this.windowStart = start;
+    this.windowEnd = end;
+    this.load(this.urlFor(start, end), { live, at: live && at === this.rangeStart ? null : at, fps });
+  }
+
+  inWindow(date) {
+    if (!this.windowStart) return false;
+    const ms = date.getTime();
+    const first = this.windowStart.getTime();
+    const last = this.windowEnd ? this.windowEnd.getTime() : Infinity;
+    const nearStart = first > this.rangeStart.getTime() && ms < first + EDGE * 1000;
+    const nearEnd = this.windowEnd && last < this.rangeEnd.getTime() && ms > last - EDGE * 1000;
+    return ms >= first && ms <= last && !nearStart && !nearEnd;
+  }
+
   /** Play ``url`` (a media playlist); ``live`` when it has no end. Starts at ``at`` (a Date). */
   load(url, { live = false, at = null, fps = 30 } = {}) {
     this.destroy();
@@ -31,7 +67,8 @@ export class Player {
       liveSyncDurationCount: 2,
       maxBufferLength: 30,
       backBufferLength: 60,
-      enableWorker: false, // the worker would be a blob: URL; everything comes from the node
+      enableWorker: true, // transmuxing off the main thread keeps the page responsive
+      workerPath: WORKER,
       lowLatencyMode: false,
     });
     this.hls = hls;
@@ -93,6 +130,12 @@ export class Player {
   }
 
   seekWall(date) {
+    if (this.urlFor && !this.inWindow(date)) {
+      const playing = !this.video.paused;
+      this.openWindow(date);
+      if (playing) this.video.play().catch(() => {});
+      return;
+    }
     if (!this.fragments.length) {
       this.pendingSeek = date;
       return;
