@@ -42,6 +42,7 @@ class RunningNode:
     past_start: datetime
     store: SegmentStore
     events: EventStore
+    other: str  # a second restreamer over the same store: another node to switch to
 
     def past(self, seconds: float) -> datetime:
         return self.past_start + timedelta(seconds=seconds)
@@ -53,6 +54,7 @@ class BrowserPage:
     node: RunningNode
     errors: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
+    to_other: list[str] = field(default_factory=list)
 
     async def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -98,9 +100,18 @@ async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            other = web.AppRunner(create_app(str(base), store=store))
+            await other.setup()
+            other_site = web.TCPSite(other, "127.0.0.1", 0)
+            await other_site.start()
+            other_port = other_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            url = f"http://127.0.0.1:{port}"
             try:
-                yield RunningNode(f"http://127.0.0.1:{port}", base, past_start, store, events)
+                yield RunningNode(
+                    url, base, past_start, store, events, f"http://127.0.0.1:{other_port}"
+                )
             finally:
+                await other.cleanup()
                 await runner.cleanup()
                 await events.close()
 
@@ -127,8 +138,10 @@ async def page(browser: Browser, node: RunningNode) -> AsyncIterator[BrowserPage
             watched.errors.append(message.text)
 
     def request(req: Request) -> None:
-        if not (req.url.startswith(node.url + "/") or req.url.startswith(("data:", "blob:"))):
+        if not req.url.startswith((node.url + "/", node.other + "/", "data:", "blob:")):
             watched.foreign.append(req.url)
+        elif req.url.startswith(node.other + "/"):
+            watched.to_other.append(req.url)
 
     opened.on("console", console)
     opened.on("pageerror", lambda err: watched.errors.append(str(err)))

@@ -186,3 +186,91 @@ async def test_landing_page_lists_holes_with_links_into_the_editor(page: Browser
     assert start.startswith(node.past(10).strftime("%Y-%m-%d %H:%M:%S"))
     await page.screenshot("editor-from-hole")
     assert page.errors == []
+
+
+async def media_time(page: BrowserPage) -> float:
+    value = await page.page.evaluate("document.getElementById('video').currentTime")
+    return float(value)
+
+
+async def test_the_keyboard_set(page: BrowserPage) -> None:
+    node = page.node
+    await open_editor(
+        page,
+        channel="past",
+        quality="source",
+        start=node.past(0),
+        end=node.past(100),
+        t=node.past(20),
+    )
+    await page.page.wait_for_function("window.editor.player.wallTime() !== null")
+    await seek(page, node.past(20))
+    keyboard = page.page.keyboard
+    for key, wanted in (("l", 30), ("j", 20), ("Shift+L", 21), ("Shift+J", 20), ("ArrowRight", 25),
+                        ("ArrowLeft", 20), ("5", 50), ("0", 0)):  # fmt: skip
+        await keyboard.press(key)
+        iso = format_iso(node.past(wanted))
+        await page.page.wait_for_function(
+            f"Math.abs(window.editor.player.wallTime() - new Date('{iso}')) < 150",
+            timeout=10_000,
+        )
+    before = await media_time(page)
+    await keyboard.press(".")
+    await keyboard.press(".")
+    assert abs(await media_time(page) - before - 2 / 30) < 0.005  # two frames at 30 fps
+    await keyboard.press(",")
+    assert abs(await media_time(page) - before - 1 / 30) < 0.005
+    await keyboard.press("=")
+    await keyboard.press("=")
+    assert await page.page.evaluate("document.getElementById('video').playbackRate") == 1.5
+    for _ in range(8):
+        await keyboard.press("-")
+    assert await page.page.evaluate("document.getElementById('video').playbackRate") == 0.25
+    await keyboard.press("k")
+    await page.page.wait_for_function("!document.getElementById('video').paused")
+    await keyboard.press(" ")
+    await page.page.wait_for_function("document.getElementById('video').paused")
+    assert page.errors == []
+
+
+VIEW = "[window.editor.timeline.viewStart, window.editor.timeline.viewEnd].map(d => +d)"
+
+
+async def test_a_copied_link_reopens_the_same_view(page: BrowserPage) -> None:
+    node = page.node
+    await open_editor(page, channel="past", quality="480p", start=node.past(0), end=node.past(100))
+    await page.page.wait_for_function("window.editor.player.fragments.length > 0")
+    await seek(page, node.past(33))
+    await page.page.click("[data-zoom='10']")
+    await page.page.click("#copy-link")
+    link = page.page.url
+    view = await page.page.evaluate(VIEW)
+    again = await page.page.context.new_page()
+    await again.goto(link)
+    await again.wait_for_selector("body[data-ready='1']")
+    await again.wait_for_function("window.editor.player.wallTime() !== null")
+    shown = await again.evaluate("window.editor.player.wallTime().toISOString()")
+    assert abs((parse_utc_only(shown) - node.past(33)).total_seconds()) < 0.2
+    assert await again.input_value("#quality") == "480p"
+    assert await again.evaluate(VIEW) == view
+    await again.close()
+
+
+async def test_switching_to_another_node_plays_from_it(page: BrowserPage) -> None:
+    node = page.node
+    await open_editor(
+        page, channel="past", quality="source", start=node.past(0), end=node.past(100)
+    )
+    await page.page.evaluate(
+        f"localStorage.setItem('streamvault.nodes', JSON.stringify(['{node.other}']))"
+    )
+    await page.page.reload()
+    await page.page.wait_for_selector("body[data-ready='1']")
+    await page.page.select_option("#node", node.other)
+    await page.page.wait_for_function("window.editor.player.fragments.length > 0")
+    await page.page.evaluate("document.getElementById('video').play()")
+    await media_time_passes(page, 1.0)
+    assert any("/playlist/past/source.m3u8" in url for url in page.to_other)
+    assert any("/segments/past/source/" in url for url in page.to_other)
+    assert "node=" in page.page.url
+    assert page.errors == [] and page.foreign == []
