@@ -20,7 +20,7 @@ async def test_landing_page_shows_streams_timelines_and_holes(
         assert f">{name}<" in page or f">{name} <" in page
     assert page.count("<svg") == 3  # test/source, test/480p, holes/source
     # holes/source lacks segments 10 and 11: one hole of 4 s, linked into the editor.
-    hole_start = archive.start(10).strftime("%Y-%m-%dT%H:%M:%S")
+    hole_start = archive.start(10).strftime("%Y-%m-%d %H:%M:%S")
     assert hole_start in page and "4.0 s" in page
     link = re.search(r'href="(/editor/#[^"]+)">open in editor', page)
     assert link is not None and "channel=holes" in link[1] and "quality=source" in link[1]

@@ -178,7 +178,7 @@ async def test_landing_page_lists_holes_with_links_into_the_editor(page: Browser
     assert await page.page.locator("table.holes").count() == 2  # past: source and 480p
     assert await rows.count() == 2  # the header and the one hole of past/source
     hole_row = await rows.nth(1).inner_text()
-    assert format_iso(node.past(40))[:19] in hole_row
+    assert node.past(40).strftime("%Y-%m-%d %H:%M:%S") in hole_row
     await page.screenshot("landing")
     await rows.nth(1).locator("a").click()
     await page.page.wait_for_selector("body[data-ready='1']", timeout=30_000)

@@ -16,7 +16,7 @@ from ..timeutil import format_iso
 
 #: Seconds of context shown before and after a hole when the editor opens on it.
 CONTEXT = 30.0
-_TICKS = (60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400)
+_TICKS = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400)
 _COLOURS = {"full": "#2e9e4f", "partial": "#e0a526", "hole": "#d43d3d", "none": "#d9d9d9"}
 WIDTH = 1000
 
@@ -35,9 +35,9 @@ def editor_link(channel: str, quality: str, start: datetime, end: datetime) -> s
 
 
 def _label(value: datetime, step: int) -> str:
-    if step >= 86400 or (value.hour == 0 and value.minute == 0):
+    if step >= 86400 or (value.hour == 0 and value.minute == 0 and value.second == 0):
         return value.strftime("%b %d")
-    return value.strftime("%H:%M")
+    return value.strftime("%H:%M:%S" if step < 60 else "%H:%M")
 
 
 def tick_times(start: datetime, end: datetime, most: int = 12) -> tuple[int, list[datetime]]:
@@ -51,6 +51,10 @@ def tick_times(start: datetime, end: datetime, most: int = 12) -> tuple[int, lis
         ticks.append(first)
         first += timedelta(seconds=step)
     return step, ticks
+
+
+def _precise(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def _when(value: datetime) -> str:
@@ -103,7 +107,7 @@ def _hole_rows(view: StreamView) -> str:
         context = timedelta(seconds=CONTEXT)
         link = editor_link(view.channel, view.quality, hole.start - context, hole.end + context)
         rows.append(
-            f"<tr><td>{format_iso(hole.start)}</td><td>{format_iso(hole.end)}</td>"
+            f"<tr><td>{_precise(hole.start)}</td><td>{_precise(hole.end)}</td>"
             f"<td>{_duration(hole.seconds)}</td>"
             f'<td><a href="{escape(link)}">open in editor</a></td></tr>'
         )
