@@ -267,7 +267,11 @@ async def test_switching_to_another_node_plays_from_it(page: BrowserPage) -> Non
     await page.page.reload()
     await page.page.wait_for_selector("body[data-ready='1']")
     await page.page.select_option("#node", node.other)
-    await page.page.wait_for_function("window.editor.player.fragments.length > 0")
+    # the player that loads from the other node, not the one it replaces
+    await page.page.wait_for_function(
+        f"(window.editor.player.hls?.url || '').startsWith('{node.other}/')"
+        " && window.editor.player.fragments.length > 0"
+    )
     await page.page.evaluate("document.getElementById('video').play()")
     await media_time_passes(page, 1.0)
     assert any("/playlist/past/source.m3u8" in url for url in page.to_other)
