@@ -115,3 +115,31 @@ def setup(app: web.Application) -> None:
     ]
     app[OPENAPI_PATHS]["/"] = landing
     app[OPENAPI_PATHS]["/editor/"] = _page("The editor: watch, mark and cut (SPEC §13)")
+    app[OPENAPI_PATHS]["/editor"] = {
+        "get": {
+            "summary": "Redirects to /editor/",
+            "responses": {"302": {"description": "Location: /editor/"}},
+        }
+    }
+    app[OPENAPI_PATHS]["/editor/{name}"] = {
+        "get": {
+            "summary": "A file of the editor (its scripts, styles and the vendored hls.js)",
+            "parameters": [
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "description": "path of the file under the editor, e.g. js/main.js",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "the file",
+                    "content": {kind: {"schema": {}} for kind in sorted(set(_TYPES.values()))},
+                },
+                "403": {"description": "a path part starts with '.'"},
+                "404": {"description": "no such file"},
+            },
+        }
+    }
