@@ -278,3 +278,33 @@ async def test_switching_to_another_node_plays_from_it(page: BrowserPage) -> Non
     assert any("/segments/past/source/" in url for url in page.to_other)
     assert "node=" in page.page.url
     assert page.errors == [] and page.foreign == []
+
+
+async def test_transition_preview_plays_the_join_and_chapters_mark_the_timeline(
+    page: BrowserPage,
+) -> None:
+    node = page.node
+    await open_editor(
+        page, channel="past", quality="source", start=node.past(0), end=node.past(120)
+    )
+    await page.page.wait_for_function("window.editor.player.fragments.length > 0")
+    for start, end in ((4, 10), (60, 70)):
+        if start != 4:
+            await page.page.click("#add-range")
+        await seek(page, node.past(start))
+        await page.page.keyboard.press("[")
+        await seek(page, node.past(end))
+        await page.page.keyboard.press("]")
+    await seek(page, node.past(64))
+    await page.page.click("#add-chapter")
+    await page.page.fill("#chapters input", "The big moment")
+    chapters = await page.page.evaluate("window.editor.timeline.chapters.map(c => c.title)")
+    assert chapters == ["The big moment"]
+    # Preview: three seconds before the first range ends, then on into the second range.
+    await page.page.click(".transition button")
+    iso = format_iso(node.past(61))
+    await page.page.wait_for_function(
+        f"window.editor.player.wallTime() > new Date('{iso}')", timeout=20_000
+    )
+    await page.screenshot("editor-transition-preview")
+    assert page.errors == []
