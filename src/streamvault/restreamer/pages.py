@@ -114,7 +114,9 @@ def setup(app: web.Application) -> None:
         }
     ]
     app[OPENAPI_PATHS]["/"] = landing
-    app[OPENAPI_PATHS]["/editor/"] = _page("The editor: watch, mark and cut (SPEC §13)")
+    app[OPENAPI_PATHS]["/editor/"] = _page(
+        "The editor: watch, mark and cut while the stream is still live"
+    )
     app[OPENAPI_PATHS]["/editor"] = {
         "get": {
             "summary": "Redirects to /editor/",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 from collections.abc import Hashable, Sequence
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from ..store.naming import Segment
 from ..store.select import select_segments
 from ..timeutil import format_iso
 from .archive import Archive, NotAcceptable
-from .http import json_response, query
+from .http import JSON, query
 from .images import ByteCache, WaveformRequest, frame_time, place_runs, waveform_request
 from .params import check_implicit, range_params
 from .state import ARCHIVE, CLOCK, INFLIGHT, OPENAPI_PATHS
@@ -204,12 +205,12 @@ async def handle_waveform(request: web.Request) -> web.Response:
 
 def spans_json(
     archive: Archive, channel: str, quality: str, start: datetime, end: datetime
-) -> dict[str, Any]:
-    """The spans of a range; kept while the directories it came from are unchanged."""
+) -> bytes:
+    """The spans of a range as JSON; kept while the directories it came from are unchanged."""
     archive.require_stream(channel, quality)
     listing = archive.range_listing(channel, quality, start, end)
     key = ("spans", channel, quality, start, end)
-    found: dict[str, Any] | None = archive.results.get(key, listing.versions)
+    found = archive.results.get(key, listing.versions)
     if found is not None:
         return found
     selection = select_segments(listing.segments, start, end, archive.size_of)
@@ -221,8 +222,9 @@ def spans_json(
         "first": None if first is None else format_iso(first),
         "spans": [span.to_json() for span in spans],
     }
-    archive.results.put(key, listing.versions, body)
-    return body
+    encoded = json.dumps(body).encode()
+    archive.results.put(key, listing.versions, encoded)
+    return encoded
 
 
 async def handle_spans(request: web.Request) -> web.Response:
@@ -236,7 +238,7 @@ async def handle_spans(request: web.Request) -> web.Response:
         raise BadInput("parameter 'start' is in the future: give an 'end' after it")
     check_implicit(start, end, given.explicit)
     body = await asyncio.to_thread(spans_json, archive, channel, quality, start, end)
-    return json_response(body)
+    return web.Response(body=body, content_type=JSON)
 
 
 def setup(app: web.Application) -> None:
