@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -22,7 +23,12 @@ from aiohttp import web
 from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_playwright
 
 from streamvault.downloader.service import ChannelSpec, Downloader
-from streamvault.events.store import EventStore
+
+try:  # the events API comes with issue 18; until it lands, only tests/web/test_editor_events.py
+    # (which imports it itself) fails, and the editor is tested without an events database.
+    from streamvault.events.store import EventStore
+except ImportError:
+    EventStore = None  # type: ignore[assignment,misc]
 from streamvault.restreamer.app import create_app
 from streamvault.sim import ChannelConfig, SimConfig, Simulator
 from streamvault.store.disk import SegmentStore
@@ -41,7 +47,7 @@ class RunningNode:
     base: Path
     past_start: datetime
     store: SegmentStore
-    events: EventStore
+    events: Any  # an EventStore, or None before issue 18
     other: str  # a second restreamer over the same store: another node to switch to
 
     def past(self, seconds: float) -> datetime:
@@ -84,7 +90,12 @@ async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
         cache_dir=str(cache),
     )
     store = SegmentStore(str(base))
-    events = await EventStore.connect(f"sqlite:///{base.parent / 'events.sqlite3'}")
+    events = (
+        None
+        if EventStore is None
+        else await EventStore.connect(f"sqlite:///{base.parent / 'events.sqlite3'}")
+    )
+    with_events = {} if events is None else {"events": events}
     async with Simulator(config) as sim:
         downloader = Downloader(
             store,
@@ -95,7 +106,7 @@ async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
             usher_url=sim.base_url,
         )
         async with downloader:
-            runner = web.AppRunner(create_app(str(base), store=store, events=events))
+            runner = web.AppRunner(create_app(str(base), store=store, **with_events))
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
@@ -113,7 +124,8 @@ async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
             finally:
                 await other.cleanup()
                 await runner.cleanup()
-                await events.close()
+                if events is not None:
+                    await events.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -1,5 +1,6 @@
 """The editor's save, submit and conflict against the node's ``/api/events`` (SPEC §12, from
-issue 18), in a real browser: a submitted edit is an ``EDITED`` event with exactly the ranges
+issue 18), in a real browser. Until issue 18 is merged these tests fail (no /api/events, no
+cutter); they are not skipped: a submitted edit is an ``EDITED`` event with exactly the ranges
 marked, the cutter renders it and the editor links the result; a stale edit shows the other
 editor's version instead of overwriting it."""
 
@@ -13,8 +14,6 @@ import aiohttp
 import av
 import pytest
 
-from streamvault.cutjobs.output import LocalOutput
-from streamvault.cutjobs.service import Cutter
 from streamvault.restreamer.archive import Archive
 from streamvault.timeutil import format_iso, parse_utc_only
 
@@ -64,6 +63,10 @@ async def test_submit_makes_an_edited_event_and_the_cut_is_linked(page: BrowserP
     stored = [(parse_utc_only(r["start"]), parse_utc_only(r["end"])) for r in event["ranges"]]
     assert stored == [(parse_utc_only(r["start"]), parse_utc_only(r["end"])) for r in marked]
     assert [r["transition"] for r in event["ranges"]] == [{"type": "fade", "duration": 1.0}, None]
+
+    # The cutter comes with issue 18, like /api/events: until it lands this test fails here.
+    from streamvault.cutjobs.output import LocalOutput
+    from streamvault.cutjobs.service import Cutter
 
     with tempfile.TemporaryDirectory() as output:
         cutter = Cutter(node.events, Archive(node.store), LocalOutput(output))
