@@ -302,24 +302,10 @@ class SegmentStore:
         """Parsed listing of an hour: visible segments, bad names and tombstones."""
         return list_hour(self.hour_dir(channel, quality, hour), channel, quality, hour)
 
-    def segments_in_hours(self, channel: str, quality: str, hours: Iterable[str]) -> list[Segment]:
-        found: list[Segment] = []
-        for hour in hours:
-            found.extend(self.segments(channel, quality, hour).segments)
-        return found
-
     def segment_path(self, segment: Segment | ChatBatch) -> str:
         return os.path.join(
             self.hour_dir(segment.channel, segment.quality, segment.hour), segment.name
         )
-
-    def size_of(self, segment: Segment) -> int:
-        if segment.size is not None:
-            return segment.size
-        try:
-            return os.stat(self.segment_path(segment)).st_size
-        except OSError:
-            return 0
 
     # --- maintenance -----------------------------------------------------------------------
 
