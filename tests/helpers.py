@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+#: How long a condition may take on a loaded 2-core CI machine before a test gives up: far
+#: beyond what any of them needs, so reaching it means the condition will not come.
+PATIENCE = 60.0
 
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago (for servers in other processes)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+
+async def eventually(
+    check: Callable[[], bool], what: str | Callable[[], str], seconds: float = PATIENCE
+) -> None:
+    """Wait until ``check()`` is true (it is asked every 20 ms); fail saying ``what`` was
+    awaited, and (when ``what`` is a function) what it says now, after ``seconds``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not check():
+        if loop.time() >= deadline:
+            raise AssertionError(
+                f"not reached in {seconds:.0f} s: {what if isinstance(what, str) else what()}"
+            )
+        await asyncio.sleep(0.02)
 
 
 @contextlib.contextmanager
