@@ -51,3 +51,17 @@ def mounted_tmpfs(size: str, skip_reason: str) -> Iterator[Path]:
     finally:
         subprocess.run(["umount", str(mount_point)], check=False)
         os.rmdir(mount_point)
+
+
+def tcp_queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
+    """(send queue, receive queue) in bytes of this machine's IPv4 TCP socket from
+    ``local_port`` to ``remote_port`` on loopback (Linux's /proc/net/tcp); None when there is
+    none. What another process has read of a connection, or could not send yet, shows here."""
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            local, remote = (int(field.rsplit(":", 1)[1], 16) for field in fields[1:3])
+            if (local, remote) == (local_port, remote_port):
+                send, receive = (int(n, 16) for n in fields[4].split(":"))
+                return send, receive
+    return None

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-from tests.helpers import PATIENCE
+from tests.helpers import PATIENCE, tcp_queues
 
 from .conftest import Archive
 
@@ -36,19 +36,9 @@ def start_restreamer(base: str) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def server_has_read(server_port: int, client: socket.socket) -> bool:
-    """Whether the server process has read all a connection sent it: its end of the
-    connection has nothing left in its receive queue (Linux's /proc/net/tcp)."""
-    client_port = client.getsockname()[1]
-    with open("/proc/net/tcp", encoding="ascii") as table:
-        for line in table.readlines()[1:]:
-            fields = line.split()
-            local, remote, queues = fields[1], fields[2], fields[4]
-            if (int(local.split(":")[1], 16), int(remote.split(":")[1], 16)) == (
-                server_port,
-                client_port,
-            ):
-                return int(queues.split(":")[1], 16) == 0
-    return False
+    """Whether the server process has read all a connection sent it."""
+    queues = tcp_queues(server_port, client.getsockname()[1])
+    return queues is not None and queues[1] == 0
 
 
 def wait_until(check: Callable[[], bool], what: str, seconds: float = PATIENCE) -> None:
