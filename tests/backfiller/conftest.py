@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -158,11 +159,13 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
-def closed_port_url() -> str:
-    """A loopback URL where nothing listens."""
-    import socket
+_held: list[socket.socket] = []
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens: its port stays bound (never listening) for the
+    rest of the run, so a connection is refused and no other server can take the port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _held.append(sock)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
