@@ -423,8 +423,8 @@ UNREADABLE = UnreadableWarnings()
 
 def _scandir(path: str | int, shown: str = "") -> list[os.DirEntry[str]]:
     try:
-        with os.scandir(path) as entries:  # type: ignore[type-var]
-            return list(entries)  # type: ignore[arg-type]
+        with os.scandir(path) as entries:
+            return list(entries)
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as err:
