@@ -18,7 +18,9 @@ PATIENCE = 60.0
 
 
 async def eventually(
-    check: Callable[[], bool], what: str | Callable[[], str], seconds: float = PATIENCE
+    check: Callable[[], bool],
+    what: str | Callable[[], str] = "the condition",
+    seconds: float = PATIENCE,
 ) -> None:
     """Wait until ``check()`` is true (it is asked every 20 ms); fail saying ``what`` was
     awaited, and (when ``what`` is a function) what it says now, after ``seconds``."""

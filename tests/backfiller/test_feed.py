@@ -134,6 +134,7 @@ async def test_other_channels_do_not_wake_a_poll_and_bad_requests_are_refused(
     tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     store = SegmentStore(str(tmp_path))
+    write(store, at(0))  # ch/source is held (a poll for a stream not held wakes on any news)
     waiting: Waiting = {}
     base = await serve(feed_app(store, waiting))
     _, first = await get(session, f"{base}/changes/ch/source")
