@@ -35,7 +35,6 @@ def test_unknown_subcommand_is_an_error() -> None:
     assert "invalid choice" in result.stderr
 
 
-<<<<<<< HEAD
 def test_mistyped_input_is_refused_with_one_clear_line(tmp_path: object) -> None:
     import os
 
@@ -69,7 +68,8 @@ def test_an_unknown_flag_shows_the_usage_of_its_subcommand() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("usage: streamvault node ")
     assert "streamvault node: error: unrecognized arguments: --bogus-flag" in result.stderr
-=======
+
+
 def loaded_commands(*args: str) -> list[str]:
     """The ``streamvault.*.command`` modules imported by ``streamvault ARGS``."""
     script = (
@@ -94,4 +94,3 @@ def test_only_the_command_being_run_is_imported() -> None:
     assert loaded_commands("--help") == []
     assert loaded_commands("restream", "--help") == ["streamvault.restreamer.command"]
     assert loaded_commands("frobnicate") == []
->>>>>>> a5c149c (tooling and dead code: mypy warn_unused_ignores on (two stale ignores removed); yarl declared (backfiller/client.py imports it); cli imports only the command being run (--help imports none, still lists all; the 'not built yet' branches gone), tested through sys.modules; restreamer/app.py imports the change feed plainly; unused FaultSet.segment_faults, SegmentStore.segments_in_hours and .size_of (the restreamer's Archive has its own), and the write-only CoverageService.last_pass removed)

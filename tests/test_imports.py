@@ -22,15 +22,6 @@ Graph = dict[str, set[str]]
 #: here is a debt with an owner; the test fails if a listed cycle grows, shrinks or vanishes
 #: (so its entry is deleted with the fix), and on any cycle not listed.
 KNOWN_CYCLES: list[frozenset[str]] = [
-    # Issue 13 (downloader lifecycle) removes this one: the manager, its workers and their
-    # getters call back into each other. The issue-13 merge deletes this entry.
-    frozenset(
-        {
-            "streamvault.downloader.getter",
-            "streamvault.downloader.manager",
-            "streamvault.downloader.worker",
-        }
-    ),
     # Issue 17 (the simulator split into the simulated world and the server around it):
     # simulator -> server -> handlers (cdn, control, twitch_api) -> context -> simulator,
     # through a lazy import in Simulator.start and TYPE_CHECKING imports of Simulator.
