@@ -5,12 +5,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+_held: list[socket.socket] = []
+
+
+def closed_port() -> int:
+    """A loopback port where nothing listens: it stays bound (never listening) for the rest of
+    the run, so a connection is refused and no other server can take it meanwhile."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _held.append(sock)
+    port: int = sock.getsockname()[1]
+    return port
+
+
+def free_port() -> int:
+    """A port that was free a moment ago. Racy (another process may take it before the child
+    binds it): a child should bind port 0 and say its port instead. Left only for the tests
+    merged with it that still start servers on it (tests/restreamer/hostile_client.py,
+    test_store_hazards.py)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
 
 #: How long a condition may take on a loaded 2-core CI machine before a test gives up: far
 #: beyond what any of them needs, so reaching it means the condition will not come.

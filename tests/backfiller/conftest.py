@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
+from tests.helpers import closed_port
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 CHANNEL = "ch"
@@ -159,13 +159,6 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
-_held: list[socket.socket] = []
-
-
 def closed_port_url() -> str:
-    """A loopback URL where nothing listens: its port stays bound (never listening) for the
-    rest of the run, so a connection is refused and no other server can take the port."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    _held.append(sock)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+    """A loopback URL where nothing listens (its port held bound: see closed_port)."""
+    return f"http://127.0.0.1:{closed_port()}"
