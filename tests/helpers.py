@@ -29,8 +29,8 @@ def closed_port() -> int:
 def free_port() -> int:
     """A port that was free a moment ago. Racy (another process may take it before the child
     binds it): a child should bind port 0 and say its port instead. Left only for the tests
-    merged with it that still start servers on it (tests/restreamer/hostile_client.py,
-    test_store_hazards.py)."""
+    merged meanwhile that still start servers on it (tests/restreamer/hostile_client.py and
+    test_store_hazards.py, tests/chat/, tests/test_metrics_host.py)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
