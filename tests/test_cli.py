@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -67,3 +68,29 @@ def test_an_unknown_flag_shows_the_usage_of_its_subcommand() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("usage: streamvault node ")
     assert "streamvault node: error: unrecognized arguments: --bogus-flag" in result.stderr
+
+
+def loaded_commands(*args: str) -> list[str]:
+    """The ``streamvault.*.command`` modules imported by ``streamvault ARGS``."""
+    script = (
+        "import sys\n"
+        "from streamvault.cli import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import json\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.endswith('.command'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    names: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return names
+
+
+def test_only_the_command_being_run_is_imported() -> None:
+    assert loaded_commands("--help") == []
+    assert loaded_commands("restream", "--help") == ["streamvault.restreamer.command"]
+    assert loaded_commands("frobnicate") == []

@@ -1,8 +1,8 @@
 """The ``streamvault`` command: one subcommand per component (SPEC §2).
 
 Each component provides ``streamvault.<package>.command`` with ``HELP``,
-``add_arguments(parser)`` and ``run(args) -> int``. A component that is not built yet gets a
-subcommand that says so plainly and exits 2.
+``add_arguments(parser)`` and ``run(args) -> int``. Only the command being run is imported
+(``streamvault --help`` imports none): start-up does not pay for every component.
 """
 
 from __future__ import annotations
@@ -10,70 +10,59 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
-import importlib.util
 import sys
-from collections.abc import Sequence
-from types import ModuleType
+from collections.abc import Iterable, Sequence
 
 from . import __version__
 from .cliargs import add_log_level
 from .logs import setup_logging
 
-#: subcommand -> (module, issue that builds it, one-line help when not built)
-COMMANDS: dict[str, tuple[str, int, str]] = {
-    "download": ("streamvault.downloader.command", 8, "record channels into the store"),
-    "restream": ("streamvault.restreamer.command", 4, "serve the store over HTTP"),
-    "backfill": ("streamvault.backfiller.command", 5, "copy missing segments from peers"),
-    "coverage": ("streamvault.coverage.command", 6, "measure holes and draw coverage maps"),
-    "chat": ("streamvault.chat.command", 20, "archive Twitch chat"),
-    "sim": ("streamvault.sim.command", 3, "run a simulated Twitch"),
-    "node": ("streamvault.node.command", 7, "run every component in one process"),
-    "demo": ("streamvault.demo.command", 7, "offline demo: simulator, two nodes, backfill"),
+#: subcommand -> (module, one-line summary for ``streamvault --help``)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "download": ("streamvault.downloader.command", "record channels into the store"),
+    "restream": ("streamvault.restreamer.command", "serve the store over HTTP"),
+    "backfill": ("streamvault.backfiller.command", "copy missing segments from peers"),
+    "coverage": ("streamvault.coverage.command", "measure holes and draw coverage maps"),
+    "chat": ("streamvault.chat.command", "archive Twitch chat"),
+    "sim": ("streamvault.sim.command", "run a simulated Twitch"),
+    "node": ("streamvault.node.command", "run every component in one process"),
+    "demo": ("streamvault.demo.command", "offline demo: simulator, two nodes, backfill"),
 }
 
 
-def _load(module_name: str) -> ModuleType | None:
-    try:
-        if importlib.util.find_spec(module_name) is None:
-            return None
-    except ModuleNotFoundError:
-        return None
-    return importlib.import_module(module_name)
+def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the full arguments of the commands in ``load`` (default: all).
 
-
-def _not_built(name: str, issue: int) -> int:
-    print(
-        f"streamvault {name}: not built yet (tracked in issue #{issue}); nothing was done.",
-        file=sys.stderr,
-    )
-    return 2
-
-
-def build_parser() -> argparse.ArgumentParser:
+    Every command is listed either way; one not loaded has its summary only.
+    """
+    loaded = set(COMMANDS if load is None else load)
     parser = argparse.ArgumentParser(
         prog="streamvault",
         description="A redundant archive for live streams.",
     )
     parser.add_argument("--version", action="version", version=f"streamvault {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, issue, summary) in COMMANDS.items():
-        module = _load(module_name)
-        if module is None:
-            sub = subparsers.add_parser(
-                name, help=f"{summary} (not built yet)", description=f"{summary}: not built yet."
-            )
-            sub.set_defaults(run=lambda args, n=name, i=issue: _not_built(n, i))
-        else:
-            sub = subparsers.add_parser(
-                name,
-                help=module.HELP,
-                description=module.HELP,
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-            )
-            module.add_arguments(sub)
-            sub.set_defaults(run=module.run, parser=sub)
+    for name, (module_name, summary) in COMMANDS.items():
+        if name not in loaded:
+            subparsers.add_parser(name, help=summary)
+            continue
+        module = importlib.import_module(module_name)
+        sub = subparsers.add_parser(
+            name,
+            help=summary,
+            description=module.HELP,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run, parser=sub)
         add_log_level(sub)
     return parser
+
+
+def command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand in ``argv``: its first word that is not an option (the top-level
+    parser's own options, ``--help`` and ``--version``, take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def tune_gc() -> None:
@@ -85,7 +74,8 @@ def tune_gc() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(load=[name for name in [command_named(argv)] if name in COMMANDS])
     tune_gc()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # said by the subcommand, with its own usage, not the top-level one

@@ -30,7 +30,10 @@ def add_log_level(parser: argparse.ArgumentParser) -> None:
 
 def add_metrics_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port"
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus /metrics on this port (0: a free one, named in the log)",
     )
     parser.add_argument(
         "--metrics-host",

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
+from tests.helpers import closed_port
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 CHANNEL = "ch"
@@ -159,10 +160,5 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def closed_port_url() -> str:
-    """A loopback URL where nothing listens."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    """A loopback URL where nothing listens (its port held bound: see closed_port)."""
+    return f"http://127.0.0.1:{closed_port()}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -11,14 +12,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from streamvault.backfiller.peers import PeerDiscovery
-from streamvault.backfiller.service import Backfiller, Settings
+from streamvault.backfiller.service import Backfiller, PassResult, Settings
 from streamvault.clock import FakeClock, SystemClock
 from streamvault.restreamer.app import create_app
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
+from tests.helpers import eventually
 
 from .conftest import NOW, Serve, at, closed_port_url, peer_app, tree, write
 
@@ -60,11 +63,19 @@ def visible(store: SegmentStore) -> dict[str, bytes | list[str]]:
     return seen
 
 
-async def eventually(check: Callable[[], bool], seconds: float = 8.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
+def count_passes(node: Backfiller) -> list[PassResult]:
+    """The results of the node's passes, in order, as they end (each a point where the node
+    is done with what it listed and waits on the fake clock for the next one)."""
+    results: list[PassResult] = []
+    run_pass = node.run_pass
+
+    async def counted(full: bool | None = None) -> PassResult:
+        result = await run_pass(full)
+        results.append(result)
+        return result
+
+    node.run_pass = counted  # type: ignore[method-assign]
+    return results
 
 
 async def test_three_nodes_with_different_holes_converge(
@@ -137,24 +148,31 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
     node = backfiller(
         b, [url], session, clock, interval=1000.0, recent_cutoff=60.0, max_tombstone_share=1.0
     )
+    passes = count_passes(node)
     task = asyncio.create_task(node.run())
     try:
-        await eventually(lambda: (url, "ch", "source") in node.feed_cursors)
+        await eventually(lambda: (url, "ch", "source") in node.feed_cursors, "a feed cursor")
         for store in (a, b):  # b's downloader is at work (and got what a got)
             write(store, NOW - timedelta(seconds=4), data=b"recorded")
+        await eventually(lambda: len(passes) == 1, "the first pass")  # the next is 1000 s away
         old = write(a, NOW - timedelta(seconds=120))
         young = write(a, NOW - timedelta(seconds=10))
         started = time.monotonic()
-        await eventually(lambda: os.path.exists(b.segment_path(old)))
+        await eventually(lambda: os.path.exists(b.segment_path(old)), "the old segment copied")
         assert time.monotonic() - started < 5
-        # the young one is left to the local downloader until it is 60 s old
-        await asyncio.sleep(0.5)
+        # the young one is left to the local downloader until it is 60 s old: announced,
+        # put off (by the fake clock), not copied
+        await eventually(lambda: young.path in node.followers._deferred, "the young one put off")
         assert not os.path.exists(b.segment_path(young))
-        await clock.advance(51)
-        await eventually(lambda: os.path.exists(b.segment_path(young)))
+        await clock.advance(49)
+        assert not os.path.exists(b.segment_path(young))
+        await clock.advance(2)
+        await eventually(lambda: os.path.exists(b.segment_path(young)), "the young one copied")
         # a tombstone travels the same way
         a.write_tombstone(old)
-        await eventually(lambda: old.name not in b.segment_names("ch", "source", old.hour))
+        await eventually(
+            lambda: old.name not in b.segment_names("ch", "source", old.hour), "the tombstone"
+        )
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -162,21 +180,27 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
 
 
 async def test_a_peer_without_a_feed_is_polled(
-    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     a, b = node_store(tmp_path, "a"), node_store(tmp_path, "b")
     clock = FakeClock(NOW)
     url = await serve(peer_app(a))  # like a wubloader node: /changes answers 404
     node = backfiller(b, [url], session, clock, interval=10.0)
+    passes = count_passes(node)
     task = asyncio.create_task(node.run())
     try:
-        await eventually(lambda: (url, "ch", "source") in node.followers.tasks)
-        await asyncio.sleep(0.5)
+        with caplog.at_level(logging.INFO, logger="streamvault.backfiller"):
+            await eventually(
+                lambda: "offers no change feed" in caplog.text, "the follower finding no feed"
+            )
+        await eventually(lambda: len(passes) == 1, "the first pass")
         segment = write(a, NOW - timedelta(seconds=120))
-        await asyncio.sleep(0.5)
+        await clock.advance(9.9)
         assert not os.path.exists(b.segment_path(segment))  # no feed: nothing until a pass
-        await clock.advance(10)
-        await eventually(lambda: os.path.exists(b.segment_path(segment)))
+        await clock.advance(0.1)
+        await eventually(lambda: len(passes) == 2, "the second pass")
+        assert passes[1].copied == 1
+        assert os.path.exists(b.segment_path(segment))
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -224,10 +248,13 @@ async def test_a_restarted_feed_makes_a_pass_check_the_recent_hours(
     a, b = node_store(tmp_path, "a"), node_store(tmp_path, "b")
     app = peer_app(a)
     instance = {"id": "first"}
+    restarted = asyncio.Event()
+    polls: list[tuple[str, str]] = []
 
     async def changes(request: web.Request) -> web.Response:
-        while "cursor" in request.query and instance["id"] == "first":
-            await asyncio.sleep(0.05)  # a long-poll with nothing to tell
+        if "cursor" in request.query:
+            polls.append((request.match_info["quality"], instance["id"]))
+            await restarted.wait()  # a long-poll with nothing to tell, until the "restart"
         return web.json_response(
             {"cursor": 7, "instance": instance["id"], "reset": False, "changes": []}
         )
@@ -235,14 +262,19 @@ async def test_a_restarted_feed_makes_a_pass_check_the_recent_hours(
     app.router.add_get("/changes/{channel}/{quality}", changes)
     url = await serve(app)
     node = backfiller(b, [url], session, FakeClock(NOW), interval=1000.0)
+    passes = count_passes(node)
     task = asyncio.create_task(node.run())
     try:
-        await eventually(lambda: (url, "ch", "source") in node.feed_cursors)
+        await eventually(
+            lambda: len(passes) == 1 and ("source", "first") in polls, "a first pass and poll"
+        )
         segment = write(a, NOW - timedelta(seconds=120))  # missed: the feed "restarted"
-        await asyncio.sleep(0.3)
         assert not os.path.exists(b.segment_path(segment))
         instance["id"] = "second"
-        await eventually(lambda: os.path.exists(b.segment_path(segment)))
+        restarted.set()
+        await eventually(lambda: len(passes) == 2, "a pass asked for by the restarted feed")
+        assert passes[1].copied == 1
+        assert os.path.exists(b.segment_path(segment))
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -14,7 +14,7 @@ import pytest
 from streamvault.backfiller.command import parse_start, settings_from_args
 from streamvault.cli import build_parser
 from streamvault.errors import BadTime
-from tests.helpers import free_port
+from tests.helpers import closed_port
 
 
 def test_start_is_hours_ago_or_a_time_in_any_zone() -> None:
@@ -74,7 +74,7 @@ def test_the_standalone_backfiller_removes_its_own_stale_temp_files(tmp_path: Pa
     os.utime(stale, (old, old))
     result = subprocess.run(
         [sys.executable, "-m", "streamvault", "backfill", "--base-dir", str(tmp_path),
-         "--channel", "a", "--node", f"http://127.0.0.1:{free_port()}", "--once"],
+         "--channel", "a", "--node", f"http://127.0.0.1:{closed_port()}", "--once"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert not stale.exists(), result.stderr[-2000:]

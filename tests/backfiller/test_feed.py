@@ -10,11 +10,13 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from streamvault.restreamer import feed
 from streamvault.restreamer.feed import ChangeLog
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import tombstone_name
+from tests.helpers import eventually
 
 from .conftest import Serve, at, write
 
@@ -28,8 +30,26 @@ print(seg.name)
 """
 
 
-def feed_app(store: SegmentStore) -> web.Application:
-    app = web.Application()
+Waiting = dict[str, int]
+
+
+def feed_app(store: SegmentStore, waiting: Waiting | None = None) -> web.Application:
+    """The feed alone; ``waiting`` counts the long-polls (with a cursor) inside the handler,
+    per quality, so a test knows when the server holds one."""
+    counts: Waiting = {} if waiting is None else waiting
+
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        quality = request.match_info.get("quality", "")
+        if "cursor" not in request.query:
+            return await handler(request)
+        counts[quality] = counts.get(quality, 0) + 1
+        try:
+            return await handler(request)
+        finally:
+            counts[quality] -= 1
+
+    app = web.Application(middlewares=[count])
     feed.setup(app, store, interval=0.05)
     return app
 
@@ -46,15 +66,19 @@ async def test_announces_a_segment_written_by_another_process(
 ) -> None:
     store = SegmentStore(str(tmp_path))
     existing = write(store, at(1))  # there before the server: not news
-    base = await serve(feed_app(store))
+    waiting: Waiting = {}
+    app = feed_app(store, waiting)
+    base = await serve(app)
     url = f"{base}/changes/ch/source"
     status, first = await get(session, url)
     assert status == 200
     assert first["changes"] == [] and first["reset"] is False
 
     poll = asyncio.create_task(get(session, url, cursor=str(first["cursor"]), timeout="20"))
-    await asyncio.sleep(0.2)
-    assert not poll.done()  # a long-poll waits for news
+    await eventually(lambda: waiting.get("source") == 1, "the server holding the long-poll")
+    assert await app[feed.FEED].scan() == 0  # a scan that finds nothing new...
+    await get(session, f"{base}/changes/ch/480p")  # ...and a request after it, answered
+    assert not poll.done() and waiting["source"] == 1  # a long-poll waits for news
     started = time.monotonic()
     writer = await asyncio.create_subprocess_exec(
         sys.executable, "-c", WRITER, str(tmp_path), at(2).isoformat(),
@@ -110,15 +134,25 @@ async def test_other_channels_do_not_wake_a_poll_and_bad_requests_are_refused(
     tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
 ) -> None:
     store = SegmentStore(str(tmp_path))
-    base = await serve(feed_app(store))
+    write(store, at(0))  # ch/source is held (a poll for a stream not held wakes on any news)
+    waiting: Waiting = {}
+    base = await serve(feed_app(store, waiting))
     _, first = await get(session, f"{base}/changes/ch/source")
+    source = asyncio.create_task(
+        get(session, f"{base}/changes/ch/source", cursor=str(first["cursor"]), timeout="20")
+    )
+    await eventually(lambda: waiting.get("source") == 1, "the server holding the long-poll")
     write(store, at(1), quality="480p")
-    await asyncio.sleep(0.3)
-    _, answer = await get(session, f"{base}/changes/ch/source", cursor=str(first["cursor"]),
-                          timeout="0.5")  # fmt: skip
-    assert answer["changes"] == []
     _, low = await get(session, f"{base}/changes/ch/480p", cursor=str(first["cursor"]), timeout="5")
     assert len(low["changes"]) == 1
+    # the 480p news has been announced, and the source long-poll is still waiting
+    assert not source.done() and waiting["source"] == 1
+    _, answer = await get(session, f"{base}/changes/ch/source", cursor=str(first["cursor"]),
+                          timeout="0")  # fmt: skip
+    assert answer["changes"] == []
+    news = write(store, at(2))  # what wakes it is news of its own quality, and only that
+    _, woken = await source
+    assert woken["changes"] == [{"hour": news.hour, "name": news.name}]
 
     assert (await get(session, f"{base}/changes/ch/source", cursor="abc"))[0] == 400
     assert (await get(session, f"{base}/changes/ch/source", timeout="-1"))[0] == 400

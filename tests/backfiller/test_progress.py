@@ -16,6 +16,7 @@ from streamvault.backfiller.progress import ETA, PENDING, Progress, format_line
 from streamvault.clock import FakeClock
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment, hash_bytes
+from tests.helpers import eventually
 
 from .conftest import NOW, Serve, at, closed_port_url, peer_app, tree, write
 
@@ -86,7 +87,7 @@ async def test_a_failing_peer_backs_off_and_recovers(
     assert copier.state(down).failures == 1 and not copier.available(down)
     # still backing off: a copy that only this peer can serve waits (fake time), then tries
     attempt = asyncio.create_task(copier.copy(segments[1], [down]))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: clock.sleepers == 1, "the copy waiting out the back-off")
     assert not attempt.done()
     await clock.advance(1)
     assert not await attempt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -239,16 +240,26 @@ async def test_copies_from_one_peer_are_bounded(
     for i in range(24):
         write(peer, at(i))
     app = peer_app(peer)
-    load = {"now": 0, "max": 0}
+    load = {"now": 0, "max": 0, "started": 0}
+    changed = asyncio.Condition()
 
     @web.middleware
     async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith("/segments/"):
             return await handler(request)
-        load["now"] += 1
-        load["max"] = max(load["max"], load["now"])
+        async with changed:
+            load["now"] += 1
+            load["started"] += 1
+            load["max"] = max(load["max"], load["now"])
+            changed.notify_all()
+            # held until as many copies run at once as are allowed, or all have begun: a
+            # bound that does not hold shows up at once, whatever the machine's speed (a
+            # copier that runs fewer goes on after 10 s, and fails the count below)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    changed.wait_for(lambda: load["now"] >= 3 or load["started"] >= 24), 10
+                )
         try:
-            await asyncio.sleep(0.02)
             return await handler(request)
         finally:
             load["now"] -= 1

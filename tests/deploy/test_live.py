@@ -19,20 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from streamvault.sim import ChannelConfig, Fault, SimConfig, Simulator
 from streamvault.store.disk import SegmentStore
-from tests.helpers import free_port
 
 from .deployfiles import (
     COMPOSE_CLUSTER,
@@ -136,18 +135,85 @@ def pod_command(tmp: Path, peer_port: int) -> list[str]:
     return [*args, "--channel", CHANNEL, "--no-downloader", "--recent-cutoff", "0"]
 
 
-async def start_node(args: list[str], base: Path, port: int, sim_url: str) -> Any:
-    return await asyncio.create_subprocess_exec(
+@dataclass
+class NodeProcess:
+    """A ``streamvault node`` child listening on the port it chose (``--port 0``), which its
+    "node up" log line names; its stderr is read as it comes (a full pipe would stall it)."""
+
+    process: asyncio.subprocess.Process
+    port: asyncio.Future[int]
+    stderr: list[bytes] = field(default_factory=list)
+    reader: asyncio.Task[None] | None = None
+
+    async def read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        while line := await self.process.stderr.readline():
+            self.stderr.append(line)
+            up = re.search(rb"node up: restreamer on http://127\.0\.0\.1:(\d+)", line)
+            if up and not self.port.done():
+                self.port.set_result(int(up[1]))
+        if not self.port.done():
+            self.port.set_exception(AssertionError(f"node exited: {self.text()[-3000:]}"))
+
+    def text(self) -> str:
+        return b"".join(self.stderr).decode(errors="replace")
+
+
+async def start_node(args: list[str], base: Path, sim_url: str) -> NodeProcess:
+    process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "streamvault",
         *args,
-        *("--base-dir", str(base), "--host", "127.0.0.1", "--port", str(port)),
+        *("--base-dir", str(base), "--host", "127.0.0.1", "--port", "0"),
         *("--twitch-gql-url", sim_url, "--twitch-usher-url", sim_url),
         env=node_env(),
         stdout=subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
+    node = NodeProcess(process, asyncio.get_running_loop().create_future())
+    node.reader = asyncio.create_task(node.read_stderr())
+    return node
+
+
+class HostName:
+    """What compose's network gives a service: an address the peers know before the service
+    starts. Here a loopback listener of the test's own (port 0, so no other test can take
+    it) that forwards each connection to the node's port once the node has said it."""
+
+    def __init__(self) -> None:
+        self.target: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._forward, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            port = await asyncio.wait_for(asyncio.shield(self.target), WAIT)
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
+        except (OSError, TimeoutError):
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
 
 
 def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
@@ -167,22 +233,24 @@ async def scrape(session: aiohttp.ClientSession, port: int) -> str:
         return await response.text()
 
 
-async def stop_all(nodes: dict[str, Any], run: LiveRun) -> None:
+async def stop_all(nodes: dict[str, NodeProcess], run: LiveRun) -> None:
     """SIGTERM every node at once, as ``docker compose stop`` does, and collect their ends."""
-    for process in nodes.values():
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
+    for node in nodes.values():
+        if node.process.returncode is None:
+            node.process.send_signal(signal.SIGTERM)
     ends = await asyncio.gather(
-        *(asyncio.wait_for(p.communicate(), 80) for p in nodes.values()), return_exceptions=True
+        *(asyncio.wait_for(n.process.wait(), 80) for n in nodes.values()), return_exceptions=True
     )
-    for (name, process), end in zip(nodes.items(), ends, strict=True):
+    for (name, node), end in zip(nodes.items(), ends, strict=True):
         if isinstance(end, BaseException):
-            process.kill()
-            await process.wait()
-            run.stderr[name] = f"did not stop within 80 s of SIGTERM: {end!r}"
-        else:
-            run.stderr[name] = end[1].decode(errors="replace")[-3000:]
-        run.exit_codes[name] = process.returncode
+            node.process.kill()
+            await node.process.wait()
+        assert node.reader is not None
+        await node.reader
+        run.stderr[name] = node.text()[-3000:]
+        if isinstance(end, BaseException):
+            run.stderr[name] += f"\ndid not stop within 80 s of SIGTERM: {end!r}"
+        run.exit_codes[name] = node.process.returncode
 
 
 def sim_config() -> SimConfig:
@@ -194,9 +262,22 @@ def sim_config() -> SimConfig:
     return SimConfig(channels=[channel], window=HISTORY + 15, faults=faults)
 
 
+def coverage_published(metrics: dict[str, str]) -> bool:
+    """Every recording node's page has the coverage figures of a pass."""
+    return all(
+        {"streamvault_coverage_holes", "streamvault_coverage_hour_holes"} <= sampled_names(text)
+        for name, text in metrics.items()
+        if name != "pod"
+    )
+
+
 async def exercise(tmp: Path, run: LiveRun) -> None:
-    ports = {name: free_port() for name in [*LOST, "pod"]}
-    bases = {name: tmp / name for name in ports}
+    names = [*LOST, "pod"]
+    hosts = {name: HostName() for name in names}
+    for host in hosts.values():
+        await host.start()
+    bases = {name: tmp / name for name in names}
+    nodes: dict[str, NodeProcess] = {}
     async with Simulator(sim_config()) as sim:
         wanted = {
             p.sequence: p.data_hash
@@ -204,12 +285,8 @@ async def exercise(tmp: Path, run: LiveRun) -> None:
             if p.sequence < HISTORY
         }
         assert len(wanted) == HISTORY
-        commands = cluster_commands({name: ports[name] for name in LOST})
-        commands["pod"] = pod_command(tmp, ports["node-a"])
-        nodes = {
-            name: await start_node(commands[name], bases[name], ports[name], sim.node_url(name))
-            for name in ports
-        }
+        commands = cluster_commands({name: hosts[name].port for name in LOST})
+        commands["pod"] = pod_command(tmp, hosts["node-a"].port)
 
         def complete() -> bool:
             held = {name: stored_hashes(base) for name, base in bases.items()}
@@ -219,18 +296,33 @@ async def exercise(tmp: Path, run: LiveRun) -> None:
             }
             return not any(run.missing.values())
 
+        ports: dict[str, int] = {}
         try:
+            for name in names:
+                nodes[name] = await start_node(commands[name], bases[name], sim.node_url(name))
+            for name, node in nodes.items():
+                ports[name] = await asyncio.wait_for(asyncio.shield(node.port), WAIT)
+                hosts[name].target.set_result(ports[name])
             await wait_for(complete, lambda: f"every node to hold every segment: {run.missing}")
             maps = bases["node-a"] / "coverage-maps"
             await wait_for(lambda: maps.is_dir() and any(maps.iterdir()), "coverage maps")
-            await asyncio.sleep(1.0)  # one more coverage pass over what is there now
+            deadline = asyncio.get_running_loop().time() + WAIT
             async with aiohttp.ClientSession() as session:
-                for name, port in ports.items():
-                    run.metrics[name] = await scrape(session, port)
+                while True:  # until a coverage pass has published its figures everywhere
+                    for name, port in ports.items():
+                        run.metrics[name] = await scrape(session, port)
+                    if coverage_published(run.metrics):
+                        break
+                    assert asyncio.get_running_loop().time() < deadline, (
+                        "timed out waiting for every node's coverage figures"
+                    )
+                    await asyncio.sleep(0.2)
             run.maps = sorted(p.name for p in maps.iterdir())
             run.health_up = await asyncio.to_thread(run_healthcheck, ports["node-a"])
         finally:
             await stop_all(nodes, run)
+            for host in hosts.values():
+                await host.close()
     run.health_down = await asyncio.to_thread(run_healthcheck, ports["node-a"])
 
 

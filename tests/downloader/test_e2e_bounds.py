@@ -104,9 +104,9 @@ async def test_a_refused_media_playlist_connection_backs_off(
     from streamvault.clock import ScaledClock
     from streamvault.downloader.service import ChannelSpec, Downloader
     from streamvault.store.disk import SegmentStore
-    from tests.helpers import free_port
+    from tests.helpers import closed_port
 
-    closed = free_port()
+    closed = closed_port()
     masters = 0
 
     async def master(request: web.Request) -> web.Response:

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import aiohttp
-from tests.helpers import free_port
 
 from streamvault.node.config import NodeConfig
 from streamvault.node.runtime import Node
@@ -83,7 +82,6 @@ async def test_node_records_serves_and_has_a_console(tmp_path: Path) -> None:
 async def test_node_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     config = SimConfig(channels=[ChannelConfig("alpha", ["source"], history=4)], time_scale=1.0)
     async with Simulator(config) as sim:
-        port = free_port()
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -96,7 +94,7 @@ async def test_node_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             "--host",
             "127.0.0.1",
             "--port",
-            str(port),
+            "0",
             "--twitch-gql-url",
             sim.base_url,
             "--twitch-usher-url",

@@ -19,6 +19,7 @@ from streamvault.restreamer.http import Handler
 from streamvault.restreamer.sendfile import TCP_CORK
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import encode_hash, parse_name, tombstone_name
+from tests.helpers import eventually, tcp_queues
 
 from .conftest import Archive, serve
 from .rawhttp import raw_request
@@ -223,7 +224,14 @@ async def test_a_segment_larger_than_the_socket_buffer_reaches_a_slow_reader_who
             target = f"/segments/big/source/{segment.hour}/{segment.name}"
             writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         await writer.drain()
-        await asyncio.sleep(0.3)  # the server fills the socket buffer and has to wait
+        sock = writer.get_extra_info("socket")
+        mine = sock.getsockname()[1]
+
+        def server_waits() -> bool:  # the server filled the socket buffers and has to wait
+            server_side, my_side = tcp_queues(client.port, mine), tcp_queues(mine, client.port)
+            return bool(server_side and my_side and server_side[0] > 0 and my_side[1] > 0)
+
+        await eventually(server_waits, "the server waiting for a slow reader")
         for body in (big, small):
             head = await reader.readuntil(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 200"), head

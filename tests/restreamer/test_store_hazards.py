@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import hash_bytes
-from tests.helpers import free_port
+from tests.helpers import closed_port, free_port
 
 from .conftest import Archive, build_archive, serve
 from .hostile_client import restreamer, run_schemathesis, wait_until_up
@@ -211,7 +211,7 @@ async def test_node_and_download_start_with_an_unreadable_lost_and_found(
     hazardous_store: Archive,
 ) -> None:
     port = free_port()
-    dead = f"http://127.0.0.1:{free_port()}"  # Twitch is not reachable: it need not be
+    dead = f"http://127.0.0.1:{closed_port()}"  # Twitch is not reachable: it need not be
     commands = {
         "node": ["node", "--base-dir", hazardous_store.base, "--host", "127.0.0.1",
                  "--port", str(port), "--no-backfiller", "--channel", "x",

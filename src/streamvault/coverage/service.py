@@ -55,7 +55,6 @@ class CoverageService:
         self.table_hours = table_hours
         self.maps_dir = os.path.join(store.base_dir, MAPS_DIR)
         self.passes = 0
-        self.last_pass: PassReport | None = None
 
     def run_pass(self) -> PassReport:
         """Scan every variant once, then redraw the maps of those that changed."""
@@ -67,7 +66,6 @@ class CoverageService:
                 written.extend(self.write_maps(variant.channel, variant.quality))
         report = PassReport(tuple(variants), tuple(written), time.perf_counter() - began)
         self.passes += 1
-        self.last_pass = report
         log.log(
             logging.INFO if self.passes == 1 else logging.DEBUG,  # the first pass, then quietly
             "coverage pass %d: %d variants, %d hour directories listed, %d maps written in %.3f s",

@@ -176,7 +176,7 @@ class SegmentGetter:
                 attempt.outcome = "failed" if attempt.task.cancelled() else attempt.task.result()
         for final in ("gone", "refused"):
             if any(a.outcome == final for a in attempts):
-                return final  # type: ignore[return-value]
+                return final
         full = [a for a in attempts if a.outcome == "full"]
         if full:
             await self._commit(full[0], "suspect" if self.fetch.suspect else "full")

@@ -19,18 +19,13 @@ from aiohttp import web
 from ..clock import Clock, SystemClock
 from ..metrics import CONTENT_TYPE, render
 from ..store.disk import SegmentStore
-from . import chat, coverage, cuts, files, maps, pages, playlists, stills
+from . import chat, coverage, cuts, feed, files, maps, pages, playlists, stills
 from .archive import Archive
 from .cache import InFlight
 from .http import add_cors, answer_middleware
 from .openapi import build_paths, handle_openapi
 from .rendered import RenderedCuts
 from .state import ARCHIVE, CLOCK, INFLIGHT, OPENAPI_PATHS, RENDERED
-
-try:
-    from . import feed
-except ImportError:  # the change feed is optional
-    feed = None  # type: ignore[assignment]
 
 __all__ = ["ARCHIVE", "CLOCK", "INFLIGHT", "OPENAPI_PATHS", "create_app"]
 
@@ -70,6 +65,5 @@ def create_app(
     stills.setup(app)
     pages.setup(app)
     app.on_response_prepare.append(add_cors)
-    if feed is not None:
-        feed.setup(app, store)
+    feed.setup(app, store)
     return app

@@ -68,7 +68,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         ChannelConfig(
             name=name,
             qualities=list(args.qualities),
-            master_style=styles[min(i, len(styles) - 1)],  # type: ignore[arg-type]
+            master_style=styles[min(i, len(styles) - 1)],
             history=args.history,
         )
         for i, name in enumerate(args.channels)

@@ -195,13 +195,3 @@ class FaultSet:
             ):
                 return fault
         return None
-
-    def segment_faults(
-        self, channel: str, quality: str | None, node: str | None,
-        sequence: int, stream_seconds: float,
-    ) -> list[Fault]:  # fmt: skip
-        return [
-            fault
-            for fault in self._faults
-            if fault.selects(channel, quality, node) and fault.covers(sequence, stream_seconds)
-        ]

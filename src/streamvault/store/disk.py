@@ -302,24 +302,10 @@ class SegmentStore:
         """Parsed listing of an hour: visible segments, bad names and tombstones."""
         return list_hour(self.hour_dir(channel, quality, hour), channel, quality, hour)
 
-    def segments_in_hours(self, channel: str, quality: str, hours: Iterable[str]) -> list[Segment]:
-        found: list[Segment] = []
-        for hour in hours:
-            found.extend(self.segments(channel, quality, hour).segments)
-        return found
-
     def segment_path(self, segment: Segment | ChatBatch) -> str:
         return os.path.join(
             self.hour_dir(segment.channel, segment.quality, segment.hour), segment.name
         )
-
-    def size_of(self, segment: Segment) -> int:
-        if segment.size is not None:
-            return segment.size
-        try:
-            return os.stat(self.segment_path(segment)).st_size
-        except OSError:
-            return 0
 
     # --- maintenance -----------------------------------------------------------------------
 
@@ -437,8 +423,8 @@ UNREADABLE = UnreadableWarnings()
 
 def _scandir(path: str | int, shown: str = "") -> list[os.DirEntry[str]]:
     try:
-        with os.scandir(path) as entries:  # type: ignore[type-var]
-            return list(entries)  # type: ignore[arg-type]
+        with os.scandir(path) as entries:
+            return list(entries)
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as err:

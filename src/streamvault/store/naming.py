@@ -277,7 +277,7 @@ def parse_name(channel: str, quality: str, hour: datetime | str, name: str) -> S
         start,
         parse_duration(duration_text, name),
         type_text,
-        hash_text,  # type: ignore[arg-type]
+        hash_text,
     )
 
 
