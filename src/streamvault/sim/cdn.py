@@ -171,7 +171,11 @@ async def _segment(
         (
             found
             for kind in (
-                "segment_status", "empty_body", "truncate", "stall_then_truncate", "reset_mid_body"
+                "segment_status",
+                "empty_body",
+                "truncate",
+                "stall_then_truncate",
+                "reset_mid_body",
             )
             if (found := sim.segment_fault(kind, timeline, quality, node, sequence)) is not None
         ),
