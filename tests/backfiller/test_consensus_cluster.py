@@ -156,3 +156,37 @@ async def test_nothing_is_decided_while_a_peer_does_not_answer(
     assert whole.name not in names(stores[1], short)  # and no second version copied
     [record] = await coverage_records(session, urls[1], whole)
     assert record["outcome"] == "pending"
+
+
+async def test_copies_of_a_short_version_never_outvote_the_whole_one(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    """b got a's short copy before its own download landed, c copied it too: three votes
+    for the short version, one for the whole one. The whole one must survive everywhere."""
+    stores, urls, (short, whole) = await cluster(
+        tmp_path, serve, session, {"a": [SHORT], "b": [SHORT, WHOLE], "c": [SHORT]}
+    )
+    await passes(stores, urls, session, rounds=3)
+    views = [visible(store) for store in stores]
+    assert views[0] == views[1] == views[2]
+    for store in stores:
+        assert whole.name in names(store, whole)
+        assert short.name not in names(store, whole)
+    [record] = await coverage_records(session, urls[1], whole)
+    assert (record["outcome"], record["winner"]) == ("prefix", whole.name)
+
+
+async def test_a_node_never_hides_the_whole_version_for_its_short_copy(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    """c holds only the whole version and sees a majority for the short one: it copies the
+    short one, but once it holds both bytes it does not hide the whole one."""
+    stores, urls, (short, whole) = await cluster(
+        tmp_path, serve, session, {"a": [SHORT], "b": [SHORT], "c": [WHOLE]}
+    )
+    c = backfiller(stores[2], urls[:2], session, qualities=("source",))
+    await c.run_pass()
+    assert {short.name, whole.name} <= set(names(stores[2], whole))  # kept both
+    await c.run_pass()  # with both here, its own bytes decide: the short one goes
+    assert whole.name in names(stores[2], whole)
+    assert short.name not in names(stores[2], whole)

@@ -88,6 +88,9 @@ class Campaign:
         self.schedule = [Step(**step) for step in spec["schedule"]]
         self.end = float(spec["end"])
         self.cache_dir = spec.get("cache_dir")
+        # sim seconds a node leaves a new segment to its own downloader: a copy of a short
+        # version that lands before the node's own download makes that node vote for both
+        self.recent_cutoff = float(spec.get("recent_cutoff", 8.0))
         self.injected: Counter[str] = Counter()
         self.events: list[str] = []
         self.started = time.monotonic()
@@ -110,7 +113,8 @@ class Campaign:
             *self.network.exec_prefix(name), sys.executable, "-m", "streamvault", "node",
             "--base-dir", node.base_dir, "--channel", CHANNEL, "--qualities", QUALITY,
             "--host", "0.0.0.0", "--port", str(PORT), "--localhost", self.url(name),
-            "--twitch-gql-url", source, "--twitch-usher-url", source, "--recent-cutoff", "8",
+            "--twitch-gql-url", source, "--twitch-usher-url", source,
+            "--recent-cutoff", str(self.recent_cutoff),
             *(arg for peer in self.network.names if peer != name
               for arg in ("--node", self.url(peer))),
         ]  # fmt: skip
@@ -368,6 +372,7 @@ def main() -> int:
 def spec_for(
     network: Network, root: str, dirs: dict[str, str], scale: float,
     schedule: tuple[Step, ...] | list[Step], end: float, cache_dir: str | None = None,
+    recent_cutoff: float = 8.0,
 ) -> dict[str, Any]:  # fmt: skip
     return {
         "network": {"prefix": network.prefix, "subnet": network.subnet, "names": network.names},
@@ -378,6 +383,7 @@ def spec_for(
         "schedule": [asdict(step) for step in schedule],
         "end": end,
         "cache_dir": cache_dir,
+        "recent_cutoff": recent_cutoff,
     }
 
 

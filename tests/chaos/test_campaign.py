@@ -26,7 +26,7 @@ def test_nothing_is_lost_and_the_archives_agree(
 ) -> None:
     dirs = {"a": str(tmp_path / "a"), "b": str(tmp_path / "b"), "c": small_disk}
     spec = spec_for(chaos_network, str(tmp_path), dirs, SCALE, CHAOS, END,
-                    cache_dir=str(tmp_path / "video"))  # fmt: skip
+                    cache_dir=str(tmp_path / "video"), recent_cutoff=12.0)  # fmt: skip
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(spec))
     done = subprocess.run(

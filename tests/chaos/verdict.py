@@ -145,11 +145,12 @@ def judge(
         for node, view in views.items()
         if segment.name not in view
     ]
+    # a short copy of a segment nobody received whole is the best there is: kept, not "still"
     still = [
         f"{node}: {segment.name}"
         for segment in truncated
         for node, view in views.items()
-        if segment.name in view
+        if segment.name in view and segment.start in whole
     ]
     lags = [
         max(times.values()) - whole[start].end.timestamp()

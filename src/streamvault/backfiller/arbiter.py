@@ -148,7 +148,7 @@ class Arbiter:
         decisions = []
         for disagreement in found:
             evidence = None
-            if complete and needs_bytes(disagreement):
+            if complete:
                 evidence = await self._evidence_for(disagreement, peers)
             decisions.append(decide(disagreement, evidence, complete))
         hold: set[str] = set()
@@ -188,8 +188,17 @@ class Arbiter:
         return segment.name in names
 
     def _hide(self, loser: Segment, winner: Segment) -> bool:
-        """Hide ``loser`` if it is still visible and ``winner`` is here and visible."""
+        """Hide ``loser`` if it is still visible and ``winner`` is here and visible, unless
+        the winner is the loser cut short (then the next pass decides on those bytes)."""
         if not self._visible(loser) or not self._visible(winner):
+            return False
+        winner_path, loser_path = self.store.segment_path(winner), self.store.segment_path(loser)
+        if os.stat(winner_path).st_size < os.stat(loser_path).st_size and is_prefix(
+            winner_path, loser_path
+        ):
+            stream_logger(log, loser.channel, loser.quality).warning(
+                "hash consensus: not hiding %s: %s is a byte prefix of it", loser.name, winner.name
+            )
             return False
         self.store.write_tombstone(loser)
         CONSENSUS_TOMBSTONES.labels(loser.channel, loser.quality).inc()
@@ -203,7 +212,15 @@ class Arbiter:
     async def _evidence_for(
         self, disagreement: Disagreement, peers: dict[str, Peer]
     ) -> Evidence | None:
+        """Bytes compared: of the tied versions (fetching a peer's, within the pass's budget),
+        or, without a tie, of the versions this node holds itself (free: the majority guard)."""
         tied = needs_bytes(disagreement)
+        if not tied:
+            mine = tuple(v.segment for v in disagreement.versions if SELF in v.holders)
+            if len(mine) < 2:
+                return None
+            paths = {s.hash: self.store.segment_path(s) for s in mine}
+            return await asyncio.to_thread(_compare, paths)
         key = frozenset(s.hash for s in tied)
         cached = self._evidence.get(key)
         if cached is not None:
@@ -214,13 +231,13 @@ class Arbiter:
         self._budget -= 1
         temps: list[TempFile] = []
         try:
-            paths: dict[str, str] = {}
+            fetched: dict[str, str] = {}
             for segment in tied:
                 path = await self._bytes_of(disagreement, segment, peers, temps)
                 if path is None:
                     return None
-                paths[segment.hash] = path
-            evidence = await asyncio.to_thread(_compare, paths)
+                fetched[segment.hash] = path
+            evidence = await asyncio.to_thread(_compare, fetched)
         finally:
             for temp in temps:
                 temp.discard()
@@ -309,12 +326,12 @@ class Arbiter:
 
 
 def _compare(paths: dict[str, str]) -> Evidence:
-    """Sizes of each version, and which ones are prefixes of the longest."""
+    """Sizes of each version, and every pair of which the shorter is a prefix of the longer."""
     sizes = {hash: os.stat(path).st_size for hash, path in paths.items()}
-    longest = max(sizes, key=lambda h: (sizes[h], h))
     prefixes = frozenset(
-        (hash, longest)
-        for hash, path in paths.items()
-        if hash != longest and is_prefix(path, paths[longest])
+        (short, long)
+        for short in paths
+        for long in paths
+        if sizes[short] < sizes[long] and is_prefix(paths[short], paths[long])
     )
     return Evidence(sizes, prefixes)

@@ -11,6 +11,12 @@ Two ``full`` files with the same start (within 1 ms) and duration but different 
    as :class:`Evidence`;
 3. otherwise it is **undecidable**: kept on every side and reported, never guessed.
 
+One guard sits on the majority: copies count as votes, so a short version copied to a node
+before its own download landed can outvote the whole one. When the bytes at hand show the
+majority's version to be a byte prefix of a longer one, it was cut short: the prefix rule
+decides instead (outcome ``prefix``), and the shell never hides a version the winner is a
+prefix of. "Nothing any node received whole is lost" (SPEC §15) outranks a head count.
+
 A decision is only taken on a complete view (every peer answered for the hour); until then,
 or until the bytes are compared, it is **pending**. Deciding never depends on the order in
 which the peers' listings come: versions and holders are sets, ties are broken by nothing.
@@ -85,7 +91,8 @@ class Evidence:
     """What the bytes of some versions say: their sizes, and which is a prefix of which."""
 
     sizes: Mapping[str, int] = field(default_factory=dict)  # hash -> bytes
-    prefixes: frozenset[tuple[str, str]] = frozenset()  # (shorter, longer): a byte prefix
+    #: every (shorter, longer) pair of the versions compared where one is a byte prefix
+    prefixes: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,36 +200,62 @@ def decide(disagreement: Disagreement, evidence: Evidence | None, complete: bool
     """Decide one disagreement (majority, then prefix rule); never guesses.
 
     ``complete`` says every node's listing of the hour is in; ``evidence`` covers (at least)
-    the tied versions when there is a tie.
+    the tied versions when there is a tie. A winner that the evidence shows to be a longer
+    version cut short loses to the prefix rule over every version the evidence covers.
     """
     if not complete:
         return Decision(disagreement, "pending", None, "not every peer answered")
     tied = disagreement.tied()
     if len(tied) == 1:
-        winner = tied[0]
-        return Decision(
-            disagreement, "majority", winner.segment,
-            f"{len(winner.holders)} of {_holder_count(disagreement)} nodes hold it",
+        most = tied[0]
+        decision = Decision(
+            disagreement, "majority", most.segment,
+            f"{len(most.holders)} of {_holder_count(disagreement)} nodes hold it",
         )  # fmt: skip
-    sizes = evidence.sizes if evidence is not None else {}
-    if any(v.hash not in sizes for v in tied):
-        return Decision(disagreement, "pending", None, "tied; bytes not compared yet")
-    assert evidence is not None
+    else:
+        sizes = evidence.sizes if evidence is not None else {}
+        if any(v.hash not in sizes for v in tied):
+            return Decision(disagreement, "pending", None, "tied; bytes not compared yet")
+        assert evidence is not None
+        decision = _by_prefix(disagreement, tied, evidence, "tied")
+    winner = decision.winner
+    if winner is not None and evidence is not None and cut_short(winner.hash, evidence):
+        known = tuple(v for v in disagreement.versions if v.hash in evidence.sizes)
+        why = f"the {decision.outcome} version is a longer one cut short"
+        return _by_prefix(disagreement, known, evidence, why)
+    return decision
+
+
+def cut_short(hash: str, evidence: Evidence) -> bool:
+    """Whether the bytes show version ``hash`` to be a byte prefix of a longer version."""
+    return any(
+        short == hash and evidence.sizes.get(short, 0) < evidence.sizes.get(long, 0)
+        for short, long in evidence.prefixes
+    )
+
+
+def _by_prefix(
+    disagreement: Disagreement, tied: tuple[Version, ...], evidence: Evidence, why: str
+) -> Decision:
+    """The longest of ``tied`` when every other one is a byte prefix of it."""
+    sizes = evidence.sizes
     longest = max(sizes[v.hash] for v in tied)
     top = [v for v in tied if sizes[v.hash] == longest]
     if len(top) > 1:
         return Decision(
             disagreement, "undecidable", None,
-            f"tied between {len(tied)} versions, {len(top)} of them {longest} bytes long",
+            f"{why} between {len(tied)} versions, {len(top)} of them {longest} bytes long",
         )  # fmt: skip
     winner = top[0]
     short = [v for v in tied if v is not winner]
     if all((v.hash, winner.hash) in evidence.prefixes for v in short):
         return Decision(
             disagreement, "prefix", winner.segment,
-            f"tied; the other {len(short)} version(s) are byte prefixes of this one",
+            f"{why}; the other {len(short)} version(s) are byte prefixes of this one",
         )  # fmt: skip
-    return Decision(disagreement, "undecidable", None, "tied; no version is a prefix of the other")
+    return Decision(
+        disagreement, "undecidable", None, f"{why}; no version is a prefix of the other"
+    )
 
 
 def _holder_count(disagreement: Disagreement) -> int:
