@@ -112,10 +112,14 @@ def main() -> int:
         print(done.stderr[-4000:], file=sys.stderr)
         return 1
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    with open(os.path.join(root, "result.json"), "w") as f:
+        json.dump(result, f, indent=1)
     print(f"ran {time.monotonic() - started:.0f} s; faults injected: {result['faults_injected']}")
     print(f"segments published {result['published']}, received whole {result['received_whole']}, "
           f"lost {result['segments_lost']} (target 0), missed by every node "
           f"{result['never_whole']}")  # fmt: skip
+    for start, files in result.get("never_whole_files", {}).items():
+        print(f"  missed by every node: {start}: {'; '.join(files) or 'no file anywhere'}")
     print(f"archives identical: {result['identical']} (converged "
           f"{result['converged_after_s']} s after healing); temp files "
           f"{len(result['temp_files'])}, torn files {len(result['torn_files'])}")  # fmt: skip

@@ -152,6 +152,15 @@ def judge(
         for node, view in views.items()
         if segment.name in view and segment.start in whole
     ]
+    never = sorted(set(truth) - set(whole))
+    seen: dict[str, list[str]] = {}
+    for start in never[:10]:
+        seen[start.isoformat()] = [
+            f"{node}: {segment.type} {segment.hash[:8]} {os.stat(path).st_size} B"
+            for node, files in nodes.items()
+            for segment, path in files.on_disk
+            if segment.start == start
+        ]
     lags = [
         max(times.values()) - whole[start].end.timestamp()
         for start, times in arrival.items()
@@ -161,7 +170,7 @@ def judge(
         identical=identical,
         published=len(truth),
         received_whole=len(whole),
-        never_whole=len(set(truth) - set(whole)),
+        never_whole=len(never),
         lost=sorted(lost),
         temp_files=[p for files in nodes.values() for p in files.temp],
         torn_files=[p for files in nodes.values() for p in files.torn],
@@ -169,4 +178,5 @@ def judge(
         truncated_still_visible=sorted(still),
         lag_p50=percentile(lags, 0.5),
         lag_p99=percentile(lags, 0.99),
+        details={"never_whole_files": seen},
     )
