@@ -117,7 +117,8 @@ def main() -> int:
     print(f"ran {time.monotonic() - started:.0f} s; faults injected: {result['faults_injected']}")
     print(f"segments published {result['published']}, received whole {result['received_whole']}, "
           f"lost {result['segments_lost']} (target 0), missed by every node "
-          f"{result['never_whole']}")  # fmt: skip
+          f"{result['never_whole']} (not counted: {result['before_any_node']} that left the "
+          "live playlist before any node was up)")  # fmt: skip
     for start, files in result.get("never_whole_files", {}).items():
         print(f"  missed by every node: {start}: {'; '.join(files) or 'no file anywhere'}")
     print(f"archives identical: {result['identical']} (converged "

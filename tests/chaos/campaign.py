@@ -98,6 +98,7 @@ class Campaign:
         self.http: aiohttp.ClientSession | None = None
         self._truncations: dict[str, Fault] = {}
         self._killed_mid_write = 0
+        self._first_listed: int | None = None
 
     # --- nodes ------------------------------------------------------------------------------
 
@@ -131,6 +132,11 @@ class Campaign:
                 *args, stdout=log, stderr=log, env=env, start_new_session=True
             )
         await self.wait_up(name)
+        if self._first_listed is None:
+            # segments that left the live playlist before any node was up: nobody could get them
+            timeline = self.sim.channel(CHANNEL)
+            assert timeline is not None
+            self._first_listed = self.sim.live_sequence(timeline) - self.sim.config.window
         self.events.append(f"{self.now():.0f}: node {name} up (clock offset {offset:+.0f} s)")
 
     async def wait_up(self, name: str, timeout: float = 60.0) -> None:
@@ -298,9 +304,11 @@ class Campaign:
         def sim_time(mtime: float) -> float:
             return self.epoch + (mtime - self.epoch) * self.scale
 
+        first = self._first_listed or 0
+        unreachable = {p.program_date_time for p in published if p.sequence < first}
         return judge(
             nodes, truth, lambda start: sim.segment_bytes(CHANNEL, QUALITY, sequences[start]),
-            sim_time,
+            sim_time, unreachable,
         )  # fmt: skip
 
     async def converge(self, sim: Simulator, timeout: float = 150.0) -> float | None:

@@ -115,9 +115,12 @@ def judge(
     truth: Mapping[datetime, str],
     truth_bytes: Callable[[datetime], bytes],
     sim_time: Callable[[float], float],
+    unreachable: set[datetime] | None = None,
 ) -> Verdict:
     """``truth``: start -> hash of every published segment; ``sim_time(mtime)`` maps a file's
-    modification time to the simulator's time line (for replication lag)."""
+    modification time to the simulator's time line (for replication lag); ``unreachable``:
+    starts of segments that left the live playlist before any node was up (not counted as
+    missed by every node)."""
     views = {name: visible_names(files) for name, files in nodes.items()}
     identical = len({frozenset(v) for v in views.values()}) == 1 and all(
         files.visible == next(iter(nodes.values())).visible for files in nodes.values()
@@ -152,7 +155,7 @@ def judge(
         for node, view in views.items()
         if segment.name in view and segment.start in whole
     ]
-    never = sorted(set(truth) - set(whole))
+    never = sorted(set(truth) - set(whole) - (unreachable or set()))
     seen: dict[str, list[str]] = {}
     for start in never[:10]:
         seen[start.isoformat()] = [
@@ -178,5 +181,5 @@ def judge(
         truncated_still_visible=sorted(still),
         lag_p50=percentile(lags, 0.5),
         lag_p99=percentile(lags, 0.99),
-        details={"never_whole_files": seen},
+        details={"never_whole_files": seen, "before_any_node": len(unreachable or ())},
     )
