@@ -27,7 +27,7 @@ losers only once the winner is here (a node never hides its only copy).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -282,3 +282,35 @@ def local_actions(decision: Decision, node: str) -> LocalActions:
         tombstone=tuple(s for s in decision.losers if s.name in mine),
         hold_back=losers,
     )
+
+
+def superseded(
+    tombstoned: Sequence[Segment],
+    local_names: Iterable[str],
+    tolerance: timedelta = START_TOLERANCE,
+) -> dict[str, Segment]:
+    """For ``tombstoned`` full segments (of one hour directory): the visible local full segment
+    of the same start and duration but another hash that would replace each, where there is
+    one. The shell checks the bytes (the replacement must start with the hidden version's, if
+    that is here) before it lets such a tombstone pass the valve uncounted (SPEC §15)."""
+    full = [s for s in tombstoned if s.is_full]
+    if not full:
+        return {}
+    first = full[0]
+    hour = parse_hour(first.hour)
+    names = list(local_names)
+    hidden = {hidden_segment_name(n) for n in names if is_tombstone_name(n)}
+    visible: dict[float, list[Segment]] = {}
+    for name in names:
+        if name in hidden or is_tombstone_name(name) or is_temp_name(name):
+            continue
+        segment = _parse(first.channel, first.quality, hour, name)
+        if segment is not None and segment.is_full:
+            visible.setdefault(segment.duration, []).append(segment)
+    found: dict[str, Segment] = {}
+    for s in full:
+        for other in visible.get(s.duration, ()):
+            if abs(other.start - s.start) <= tolerance and other.hash != s.hash:
+                found[s.name] = other
+                break
+    return found

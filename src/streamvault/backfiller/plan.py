@@ -73,14 +73,16 @@ class _LocalIndex:
     names: frozenset[str]
     hidden: frozenset[str]  # stems hidden by a local tombstone (either form)
     by_identity: dict[tuple[float, str, str], tuple[datetime, ...]]  # (duration, type, hash)
-    full_starts: dict[float, tuple[datetime, ...]]  # duration -> starts of visible full files
+    #: duration -> (start, stem) of the visible full files
+    full_starts: dict[float, tuple[tuple[datetime, str], ...]]
 
-    def disputes(self, item: Replica, tolerance: timedelta) -> bool:
-        """A full segment not held here, but a local full one has its start and duration."""
+    def disputes(self, item: Replica, tolerance: timedelta, gone: Collection[str]) -> bool:
+        """A full segment not held here, but a local full one has its start and duration
+        (one the peer has not hidden: stems in ``gone``)."""
         if not isinstance(item, Segment) or not item.is_full:
             return False
         starts = self.full_starts.get(item.duration, ())
-        return any(abs(start - item.start) <= tolerance for start in starts)
+        return any(abs(s - item.start) <= tolerance and stem not in gone for s, stem in starts)
 
     def holds(self, item: Replica, tolerance: timedelta) -> bool:
         if item.name in self.names:
@@ -130,10 +132,11 @@ def _local_index(parser: _Parser, names: Iterable[str]) -> _LocalIndex:
             by_identity.setdefault(key, []).append(segment.start)
             if segment.is_full:
                 full.append(segment)
-    full_starts: dict[float, list[datetime]] = {}
+    full_starts: dict[float, list[tuple[datetime, str]]] = {}
     for segment in full:
-        if file_stem(segment.name) not in hidden:
-            full_starts.setdefault(segment.duration, []).append(segment.start)
+        stem = file_stem(segment.name)
+        if stem not in hidden:
+            full_starts.setdefault(segment.duration, []).append((segment.start, stem))
     return _LocalIndex(
         frozenset(all_names),
         frozenset(hidden),
@@ -199,7 +202,7 @@ def plan_hour(
             or local.holds(item, tolerance)
         ):
             continue
-        elif isinstance(item, Segment) and local.disputes(item, tolerance):
+        elif isinstance(item, Segment) and local.disputes(item, tolerance, remote_hidden):
             disputed[item.name] = item
         elif not parser.chat and now - item.start < recent_cutoff:
             too_recent[item.name] = item
