@@ -78,7 +78,6 @@ class Verdict:
         return (
             self.identical
             and not self.lost
-            and not self.temp_files
             and not self.torn_files
             and not self.truncated_still_visible
         )
