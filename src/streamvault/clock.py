@@ -50,6 +50,14 @@ class ScaledClock:
         self.origin = origin or datetime.now(UTC)
         self._real_origin = time.monotonic()
 
+    @classmethod
+    def anchored(cls, scale: float, epoch: float) -> ScaledClock:
+        """A scaled clock that shows real time at the Unix time ``epoch``: every process
+        that makes one with the same scale and epoch (a simulator and the nodes recording it,
+        a node after a restart) shares one time line."""
+        wall = time.time()
+        return cls(scale, datetime.fromtimestamp(epoch + (wall - epoch) * scale, UTC))
+
     def monotonic(self) -> float:
         return (time.monotonic() - self._real_origin) * self.scale
 
@@ -58,6 +66,24 @@ class ScaledClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.scale)
+
+
+class OffsetClock:
+    """Another clock's time, ``offset`` seconds off (a node whose clock is wrong); waits and
+    the monotonic clock are the other clock's."""
+
+    def __init__(self, clock: Clock, offset: float) -> None:
+        self.clock = clock
+        self.offset = timedelta(seconds=offset)
+
+    def now(self) -> datetime:
+        return self.clock.now() + self.offset
+
+    def monotonic(self) -> float:
+        return self.clock.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.clock.sleep(seconds)
 
 
 class FakeClock:

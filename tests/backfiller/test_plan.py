@@ -42,10 +42,12 @@ def fetched(
         ([name(2)], [name(2.001)], []),
         # more than 1 ms apart: a different segment
         ([name(2)], [name(2.0011)], [name(2.0011)]),
-        # same start but another hash, type or duration: fetched (selection picks the best)
-        ([name(2)], [name(2, HASH_B)], [name(2, HASH_B)]),
+        # same start but another type or duration: fetched (selection picks the best)
         ([name(2, type="partial")], [name(2)], [name(2)]),
         ([name(2, duration=1.5)], [name(2)], [name(2)]),
+        # a full one of another hash is disputed: hash consensus decides (SPEC §15)
+        ([name(2)], [name(2, HASH_B)], []),
+        ([name(2, type="suspect")], [name(2, HASH_B)], [name(2, HASH_B)]),
         # temp files and names that do not parse are never fetched
         (
             [],

@@ -73,6 +73,28 @@ async def test_stall_then_truncate(sim: Simulator, session: aiohttp.ClientSessio
     assert 0 < len(body) < len(full) and full.startswith(body)
 
 
+async def test_truncate_is_clean_short_and_at_once_for_one_node(
+    sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    sim.add_fault(Fault("truncate", sequence=4, truncate_fraction=0.3, node="c"))
+    full = sim.segment_bytes("alpha", "source", 4)
+    for node, whole in (("c", False), ("a", True), (None, True)):
+        base = sim.node_url(node) if node else sim.base_url
+        urls = segment_urls(await live_playlist(session, sim, base=base))
+        started = sim.clock.monotonic()
+        async with session.get(urls[4]) as response:
+            body = await response.read()  # no transport error: a clean end
+            length = response.content_length
+        assert sim.clock.monotonic() - started < 5.0  # no stall
+        assert response.status == 200 and length == len(body)
+        if whole:
+            assert body == full
+        else:
+            assert 0 < len(body) < len(full) and full.startswith(body)
+            assert len(body) % 188 == 0
+    assert sim.counters["faults_applied"]["truncate"] == 1
+
+
 async def test_reset_mid_body(sim: Simulator, session: aiohttp.ClientSession) -> None:
     sim.add_fault(Fault("reset_mid_body", sequence=4))
     urls = segment_urls(await live_playlist(session, sim))

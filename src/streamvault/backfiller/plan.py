@@ -57,6 +57,9 @@ class HourPlan:
     fetch: tuple[Replica, ...] = ()  # files to copy, in time order
     tombstones: tuple[Replica, ...] = ()  # files to hide here (tombstones to create)
     too_recent: tuple[Replica, ...] = ()  # missing but younger than the cut-off
+    #: full segments whose start and duration match a local full one of another hash: a
+    #: disagreement (SPEC §15), left to hash consensus instead of copied beside it
+    disputed: tuple[Segment, ...] = ()
     bad: tuple[str, ...] = ()  # remote names this node cannot use (logged and counted)
     future: tuple[str, ...] = ()  # names that start in the future: no honest peer lists them
 
@@ -70,6 +73,16 @@ class _LocalIndex:
     names: frozenset[str]
     hidden: frozenset[str]  # stems hidden by a local tombstone (either form)
     by_identity: dict[tuple[float, str, str], tuple[datetime, ...]]  # (duration, type, hash)
+    #: duration -> (start, stem) of the visible full files
+    full_starts: dict[float, tuple[tuple[datetime, str], ...]]
+
+    def disputes(self, item: Replica, tolerance: timedelta, gone: Collection[str]) -> bool:
+        """A full segment not held here, but a local full one has its start and duration
+        (one the peer has not hidden: stems in ``gone``)."""
+        if not isinstance(item, Segment) or not item.is_full:
+            return False
+        starts = self.full_starts.get(item.duration, ())
+        return any(abs(s - item.start) <= tolerance and stem not in gone for s, stem in starts)
 
     def holds(self, item: Replica, tolerance: timedelta) -> bool:
         if item.name in self.names:
@@ -106,6 +119,7 @@ def _local_index(parser: _Parser, names: Iterable[str]) -> _LocalIndex:
     all_names: set[str] = set()
     hidden: set[str] = set()
     by_identity: dict[tuple[float, str, str], list[datetime]] = {}
+    full: list[Segment] = []
     for name in names:
         all_names.add(name)
         if is_tombstone_name(name):
@@ -116,10 +130,18 @@ def _local_index(parser: _Parser, names: Iterable[str]) -> _LocalIndex:
         if isinstance(segment, Segment):
             key = (segment.duration, segment.type, segment.hash)
             by_identity.setdefault(key, []).append(segment.start)
+            if segment.is_full:
+                full.append(segment)
+    full_starts: dict[float, list[tuple[datetime, str]]] = {}
+    for segment in full:
+        stem = file_stem(segment.name)
+        if stem not in hidden:
+            full_starts.setdefault(segment.duration, []).append((segment.start, stem))
     return _LocalIndex(
         frozenset(all_names),
         frozenset(hidden),
         {key: tuple(starts) for key, starts in by_identity.items()},
+        {duration: tuple(starts) for duration, starts in full_starts.items()},
     )
 
 
@@ -141,7 +163,9 @@ def plan_hour(
     a local file has the same start (within ``tolerance``), duration, type and hash, unless it
     is hidden by a tombstone on either side, and unless it started less than ``recent_cutoff``
     before ``now`` (the local downloader is still fetching it; chat batches are written late
-    and have no cut-off). Remote tombstones missing here are to be created. ``temp`` names are
+    and have no cut-off). A full segment whose start and duration match a local full one of
+    another hash is ``disputed``, not fetched: hash consensus decides which one stays
+    (SPEC §15). Remote tombstones missing here are to be created. ``temp`` names are
     skipped; every other name that does not parse is returned in ``bad``, and names that start
     more than :data:`FUTURE_TOLERANCE` after ``now`` in ``future``: neither is acted on.
     """
@@ -157,6 +181,7 @@ def plan_hour(
     fetch: dict[str, Replica] = {}
     tombstones: dict[str, Replica] = {}
     too_recent: dict[str, Replica] = {}
+    disputed: dict[str, Segment] = {}
     bad: list[str] = []
     future: list[str] = []
     for name in remote:
@@ -177,6 +202,8 @@ def plan_hour(
             or local.holds(item, tolerance)
         ):
             continue
+        elif isinstance(item, Segment) and local.disputes(item, tolerance, remote_hidden):
+            disputed[item.name] = item
         elif not parser.chat and now - item.start < recent_cutoff:
             too_recent[item.name] = item
         else:
@@ -185,6 +212,7 @@ def plan_hour(
         fetch=_in_time_order(fetch.values()),
         tombstones=_in_time_order(tombstones.values()),
         too_recent=_in_time_order(too_recent.values()),
+        disputed=tuple(sorted(disputed.values(), key=lambda s: (s.start, s.name))),
         bad=tuple(bad),
         future=tuple(future),
     )

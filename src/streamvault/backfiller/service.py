@@ -22,8 +22,10 @@ import aiohttp
 
 from ..clock import Clock, SystemClock
 from ..errors import RemoteError
+from ..store.chat_naming import CHAT_QUALITY
 from ..store.disk import SegmentStore
 from .answers import BadAnswer
+from .arbiter import Arbiter
 from .client import MAX_SEGMENT_BYTES
 from .copy import Copier
 from .cutoff import RecentCutoff
@@ -80,6 +82,8 @@ class PassResult:
     gone: int = 0  # listed chat batches merged away before they were fetched: normal
     extras_copied: int = 0
     extras_failed: int = 0
+    disagreements: int = 0  # hash disagreements seen (SPEC §15)
+    consensus_tombstones: int = 0  # losers hidden here by hash consensus
     peer_errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -98,6 +102,11 @@ class PassResult:
             text += f", {self.gone} chat batches gone (merged away)"
         if self.extras_copied or self.extras_failed:
             text += f", {self.extras_copied} extra files copied, {self.extras_failed} failed"
+        if self.disagreements or self.consensus_tombstones:
+            text += (
+                f", {self.disagreements} hash disagreements, "
+                f"{self.consensus_tombstones} losers hidden"
+            )
         if self.peers == 0:
             text += "; no peers found"
         for name, error in sorted(self.peer_errors.items()):
@@ -129,6 +138,7 @@ class Backfiller:
             TombstoneValve(settings.max_tombstone_share, settings.accept_tombstones),
         )
         self.extras = ExtrasCopier(store, self.copier, settings.extras)
+        self.arbiter = Arbiter(store, self.copier)
         cutoff = timedelta(seconds=settings.recent_cutoff)
         #: the cut-off of each stream now: (channel, quality) -> timedelta
         self.cutoff = RecentCutoff(store, self.clock, cutoff, self.copier.own)
@@ -162,6 +172,7 @@ class Backfiller:
                 result.peer_errors[peer.name] = f"backing off: {self.copier.state(peer).last_error}"
         copies: set[asyncio.Task[bool | None]] = set()
         room = asyncio.Semaphore(max(32, 4 * self.settings.per_peer * len(usable)))
+        self.arbiter.begin_pass()
         try:
             for channel in self.settings.channels:
                 await self._pass_channel(channel, usable, full, result, copies, room)
@@ -170,6 +181,8 @@ class Backfiller:
                 result.extras_copied, result.extras_failed = extras.copied, extras.failed
             while copies:
                 await asyncio.wait(set(copies))
+            # hash consensus (SPEC §15): hide this node's losers, now that the winners are in
+            result.consensus_tombstones = await self.arbiter.settle()
         finally:
             for task in copies:  # only when cancelled: no copy outlives its pass
                 task.cancel()
@@ -303,8 +316,32 @@ class Backfiller:
             for segment in plan.fetch:
                 if segment.name not in hidden:
                     wanted.setdefault(segment.name, (segment, []))[1].append(peer)
+        if quality != CHAT_QUALITY:
+            answered = list(zip([peer for peer, _ in plans], remote, strict=True))
+            await self._consensus(channel, quality, hour, local, answered, wanted, result)
         self.progress.plan(len(wanted))
         return list(wanted.values())
+
+    async def _consensus(
+        self,
+        channel: str,
+        quality: str,
+        hour: str,
+        local: list[str],
+        answered: list[tuple[Peer, list[str]]],
+        wanted: dict[str, tuple[Replica, list[Peer]]],
+        result: PassResult,
+    ) -> None:
+        """Hash consensus (SPEC §15) over the listings already fetched: copy winners, never a
+        loser; the losers here are hidden by :meth:`Arbiter.settle` after the copies."""
+        complete = len(answered) == len(self.discovery.peers)
+        review = await self.arbiter.review(channel, quality, hour, local, answered, complete)
+        result.disagreements += len(review.decisions)
+        for name in review.hold_back:
+            wanted.pop(name, None)
+        for segment, holders in review.fetch:
+            if holders:
+                wanted.setdefault(segment.name, (segment, list(holders)))
 
     # --- the loop --------------------------------------------------------------------------
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Sequence
 
 from ..logs import stream_logger
 from ..store.disk import SegmentStore
-from ..store.naming import file_stem
+from ..store.naming import Segment, file_stem
+from .arbiter import is_prefix
+from .consensus import superseded
 from .plan import Replica, stem_of
 from .progress import TOMBSTONES_HELD, Progress
 from .valve import Key, TombstoneValve
@@ -32,7 +35,11 @@ class TombstoneWriter:
         back; returns the names of the files hidden. ``local_names`` and ``remote_names`` are
         listings of the hour (with tombstones) here and on the peers."""
         channel, quality, hour = key
-        new = {file_stem(item.name) for item in tombstones}
+        local_names = list(local_names)
+        # losers of hash consensus on a peer, replaced here by a version that holds all their
+        # bytes: hiding them loses nothing, so the valve does not count them (SPEC §15)
+        replaced = self._replaced([t for t in tombstones if isinstance(t, Segment)], local_names)
+        new = {file_stem(item.name) for item in tombstones if item.name not in replaced}
         verdict = self.valve.check(
             key, new, (stem_of(n) for n in local_names), (stem_of(n) for n in remote_names)
         )
@@ -56,5 +63,17 @@ class TombstoneWriter:
             self.progress.tombstone(segment)
             written.add(segment.name)
             slog.info("tombstone replicated: %s", segment.name)
-        self.valve.written(key, len(written))
+        self.valve.written(key, len(written - replaced))
         return written
+
+    def _replaced(self, tombstoned: Sequence[Segment], local_names: list[str]) -> set[str]:
+        replaced = set()
+        for name, other in superseded(tombstoned, local_names).items():
+            segment = next(s for s in tombstoned if s.name == name)
+            path, other_path = self.store.segment_path(segment), self.store.segment_path(other)
+            try:
+                if not os.path.exists(path) or is_prefix(path, other_path):
+                    replaced.add(name)
+            except OSError:
+                continue
+        return replaced

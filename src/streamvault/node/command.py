@@ -9,8 +9,10 @@ import logging
 import os
 import signal
 import sys
+import time
 from typing import Any
 
+from ..clock import Clock, OffsetClock, ScaledClock, SystemClock
 from ..errors import ConfigError
 from ..logs import setup_logging
 from .config import NodeConfig, load
@@ -96,6 +98,9 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--node-name", {"help": "this node's name in chat messages' receivers (default: host name)"}),
     ("--emotes", {"action": "store_true", "help": "fetch chat's emote images into BASE/emotes"}),
     ("--emotes-url", {"help": "emote image URL template with {id}, {theme} and {scale}"}),
+    ("--time-scale", {"type": float, "help": "clock runs this many times faster (simulator)"}),
+    ("--time-epoch", {"type": float, "help": "Unix time at which a scaled clock shows real time"}),
+    ("--clock-offset", {"type": float, "help": "seconds this node's clock is off (testing)"}),
     (
         "--console-port",
         {"type": int, "help": "open the interactive console on 127.0.0.1:PORT (off by default)"},
@@ -150,6 +155,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def node_clock(config: NodeConfig) -> Clock:
+    """Real time, or a time scale shared with a simulator; off by ``clock_offset`` if set."""
+    clock: Clock = SystemClock()
+    if config.time_scale != 1.0:
+        epoch = config.time_epoch or time.time()
+        clock = ScaledClock.anchored(config.time_scale, epoch)
+    if config.clock_offset:
+        log.warning("this node's clock is %+.0f s off (clock_offset)", config.clock_offset)
+        clock = OffsetClock(clock, config.clock_offset)
+    return clock
+
+
 async def _main(config: NodeConfig) -> None:
     from .runtime import Node
 
@@ -158,7 +175,7 @@ async def _main(config: NodeConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    node = Node(config)
+    node = Node(config, node_clock(config))
     await node.start()
     try:
         await stop.wait()

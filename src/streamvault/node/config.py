@@ -64,6 +64,11 @@ class NodeConfig:
     chat_merge_interval: float = 60.0
     emotes: bool = False  # fetch chat's emote images into BASE/emotes
     emotes_url: str = EMOTES_URL
+    # time: for the simulator (a time scale shared with `streamvault sim`, from a common
+    # epoch in Unix seconds) and for testing a node whose clock is off (seconds, + is ahead)
+    time_scale: float = 1.0
+    time_epoch: float = 0.0
+    clock_offset: float = 0.0
     # operations
     console_port: int | None = None
     log_level: str = "INFO"
@@ -210,3 +215,5 @@ def check(config: NodeConfig) -> None:
         raise ConfigError(f"stop_grace must not be negative: {config.stop_grace}")
     if config.max_segment_bytes <= 0:
         raise ConfigError(f"max_segment_bytes must be positive: {config.max_segment_bytes}")
+    if not config.time_scale > 0:
+        raise ConfigError(f"time_scale must be positive: {config.time_scale}")

@@ -3,6 +3,9 @@ of a range, measured by :func:`streamvault.coverage.compute.range_coverage` over
 selection playlists and cuts use. Without ``end`` the range ends now; without ``start`` it is
 the hour before ``end``; a ``start`` in the future without ``end`` is a 400. Time before the
 stream's first segment or after its newest one is "no data", not a hole (SPEC §9).
+
+``hash_disagreements`` lists the hash disagreements (SPEC §15) this node's backfiller found
+for segments that start in the range, as :mod:`streamvault.store.disagreements` records them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from ..errors import BadInput
+from ..store import disagreements
 from ..store.chat_naming import CHAT_QUALITY
 from ..timeutil import hours_between
 from .archive import Archive
@@ -32,13 +36,17 @@ def coverage_json(
     archive.require_stream(channel, quality)
     segments = archive.segments_for_range(channel, quality, start, end)
     first, newest = archive.earliest(channel, quality, None), archive.latest(channel, quality)
-    return range_coverage(
+    body = range_coverage(
         segments,
         start,
         end,
         data_before=first is not None and first < start,
         data_after=newest is not None and newest >= end,
     ).to_json()
+    body["hash_disagreements"] = disagreements.read_range(
+        archive.store.base_dir, channel, quality, start, end
+    )
+    return body
 
 
 def chat_coverage_json(

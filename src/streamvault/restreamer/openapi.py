@@ -136,6 +136,13 @@ _COVERAGE_SCHEMA: dict[str, Any] = {
         "overlaps": {"type": "object"},
         "raw_coverage": {"type": "object"},
         "editable_coverage": {"type": "object"},
+        "hash_disagreements": {
+            "type": "array",
+            "description": "hash disagreements (SPEC §15) found for segments in the range: "
+            "start, duration, outcome (majority, prefix, undecidable, pending), winner, reason, "
+            "versions (name, hash, holders)",
+            "items": {"type": "object"},
+        },
     },
 }
 

@@ -170,7 +170,13 @@ async def _segment(
     fault = next(
         (
             found
-            for kind in ("segment_status", "empty_body", "stall_then_truncate", "reset_mid_body")
+            for kind in (
+                "segment_status",
+                "empty_body",
+                "truncate",
+                "stall_then_truncate",
+                "reset_mid_body",
+            )
             if (found := sim.segment_fault(kind, timeline, quality, node, sequence)) is not None
         ),
         None,
@@ -184,6 +190,8 @@ async def _segment(
     if fault is not None and fault.kind == "empty_body":
         return web.Response(body=b"", content_type=kind)
     data = sim.segment_bytes(timeline.config.name, quality, sequence)
+    if fault is not None and fault.kind == "truncate":
+        data = _cut(data, fault.truncate_fraction)  # at once, cleanly, with its own length
     try:
         if fault is not None and fault.kind == "stall_then_truncate":
             return await _stall_then_truncate(request, sim, fault, data)

@@ -10,6 +10,9 @@ answers: nothing new is published, and the media playlist is the last window, fr
 ``#EXT-X-ENDLIST``. ``mangle`` serves a hostile media playlist (``garbage``: the word
 ``hello``; NaN, infinite or zero ``EXTINF``s; program date times in year 9999 or year 1).
 ``trigger`` adds a ``twitch-trigger`` date range over the content (not an ad).
+``truncate`` answers at once with a cleanly ended, shorter body (the first
+``truncate_fraction`` of the packets, with a correct shorter ``Content-Length``): a "full"
+file that is everyone else's cut short, as nodes with connection trouble get (SPEC §15).
 A fault with ``node=None`` applies on every node; one with ``node="b"`` only under ``/node/b``.
 
 Scenario file::
@@ -31,7 +34,15 @@ from typing import Any
 from ..errors import ConfigError
 
 SEGMENT_KINDS = frozenset(
-    {"ad_break", "segment_status", "stall_then_truncate", "reset_mid_body", "empty_body", "skew"}
+    {
+        "ad_break",
+        "segment_status",
+        "stall_then_truncate",
+        "truncate",
+        "reset_mid_body",
+        "empty_body",
+        "skew",
+    }
 )
 PLAYLIST_KINDS = frozenset(
     {
