@@ -40,7 +40,7 @@ from .consensus import (
     local_actions,
     needs_bytes,
 )
-from .copy import Copier
+from .copy import Copier, open_temp
 from .peers import Peer
 
 log = logging.getLogger(__name__)
@@ -261,10 +261,11 @@ class Arbiter:
             peer = peers.get(url)
             if peer is None or not self.copier.available(peer):
                 continue
-            temp = await asyncio.to_thread(
-                self.store.open_segment,
-                segment.channel, segment.quality, segment.start, segment.duration,
-            )  # fmt: skip
+            temp = await open_temp(
+                lambda: self.store.open_segment(
+                    segment.channel, segment.quality, segment.start, segment.duration
+                )
+            )
             temps.append(temp)
             try:
                 await self.copier.client(peer).fetch_into(segment, temp)

@@ -11,9 +11,10 @@ for a peer that fails, so one bad peer never stalls copies from the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -22,7 +23,7 @@ from ..clock import Clock
 from ..errors import HashMismatch, HTTPStatusError, RemoteError, StoreError
 from ..logs import stream_logger
 from ..store.chat_naming import ChatBatch
-from ..store.disk import SegmentStore
+from ..store.disk import SegmentStore, TempFile
 from .answers import BadAnswer
 from .client import MAX_SEGMENT_BYTES, PeerClient
 from .cutoff import OwnCopies
@@ -84,12 +85,27 @@ class PeerState:
         self.bad = False
 
 
+async def open_temp(opener: Callable[[], TempFile]) -> TempFile:
+    """Create a temp file in a worker thread (it may have to make directories).
+
+    A thread cannot be cancelled: a copy cancelled while its temp file is being created (a
+    node stopping) waits for the thread and removes the file, instead of leaving it behind.
+    """
+    opening = asyncio.ensure_future(asyncio.to_thread(opener))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            (await opening).discard()
+        raise
+
+
 async def copy_segment(client: PeerClient, store: SegmentStore, segment: Replica) -> int:
     """Copy one segment (or chat batch) from a peer into the store; returns its size.
 
     Raises ``HashMismatch`` (nothing is kept), ``RemoteError`` or ``StoreError``.
     """
-    temp = await asyncio.to_thread(store.open_copy, segment)
+    temp = await open_temp(lambda: store.open_copy(segment))
     committed = False
     try:
         await client.fetch_into(segment, temp)

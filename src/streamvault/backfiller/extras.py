@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..errors import HTTPStatusError, RemoteError, StoreError
 from ..store.disk import SegmentStore, TempFile
 from ..store.extras import list_extra_files
-from .copy import Copier
+from .copy import Copier, open_temp
 from .peers import Peer
 from .plan import plan_extras
 
@@ -113,7 +113,7 @@ class ExtrasCopier:
     async def _fetch(self, directory: str, path: str, peer: Peer) -> None:
         parts = path.split("/")
         folder = os.path.join(self.store.base_dir, directory, *parts[:-1])
-        temp = await asyncio.to_thread(TempFile, folder, f".{parts[-1]}.{uuid.uuid4().hex}.tmp")
+        temp = await open_temp(lambda: TempFile(folder, f".{parts[-1]}.{uuid.uuid4().hex}.tmp"))
         committed = False
         try:
             await self.copier.client(peer).fetch_extra_into(directory, path, temp)
