@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, int, str]] = {
     "sim": ("streamvault.sim.command", 3, "run a simulated Twitch"),
     "node": ("streamvault.node.command", 7, "run every component in one process"),
     "demo": ("streamvault.demo.command", 7, "offline demo: simulator, two nodes, backfill"),
+    "events": ("streamvault.events.command", 18, "import and export events as CSV"),
+    "cutter": ("streamvault.cutjobs.command", 18, "render edited events into videos"),
 }
 
 

@@ -53,6 +53,12 @@ class NodeConfig:
     # coverage: other nodes whose maps the HTML page shows, as NAME=URL
     coverage_nodes: list[str] = field(default_factory=list)
     coverage_interval: float = 60.0
+    # events and the cutter (SPEC §12); database_url None: SQLite in BASE/.streamvault/
+    database_url: str | None = None
+    cutter: bool = False
+    cutter_output: str = "./cuts"
+    cutter_lease: float = 60.0
+    s3_endpoint_url: str | None = None
     # operations
     console_port: int | None = None
     log_level: str = "INFO"
