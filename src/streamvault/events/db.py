@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
+# Alembic logs every step at INFO; one line of ours says the schema is ready.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 ENV_VAR = "STREAMVAULT_DATABASE_URL"
 DOT_DIR = ".streamvault"
