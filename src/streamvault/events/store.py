@@ -127,50 +127,33 @@ class EventStore:
             return to_json(await self._row(conn, event_id))
 
     async def update(self, event_id: int, version: int, data: Any, who: str) -> dict[str, Any]:
-        """Apply ``data`` to the event if it is still at ``version``."""
+        """Apply ``data`` to the event if it is still at ``version`` (one transaction)."""
         async with self.engine.begin() as conn:
             current = to_json(await self._row(conn, event_id))
             fields = model.validate_fields(data, current)
-            if current["version"] != version:
+            stale = current["version"] != version
+            if not stale:
+                changes = model.apply_update(current, fields)
+                values = {**_columns(changes), "version": version + 1, "updated": self.clock.now()}
+                result = await conn.execute(
+                    update(events)
+                    .where(events.c.id == event_id, events.c.version == version)
+                    .values(**values)
+                )
+                stale = result.rowcount != 1  # another change landed since our read
+            if stale:
+                # keep the refused attempt in the history, against the row that won
+                current = to_json(await self._row(conn, event_id))
                 await self.record(
                     conn, event_id, who, "conflict", version, model.diff(current, fields)
                 )
-                stale = EventConflict(
-                    f"event {event_id} is at version {current['version']}, not {version}", current
-                )
             else:
-                stale = None
-        if stale is not None:
-            raise stale
-        changes = model.apply_update(current, fields)
-        return await self._apply(event_id, version, current, changes, who, "update")
-
-    async def _apply(
-        self,
-        event_id: int,
-        version: int,
-        current: Mapping[str, Any],
-        changes: Mapping[str, Any],
-        who: str,
-        action: str,
-    ) -> dict[str, Any]:
-        values = {**_columns(changes), "version": version + 1, "updated": self.clock.now()}
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(events)
-                .where(events.c.id == event_id, events.c.version == version)
-                .values(**values)
-            )
-            if result.rowcount == 1:
                 await self.record(
-                    conn, event_id, who, action, version + 1, model.diff(current, changes)
+                    conn, event_id, who, "update", version + 1, model.diff(current, changes)
                 )
                 return to_json(await self._row(conn, event_id))
-            # another change landed between our read and our write: keep the attempt too
-            winner = to_json(await self._row(conn, event_id))
-            await self.record(conn, event_id, who, "conflict", version, model.diff(winner, changes))
         raise EventConflict(
-            f"event {event_id} is at version {winner['version']}, not {version}", winner
+            f"event {event_id} is at version {current['version']}, not {version}", current
         )
 
     async def delete(self, event_id: int, version: int, who: str) -> None:
