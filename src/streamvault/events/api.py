@@ -103,7 +103,7 @@ def _with_etag(event: dict[str, Any], status: int = 200) -> web.Response:
 
 def _int_param(request: web.Request, name: str, low: int, high: int, default: int | None) -> Any:
     text = request.query.get(name)
-    if text is None or text == "":
+    if text is None or (text == "" and name == "cursor"):
         return default
     if not text.isdigit() or not low <= int(text) <= high:
         raise BadInput(f"{name} must be a whole number from {low} to {high}")
@@ -116,8 +116,8 @@ def parse_filter(request: web.Request) -> EventFilter:
     for state in states:
         if state not in model.STATES:
             raise BadInput(f"state must be one of {', '.join(model.STATES)}, not {state!r}")
-    start = parse_utc_only(query["start"]) if query.get("start") else None
-    end = parse_utc_only(query["end"]) if query.get("end") else None
+    start = parse_utc_only(query["start"]) if "start" in query else None
+    end = parse_utc_only(query["end"]) if "end" in query else None
     if start is not None and end is not None and end <= start:
         raise BadInput("end must be after start")
     q = query.get("q") or None
@@ -130,7 +130,7 @@ def parse_filter(request: web.Request) -> EventFilter:
         end=end,
         q=q,
         limit=_int_param(request, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT),
-        cursor=_int_param(request, "cursor", 1, 10**12, None),
+        cursor=_int_param(request, "cursor", 1, 10**12, None),  # "" is the first page
     )
 
 

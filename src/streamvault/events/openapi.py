@@ -125,8 +125,10 @@ _ID = {
 _IF_MATCH = {
     "name": "If-Match",
     "in": "header",
-    "required": True,
-    "description": 'the version the change is based on, quoted: "3"',
+    # needed, but its absence is answered 428 (SPEC §12), which OpenAPI's "required" (400)
+    # cannot say
+    "required": False,
+    "description": 'the version the change is based on, quoted: "3"; without it: 428',
     "schema": {"type": "string"},
 }
 
