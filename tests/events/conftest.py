@@ -9,6 +9,7 @@ from streamvault.events.store import EventStore
 from streamvault.restreamer.app import create_app
 
 from ..dbfixtures import database_url, event_store, postgres  # noqa: F401 - shared fixtures
+from ..restreamer.conftest import segment_datas  # noqa: F401 - shared fixture
 
 
 @pytest.fixture

@@ -233,3 +233,23 @@ async def test_dot_paths_stay_refused_with_the_database_inside_base(client: Test
     for path in ("/segments/.streamvault/streamvault.sqlite3", "/files/.streamvault"):
         assert (await client.get(path)).status == 403
     assert ".streamvault" not in await (await client.get("/files")).json()
+
+
+async def test_an_editor_on_another_origin_may_change_events(client: TestClient) -> None:
+    event = await create(client)
+    preflight = await client.options(
+        f"/api/events/{event['id']}",
+        headers={
+            "Origin": "http://other-node:8000",
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "if-match, content-type",
+        },
+    )
+    assert preflight.status == 204
+    assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "If-Match" in preflight.headers["Access-Control-Allow-Headers"]
+    response = await client.patch(
+        f"/api/events/{event['id']}", json={"title": "x"}, headers={"If-Match": '"1"'}
+    )
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in response.headers["Access-Control-Expose-Headers"]

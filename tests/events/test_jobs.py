@@ -83,3 +83,18 @@ async def test_modified_events_are_claimed_and_failures_keep_the_reason(
     again = await queue.claim()
     assert again is not None and again["id"] == event_id
     assert resubmitted["version"] < again["version"]
+
+
+async def test_a_stopping_cutter_hands_its_event_back(event_store: EventStore) -> None:
+    [event_id] = await edited(event_store, 1)
+    done = JobQueue(event_store, "first", lease=60)
+    assert await done.claim() is not None and await done.finish(event_id, OUTPUT, None)
+    modified = await event_store.get(event_id)
+    await event_store.update(event_id, modified["version"], {"state": "MODIFIED"}, "ed")
+    stopping, other = JobQueue(event_store, "stopping", 60), JobQueue(event_store, "other", 60)
+    assert await stopping.claim() is not None
+    assert await stopping.release(event_id)
+    assert (await event_store.get(event_id))["state"] == "MODIFIED"  # where it came from
+    assert not await stopping.release(event_id)
+    again = await other.claim()
+    assert again is not None and again["id"] == event_id

@@ -79,3 +79,41 @@ async def test_events_survive_a_node_restart(tmp_path: Path) -> None:
             ]
     finally:
         stop_node(node)
+
+
+async def test_a_node_with_cutter_true_cuts_its_events(
+    tmp_path: Path, segment_datas: list[bytes]
+) -> None:
+    from streamvault.node.config import NodeConfig
+    from streamvault.node.runtime import Node
+    from streamvault.store.disk import SegmentStore
+
+    from ..cutjobs.conftest import edited_event
+    from ..restreamer.media import populate
+
+    populate(SegmentStore(str(tmp_path)), "test", "source", segment_datas)
+    config = NodeConfig(
+        base_dir=str(tmp_path),
+        host="127.0.0.1",
+        port=0,
+        coverage=False,
+        cutter=True,
+        cutter_output=str(tmp_path / "cuts"),
+    )
+    async with Node(config) as node, aiohttp.ClientSession() as http:
+        body = edited_event((3.0, 7.5))
+        async with http.post(f"{node.url}/api/events", json=body) as response:
+            event = await response.json()
+
+        async def state() -> str:
+            async with http.get(f"{node.url}/api/events/{event['id']}") as response:
+                return str((await response.json())["state"])
+
+        deadline = asyncio.get_running_loop().time() + 120
+        while await state() != "DONE":
+            assert asyncio.get_running_loop().time() < deadline, await state()
+            await asyncio.sleep(0.1)  # polling the API for the cutter's result
+        async with http.get(f"{node.url}/api/events/{event['id']}") as response:
+            output = (await response.json())["output"]
+    assert os.path.getsize(output["location"]) == output["size"] > 0
+    assert os.path.dirname(output["location"]) == str(tmp_path / "cuts")

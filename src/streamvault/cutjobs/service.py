@@ -169,6 +169,7 @@ class Cutter:
                 FINISHED.labels("lost").inc()
                 log.warning("event %d: the claim lapsed; another cutter has it", event["id"])
                 return
+            await asyncio.shield(self._release(event["id"]))
             raise
         except Exception as err:
             await self._failed(event, err)
@@ -190,6 +191,14 @@ class Cutter:
                 "event %d: finished but the claim had lapsed; output not recorded", event["id"]
             )
         return None
+
+    async def _release(self, event_id: int) -> None:
+        """Stopped mid-job: hand the event back rather than make others wait out the lease."""
+        try:
+            if await self.queue.release(event_id):
+                log.info("event %d: handed back unfinished (the cutter is stopping)", event_id)
+        except (SQLAlchemyError, OSError) as err:
+            log.warning("event %d: could not hand it back: %s", event_id, one_line(err))
 
     async def _failed(self, event: dict[str, Any], err: Exception) -> None:
         reason = one_line(err)

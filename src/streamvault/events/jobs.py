@@ -110,6 +110,31 @@ class JobQueue:
             )
         return bool(result.rowcount == 1)
 
+    async def release(self, event_id: int) -> bool:
+        """Give the event back unfinished (a stopping cutter): claimable again at once."""
+        async with self.store.engine.begin() as conn:
+            row = (await conn.execute(select(events).where(self._mine(event_id)))).first()
+            if row is None:
+                return False
+            values = {
+                "state": row.claimed_from or model.EDITED,
+                "claimed_by": None,
+                "lease_until": None,
+                "claimed_from": None,
+                "version": row.version + 1,
+                "updated": self.store.clock.now(),
+            }
+            await conn.execute(
+                update(events)
+                .where(self._mine(event_id), events.c.version == row.version)
+                .values(**values)
+            )
+            changes = {"state": {"old": model.CLAIMED, "new": values["state"]}}
+            await self.store.record(
+                conn, event_id, self.cutter, "release", row.version + 1, changes
+            )
+        return True
+
     async def finish(self, event_id: int, output: dict[str, Any] | None, error: str | None) -> bool:
         """``DONE`` with ``output``, or ``FAILED`` with ``error``; False if the claim lapsed."""
         state = model.DONE if error is None else model.FAILED

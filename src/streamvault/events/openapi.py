@@ -179,7 +179,8 @@ def openapi_paths() -> dict[str, Any]:
                 "type": "string",
                 "description": (
                     "create, update, conflict (a stale update, kept), delete, claim, reclaim "
-                    "(a lapsed lease taken over), done, failed"
+                    "(a lapsed lease taken over), release (handed back by a stopping cutter), "
+                    "done, failed"
                 ),
             },
             "version": {"type": "integer"},

@@ -90,7 +90,8 @@ history = Table(
     Column("event_id", Integer, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("who", String(200), nullable=False),
-    # create, update, conflict (a stale update, kept), delete, claim, release, done, failed
+    # create, update, conflict (a stale update, kept), delete, claim, reclaim, release, done,
+    # failed
     Column("action", String(16), nullable=False),
     Column("version", Integer, nullable=False),
     Column("changes", JSON, nullable=False),
