@@ -82,7 +82,7 @@ def test_import_reports_each_row_taken_or_refused(
 
 
 def test_export_then_import_elsewhere_round_trips(
-    tmp_path: object, capsys: pytest.CaptureFixture[str]
+    tmp_path: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base = str(tmp_path)
     sheet = os.path.join(base, "sheet.csv")
