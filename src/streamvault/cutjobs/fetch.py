@@ -91,7 +91,7 @@ async def fetch_ranges(
         results = await asyncio.gather(
             *(copier.copy(segment, holders) for segment, holders in wanted.items())
         )
-        copied += sum(results)
+        copied += sum(1 for result in results if result)
     if copied:
         log.info("%s/%s: copied %d segment(s) from peers for a cut", channel, quality, copied)
     return copied
