@@ -130,3 +130,16 @@ def test_csv_quoting_survives(tmp_path: object) -> None:
     again = read_sheet(write_sheet([event]))
     assert again.rows[0].fields == row.fields
     assert list(csv.reader(io.StringIO(write_sheet([event]))))[1][7] == "two\nlines"
+
+
+def test_a_file_that_is_not_csv_is_refused_before_the_database_is_touched(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = str(tmp_path)
+    sheet = os.path.join(base, "photo.csv")
+    with open(sheet, "wb") as file:
+        file.write(b"\xff\xd8\xff\xe0 not text" * 50)
+    assert main(["events", "import", sheet, "--base-dir", base]) == 2
+    assert "not a UTF-8 CSV file" in capsys.readouterr().err
+    assert main(["events", "import", os.path.join(base, "missing.csv"), "--base-dir", base]) == 2
+    assert not os.path.exists(os.path.join(base, ".streamvault"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import os
 import sys
 from typing import Any, TextIO
@@ -49,11 +50,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    url = database_url(args.database_url, args.base_dir)
-    store = await EventStore.connect(url)
+    # a sheet that cannot be read is refused before the database is touched
+    sheet = read_file(args.file, args.timezone) if args.action == "import" else None
+    store = await EventStore.connect(database_url(args.database_url, args.base_dir))
     try:
-        if args.action == "import":
-            return await import_file(store, args.file, args.timezone, args.editor, sys.stdout)
+        if sheet is not None:
+            return await import_sheet(store, args.file, sheet, args.editor, sys.stdout)
         return await export_file(store, args.file, args.channel, args.state)
     finally:
         await store.close()
@@ -66,10 +68,16 @@ def _zone(name: str) -> ZoneInfo:
         raise ConfigError(f"unknown time zone {name!r} (use a name like Europe/Berlin)") from None
 
 
-async def import_file(store: EventStore, path: str, zone: str, who: str, out: TextIO) -> int:
-    """Import; 0 when every row was taken, 1 when some were refused."""
-    with open(path, encoding="utf-8-sig", newline="") as file:
-        sheet = read_sheet(file.read(), _zone(zone))
+def read_file(path: str, zone: str) -> Sheet:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            return read_sheet(file.read(), _zone(zone))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise BadInput(f"{path}: not a UTF-8 CSV file ({err})") from None
+
+
+async def import_sheet(store: EventStore, path: str, sheet: Sheet, who: str, out: TextIO) -> int:
+    """Store the rows; 0 when every row was taken, 1 when some were refused."""
     taken, refused = await _store_rows(store, sheet, who, out)
     if sheet.ignored_columns:
         print(f"columns ignored: {', '.join(sheet.ignored_columns)}", file=out)
