@@ -70,6 +70,21 @@ class Settings:
     poll: float = 5.0  # seconds between looks for work when there is none
 
 
+@dataclass(slots=True)
+class Meter:
+    """How far a job got: bytes written of about how many (for the event's progress)."""
+
+    written: int = 0
+    expected: int = 1
+
+    def count(self, size: int) -> None:
+        self.written += size
+
+    @property
+    def progress(self) -> float:
+        return min(0.99, self.written / max(1, self.expected))
+
+
 def output_name(event: dict[str, Any], extension: str) -> str:
     """``CHANNEL-QUALITY-ID-vVERSION.EXT``: the version of the claim, so a re-cut is new."""
     name = f"{event['channel']}-{event['quality']}-{event['id']}-v{event['version']}"
@@ -158,10 +173,9 @@ class Cutter:
         return True
 
     async def _cut(self, event: dict[str, Any]) -> None:
-        written = [0]
-        expected = [1]
-        work = asyncio.ensure_future(self._render(event, written, expected))
-        keeper = asyncio.ensure_future(self._keep(event["id"], work, written, expected))
+        meter = Meter()
+        work = asyncio.ensure_future(self._render(event, meter))
+        keeper = asyncio.ensure_future(self._keep(event["id"], work, meter))
         try:
             stored = await work
         except asyncio.CancelledError:
@@ -190,7 +204,6 @@ class Cutter:
             log.warning(
                 "event %d: finished but the claim had lapsed; output not recorded", event["id"]
             )
-        return None
 
     async def _release(self, event_id: int) -> None:
         """Stopped mid-job: hand the event back rather than make others wait out the lease."""
@@ -214,36 +227,28 @@ class Cutter:
             FAILURES.labels(kind).inc()
             FINISHED.labels("failed").inc()
 
-    async def _render(
-        self, event: dict[str, Any], written: list[int], expected: list[int]
-    ) -> dict[str, Any]:
+    async def _render(self, event: dict[str, Any], meter: Meter) -> dict[str, Any]:
         job = EventCut.from_event(event)
         if self.copier is not None:
             await fetch_ranges(
                 self.archive, self.copier, self.peers, job.channel, job.quality, job.ranges
             )
         plans = await asyncio.to_thread(plan_ranges, self.archive, job)
-        expected[0] = await asyncio.to_thread(expected_bytes, plans, self.archive)
-
-        def count(size: int) -> None:
-            written[0] += size
-
+        meter.expected = await asyncio.to_thread(expected_bytes, plans, self.archive)
         chunks = render(plans, job, self.archive)
+        name = output_name(event, job.extension)
         try:
-            stored = await self.output.store(output_name(event, job.extension), chunks, count)
+            stored = await self.output.store(name, chunks, meter.count)
         finally:
             await chunks.aclose()
         return stored.as_json()
 
-    async def _keep(
-        self, event_id: int, work: asyncio.Future[Any], written: list[int], expected: list[int]
-    ) -> bool:
+    async def _keep(self, event_id: int, work: asyncio.Future[Any], meter: Meter) -> bool:
         """Renew the lease until the work ends; False (and the work cancelled) if it is lost."""
         while not work.done():
             await self.clock.sleep(self.settings.lease / 4)
-            progress = min(0.99, written[0] / expected[0])
             try:
-                mine = await self.queue.renew(event_id, progress)
+                mine = await self.queue.renew(event_id, meter.progress)
             except (SQLAlchemyError, OSError) as err:
                 log.warning("event %d: could not renew the lease: %s", event_id, one_line(err))
                 continue
