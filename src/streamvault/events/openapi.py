@@ -132,6 +132,14 @@ _IF_MATCH = {
     "schema": {"type": "string"},
 }
 
+_EDITOR = {
+    "name": "X-Editor",
+    "in": "header",
+    "required": False,
+    "description": "who makes the change, for the history (else the body's editor, else anonymous)",
+    "schema": {"type": "string"},
+}
+
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "description": description, "schema": schema}
@@ -205,6 +213,7 @@ def openapi_paths() -> dict[str, Any]:
             },
             "post": {
                 "summary": "Create an event (state UNEDITED unless given)",
+                "parameters": [_EDITOR],
                 "requestBody": _BODY,
                 "responses": {"201": created, **_errors("400")},
             },
@@ -217,13 +226,13 @@ def openapi_paths() -> dict[str, Any]:
             },
             "patch": {
                 "summary": "Change fields of an event (a state change is a change of state)",
-                "parameters": [_ID, _IF_MATCH],
+                "parameters": [_ID, _IF_MATCH, _EDITOR],
                 "requestBody": _BODY,
                 "responses": {"200": event, **_errors("400", "404", "409", "428")},
             },
             "delete": {
                 "summary": "Delete an event (its history is kept)",
-                "parameters": [_ID, _IF_MATCH],
+                "parameters": [_ID, _IF_MATCH, _EDITOR],
                 "responses": {
                     "204": {"description": "deleted"},
                     **_errors("400", "404", "409", "428"),
