@@ -253,3 +253,9 @@ async def test_an_editor_on_another_origin_may_change_events(client: TestClient)
     )
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+
+
+async def test_a_body_past_a_megabyte_is_400(client: TestClient) -> None:
+    huge = b'{"title": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    response = await client.post("/api/events", data=huge)
+    assert response.status == 400 and "larger" in (await response.json())["error"]
