@@ -117,10 +117,10 @@ class EventStore:
         now = self.clock.now()
         values = {**_columns(fields), "version": 1, "created": now, "updated": now}
         async with self.engine.begin() as conn:
-            result = await conn.execute(insert(events).values(**values).returning(events.c.id))
-            event_id = int(result.scalar_one())
-            await self.record(conn, event_id, who, "create", 1, model.diff({}, fields))
-            return to_json(await self._row(conn, event_id))
+            result = await conn.execute(insert(events).values(**values).returning(*events.c))
+            row = result.one()
+            await self.record(conn, row.id, who, "create", 1, model.diff({}, fields))
+            return to_json(row)
 
     async def get(self, event_id: int) -> dict[str, Any]:
         async with self.engine.connect() as conn:
@@ -139,8 +139,10 @@ class EventStore:
                     update(events)
                     .where(events.c.id == event_id, events.c.version == version)
                     .values(**values)
+                    .returning(*events.c)
                 )
-                stale = result.rowcount != 1  # another change landed since our read
+                updated = result.first()
+                stale = updated is None  # another change landed since our read
             if stale:
                 # keep the refused attempt in the history, against the row that won
                 current = to_json(await self._row(conn, event_id))
@@ -151,7 +153,8 @@ class EventStore:
                 await self.record(
                     conn, event_id, who, "update", version + 1, model.diff(current, changes)
                 )
-                return to_json(await self._row(conn, event_id))
+                assert updated is not None
+                return to_json(updated)
         raise EventConflict(
             f"event {event_id} is at version {current['version']}, not {version}", current
         )
