@@ -128,7 +128,10 @@ class Node:
             clock=self.clock,
             settings=CutterSettings(lease=self.config.cutter_lease),
         )
-        self._cutter_task = asyncio.create_task(self.cutter.run(self._stop_cutter))
+        cutter = self.cutter
+        self._cutter_task = start_supervised(
+            "cutter", lambda: cutter.run(self._stop_cutter), self.clock, stop=self._stop_cutter
+        )
 
     async def _stop_cutter_task(self) -> None:
         if self._cutter_task is None:
