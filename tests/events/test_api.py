@@ -246,8 +246,11 @@ async def test_an_editor_on_another_origin_may_change_events(client: TestClient)
         },
     )
     assert preflight.status == 204
+    assert preflight.headers["Allow"] == "GET, HEAD, PATCH, DELETE, OPTIONS"
     assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
-    assert "If-Match" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "if-match" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    listing = await client.options("/api/events")
+    assert listing.headers["Allow"] == "GET, HEAD, POST, OPTIONS"
     response = await client.patch(
         f"/api/events/{event['id']}", json={"title": "x"}, headers={"If-Match": '"1"'}
     )

@@ -182,18 +182,12 @@ async def handle_history(request: web.Request) -> web.StreamResponse:
     return web.json_response(await request.app[EVENTS].history(_event_id(request)))
 
 
+#: On every answer of the events API: an editor served by another node may use it (SPEC §13,
+#: "switch to another node"); the restreamer's middleware answers the preflights.
 CORS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, HEAD, POST, PATCH, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, If-Match, X-Editor",
     "Access-Control-Expose-Headers": "ETag, Location",
-    "Access-Control-Max-Age": "600",
 }
-
-
-async def handle_preflight(request: web.Request) -> web.StreamResponse:
-    """An editor served by another node may change events here (SPEC §13: switch nodes)."""
-    return web.Response(status=204, headers=CORS)
 
 
 async def add_cors(request: web.Request, response: web.StreamResponse) -> None:
@@ -204,8 +198,6 @@ async def add_cors(request: web.Request, response: web.StreamResponse) -> None:
 def add_routes(app: web.Application, store: EventStore) -> None:
     app[EVENTS] = store
     app.on_response_prepare.append(add_cors)
-    for path in ("/api/events", "/api/events/{id}", "/api/events/{id}/history"):
-        app.router.add_route("OPTIONS", path, handle_preflight)
     app.router.add_get("/api/events", handle_list)
     app.router.add_post("/api/events", handle_create)
     app.router.add_get("/api/events/{id}", handle_get)
