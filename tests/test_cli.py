@@ -71,7 +71,8 @@ def test_an_unknown_flag_shows_the_usage_of_its_subcommand() -> None:
 
 
 def loaded_commands(*args: str) -> list[str]:
-    """The ``streamvault.*.command`` modules imported by ``streamvault ARGS``."""
+    """The ``streamvault.*.command`` modules imported by ``streamvault ARGS`` (libraries' own
+    ``command`` modules, such as Alembic's, are not ours)."""
     script = (
         "import sys\n"
         "from streamvault.cli import main\n"
@@ -80,7 +81,8 @@ def loaded_commands(*args: str) -> list[str]:
         "except SystemExit:\n"
         "    pass\n"
         "import json\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.endswith('.command'))))\n"
+        "ours = [m for m in sys.modules if m.startswith('streamvault.')]\n"
+        "print(json.dumps(sorted(m for m in ours if m.endswith('.command'))))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60

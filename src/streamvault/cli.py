@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("streamvault.sim.command", "run a simulated Twitch"),
     "node": ("streamvault.node.command", "run every component in one process"),
     "demo": ("streamvault.demo.command", "offline demo: simulator, two nodes, backfill"),
+    "events": ("streamvault.events.command", "import and export events as CSV"),
+    "cutter": ("streamvault.cutjobs.command", "render edited events into videos"),
 }
 
 

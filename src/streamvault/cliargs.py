@@ -88,3 +88,16 @@ def require_base_dir(command: str, base_dir: str) -> bool:
         return True
     print(f"streamvault {command}: --base-dir {base_dir!r} is not a directory", file=sys.stderr)
     return False
+
+
+def add_database_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help=(
+            "events database: postgresql://USER:PASSWORD@HOST/DB or sqlite:///PATH; "
+            "$STREAMVAULT_DATABASE_URL sets the default, else SQLite in "
+            "BASE/.streamvault/streamvault.sqlite3"
+        ),
+    )

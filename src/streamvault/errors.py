@@ -8,8 +8,11 @@ something outside sent or holds bad data (``RemoteError``, ``BadInput``) versus 
     ├── BadInput                 input from a user or a client that does not parse (HTTP 400)
     │   ├── BadTime              a timestamp that is not ISO 8601 / not UTC where UTC is required
     │   ├── UnsafePath           a path part that starts with "." or leaves the base directory
-    │   └── ConfigError          a configuration file or flag that makes no sense
+    │   ├── ConfigError          a configuration file or flag that makes no sense
+    │   └── BadEvent             an event field or state change that is refused (HTTP 400)
     ├── MalformedName            a file name that is not a valid segment name (counted as "bad")
+    ├── EventConflict            an event changed since the version an update was based on
+    ├── EventNotFound            no event has that id
     ├── StoreError               the segment store could not do what was asked
     │   └── DiskFull             ENOSPC / EDQUOT: nothing was written under a final name
     └── RemoteError              a peer or upstream server sent something bad
@@ -41,6 +44,22 @@ class UnsafePath(BadInput):
 
 class ConfigError(BadInput):
     """A configuration file or command-line flag that makes no sense."""
+
+
+class BadEvent(BadInput):
+    """An event field that does not validate, or a state change SPEC §12 forbids."""
+
+
+class EventNotFound(StreamvaultError, LookupError):
+    """No event has that id."""
+
+
+class EventConflict(StreamvaultError):
+    """An update or delete based on a stale version; ``current`` is the event as it is now."""
+
+    def __init__(self, message: str, current: object) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class MalformedName(StreamvaultError, ValueError):

@@ -25,7 +25,7 @@ def reference_rows() -> list[list[str]]:
 
 
 def reference_keys() -> set[str]:
-    return {key for row in reference_rows() for key in re.findall(r"`([a-z_]+)`", row[0])}
+    return {key for row in reference_rows() for key in re.findall(r"`([a-z][a-z0-9_]*)`", row[0])}
 
 
 def test_configuration_reference_lists_exactly_the_node_keys() -> None:

@@ -6,16 +6,24 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from streamvault.cutter.plan import CUT_TYPES
+from streamvault.events.store import EventStore
 from streamvault.restreamer.apidoc import markdown
+from streamvault.restreamer.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_docs_api_md_is_the_served_openapi_document(client: TestClient) -> None:
-    document = await (await client.get("/openapi.json")).json()
+async def test_docs_api_md_is_the_served_openapi_document(tmp_path: Path) -> None:
+    # served as `streamvault restream` and `node` serve it: with the events API
+    events = await EventStore.connect(f"sqlite:///{tmp_path}/events.sqlite3")
+    app = create_app(str(tmp_path), events=events)
+    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
+        document = await (await client.get("/openapi.json")).json()
+    await events.close()
+    assert "/api/events/{id}" in document["paths"]
     written = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     assert written == markdown(document), (
         "docs/api.md differs from /openapi.json: run "

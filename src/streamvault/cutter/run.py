@@ -233,7 +233,7 @@ def _concat_line(path: str) -> str:
     return "file '" + ("file:" + os.path.abspath(path)).replace("'", "'\\''") + "'"
 
 
-def _write_list(path: str, files: Sequence[str]) -> None:
+def write_concat_list(path: str, files: Sequence[str]) -> None:
     with open(path, "w", encoding="utf-8") as out:
         out.write("ffconcat version 1.0\n")
         out.writelines(_concat_line(name) + "\n" for name in files)
@@ -266,7 +266,7 @@ async def smart_remux(plan: CutPlan, path_of: PathOf) -> AsyncGenerator[bytes, N
             data = await encode_edge(piece, path_of(piece.segment))
             await asyncio.to_thread(_write_bytes, edge, data)
         listing = os.path.join(workdir, "list.txt")
-        _write_list(listing, files)
+        write_concat_list(listing, files)
         args = ["-f", "concat", "-safe", "0", "-i", listing, *MAP, "-c", "copy", *TS_OUT]
         async with aclosing(ffmpeg_stream([*args, "pipe:1"])) as chunks:
             async for chunk in chunks:
@@ -304,7 +304,7 @@ def _full_args(
     inputs: list[str] = []
     for index, run in enumerate(plan.runs):
         listing = os.path.join(workdir, f"list{index}.txt")
-        _write_list(listing, [path_of(segment) for segment in run.segments])
+        write_concat_list(listing, [path_of(segment) for segment in run.segments])
         inputs += ["-f", "concat", "-safe", "0", "-i", listing]
     graph, maps = _full_filter(plan.runs, info.has_audio)
     output = FILE_OUTPUT[format] if to_file else FULL_OUTPUT[format]

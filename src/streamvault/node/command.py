@@ -102,6 +102,17 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--time-epoch", {"type": float, "help": "Unix time at which a scaled clock shows real time"}),
     ("--clock-offset", {"type": float, "help": "seconds this node's clock is off (testing)"}),
     (
+        "--database-url",
+        {"metavar": "URL", "help": "events database (default: SQLite in BASE/.streamvault/)"},
+    ),
+    (
+        "--cutter-output",
+        {"metavar": "DIR|s3://BUCKET/PREFIX", "help": "where the cutter puts videos"},
+    ),
+    ("--cutter-lease", {"type": float, "help": "seconds a cutter's claim lasts unless renewed"}),
+    ("--s3-endpoint-url", {"metavar": "URL", "help": "S3-compatible server for cutter output"}),
+    ("--cutter", {"action": "store_true", "help": "run the cutter too (off by default)"}),
+    (
         "--console-port",
         {"type": int, "help": "open the interactive console on 127.0.0.1:PORT (off by default)"},
     ),

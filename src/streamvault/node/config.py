@@ -69,6 +69,12 @@ class NodeConfig:
     time_scale: float = 1.0
     time_epoch: float = 0.0
     clock_offset: float = 0.0
+    # events and the cutter (SPEC §12); database_url None: SQLite in BASE/.streamvault/
+    database_url: str | None = None
+    cutter: bool = False
+    cutter_output: str = "./cuts"
+    cutter_lease: float = 60.0
+    s3_endpoint_url: str | None = None
     # operations
     console_port: int | None = None
     log_level: str = "INFO"

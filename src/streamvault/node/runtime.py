@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from ..backfiller.command import parse_start
-from ..backfiller.peers import PeerDiscovery, redact_url
+from ..backfiller.peers import PeerDiscovery, peer_from_url, redact_url
 from ..backfiller.service import Backfiller
 from ..backfiller.service import Settings as BackfillSettings
 from ..chat.archiver import ChatArchiver, ChatSettings
@@ -31,11 +31,17 @@ from ..coverage.command import parse_node
 from ..coverage.metrics import CoverageCollector
 from ..coverage.scan import CoverageScanner
 from ..coverage.service import CoverageService
+from ..cutjobs.output import open_output
+from ..cutjobs.service import Cutter
+from ..cutjobs.service import Settings as CutterSettings
 from ..downloader.service import Downloader, parse_channel
 from ..downloader.settings import Settings as DownloadSettings
 from ..errors import BadTime, ConfigError
+from ..events.db import create_engine, database_url
+from ..events.store import EventStore
 from ..metrics import REGISTRY
 from ..restreamer.app import create_app
+from ..restreamer.archive import Archive
 from ..restreamer.serving import ConnectionSettings, Listener
 from ..sources.twitch import GQL_URL, USHER_URL
 from ..store.chat_naming import CHAT_QUALITY
@@ -44,6 +50,9 @@ from .config import NodeConfig
 from .supervisor import start_supervised
 
 log = logging.getLogger(__name__)
+
+#: How long a stopping node lets the cutter finish the job in hand before cancelling it.
+CUTTER_STOP_DEADLINE = 10.0
 
 
 class Node:
@@ -65,6 +74,11 @@ class Node:
         self.coverage: CoverageService | None = None
         self.console: ConsoleServer | None = None
         self.chat: ChatArchiver | None = None
+        url = database_url(config.database_url, config.base_dir, env={})
+        self.events = EventStore(create_engine(url), self.clock)
+        self.cutter: Cutter | None = None
+        self._cutter_task: asyncio.Task[None] | None = None
+        self._stop_cutter = asyncio.Event()
         self.port = config.port
         self._listener: Listener | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -82,6 +96,7 @@ class Node:
         ensure_dir(self.store.base_dir)
         self.store.remove_stale_temp_files()
         self.store.upgrade_tombstones()
+        await self.events.open()
         await self._start_restreamer()
         if self.config.recording:
             self._start_downloader()
@@ -91,6 +106,8 @@ class Node:
             self._start_coverage()
         if self.config.chat and self.channels:
             self._start_chat()
+        if self.config.cutter:
+            self._start_cutter()
         if self.config.console_port is not None:
             self.console = ConsoleServer(self.console_namespace(), self.config.console_port)
             await self.console.start()
@@ -102,11 +119,44 @@ class Node:
         )
 
     async def _start_restreamer(self) -> None:
-        app = create_app(self.store.base_dir, store=self.store, clock=self.clock)
+        app = create_app(
+            self.store.base_dir, store=self.store, clock=self.clock, events=self.events
+        )
         settings = ConnectionSettings(self.config.idle_timeout, self.config.max_connections)
         self._listener = Listener(app, self.config.host, self.config.port, settings)
         await self._listener.start()
         self.port = self._listener.port
+
+    def _start_cutter(self) -> None:
+        output = open_output(self.config.cutter_output, self.config.s3_endpoint_url)
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        self.cutter = Cutter(
+            self.events,
+            Archive(self.store),
+            output,
+            peers=[peer_from_url(url) for url in self.config.nodes],
+            session=self._session,
+            clock=self.clock,
+            settings=CutterSettings(lease=self.config.cutter_lease),
+        )
+        cutter = self.cutter
+        self._cutter_task = start_supervised(
+            "cutter", lambda: cutter.run(self._stop_cutter), self.clock, stop=self._stop_cutter
+        )
+
+    async def _stop_cutter_task(self) -> None:
+        if self._cutter_task is None:
+            return
+        self._stop_cutter.set()
+        try:
+            await asyncio.wait_for(self._cutter_task, CUTTER_STOP_DEADLINE)
+        except (TimeoutError, asyncio.CancelledError):
+            log.warning(
+                "cutter did not finish its job within %.0f s: stopped", CUTTER_STOP_DEADLINE
+            )
+        except Exception:
+            log.exception("cutter failed")
 
     def _start_downloader(self) -> None:
         context = None
@@ -173,9 +223,10 @@ class Node:
             self.config.localhost or self.url,
         )
         start = self._backfill_start()  # before the session: a bad value leaves nothing open
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)
-        )
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            )
         # archived chat and its emotes are copied too (SPEC §8), unless listed already
         qualities = list(self.config.qualities)
         extras = list(self.config.extras)
@@ -243,6 +294,7 @@ class Node:
         if self.chat is not None:
             await self.chat.stop()
         self._stop_coverage.set()
+        await self._stop_cutter_task()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -256,6 +308,7 @@ class Node:
             await self._session.close()
         if self._listener is not None:
             await self._listener.stop()
+        await self.events.close()
         log.info("node stopped")
 
     async def __aenter__(self) -> Node:

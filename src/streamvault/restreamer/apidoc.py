@@ -79,11 +79,15 @@ def markdown(document: Mapping[str, Any]) -> str:
 def main() -> None:
     import tempfile
 
+    from ..events.db import create_engine, default_url
+    from ..events.store import EventStore
     from .app import create_app
     from .openapi import document
 
     with tempfile.TemporaryDirectory() as base:
-        print(markdown(document(create_app(base))), end="")
+        # as `streamvault restream` and `node` serve it: with /api/events (nothing connects)
+        events = EventStore(create_engine(default_url(base)))
+        print(markdown(document(create_app(base, events=events))), end="")
 
 
 if __name__ == "__main__":  # pragma: no cover

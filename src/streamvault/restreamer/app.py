@@ -17,6 +17,8 @@ import logging
 from aiohttp import web
 
 from ..clock import Clock, SystemClock
+from ..events import api as events_api
+from ..events.store import EventStore
 from ..metrics import CONTENT_TYPE, render
 from ..store.disk import SegmentStore
 from . import chat, coverage, cuts, feed, files, maps, pages, playlists, stills
@@ -43,9 +45,17 @@ async def _close_rendered(app: web.Application) -> None:
 
 
 def create_app(
-    base_dir: str, *, clock: Clock | None = None, store: SegmentStore | None = None
+    base_dir: str,
+    *,
+    clock: Clock | None = None,
+    store: SegmentStore | None = None,
+    events: EventStore | None = None,
 ) -> web.Application:
-    """The restreamer over ``base_dir`` (or over ``store``, when one is shared in-process)."""
+    """The restreamer over ``base_dir`` (or over ``store``, when one is shared in-process).
+
+    With ``events`` it also serves ``/api/events`` (SPEC §12) and brings the event
+    database's schema up to date when it starts; the caller closes ``events``.
+    """
     store = store or SegmentStore(base_dir)
     app = web.Application(middlewares=[answer_middleware])
     app[ARCHIVE] = Archive(store)
@@ -66,4 +76,16 @@ def create_app(
     pages.setup(app)
     app.on_response_prepare.append(add_cors)
     feed.setup(app, store)
+    if events is not None:
+        _add_events(app, events)
     return app
+
+
+def _add_events(app: web.Application, events: EventStore) -> None:
+    events_api.add_routes(app, events)
+    app[OPENAPI_PATHS].update(events_api.openapi_paths())
+
+    async def migrate(app: web.Application) -> None:
+        await events.open()
+
+    app.on_startup.append(migrate)

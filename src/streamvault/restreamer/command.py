@@ -7,8 +7,12 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 
-from ..cliargs import add_base_dir, require_base_dir
+from ..cliargs import add_base_dir, add_database_url, require_base_dir
+from ..errors import ConfigError
+from ..events.db import create_engine, database_url
+from ..events.store import EventStore
 from ..store.disk import SegmentStore
 from .app import create_app
 from .serving import DEFAULT_IDLE_TIMEOUT, ConnectionSettings, Listener
@@ -38,13 +42,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve at most N connections at once; more are answered 503 at once "
         "(default 4096, within the open-file limit)",
     )
+    add_database_url(parser)
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    events = EventStore(create_engine(database_url(args.database_url, args.base_dir)))
+    try:
+        await _listen(args, events)
+    finally:
+        await events.close()
+
+
+async def _listen(args: argparse.Namespace, events: EventStore) -> None:
     store = SegmentStore(args.base_dir)
     store.upgrade_tombstones()  # legacy NAME.ts.tombstone -> NAME.tombstone (SPEC §3)
     settings = ConnectionSettings(args.idle_timeout, args.max_connections)
-    listener = Listener(create_app(args.base_dir, store=store), args.host, args.port, settings)
+    app = create_app(args.base_dir, store=store, events=events)
+    listener = Listener(app, args.host, args.port, settings)
     await listener.start()
     log.info(
         "restreamer serving %s on %s:%d (at most %d connections)",
@@ -64,5 +78,9 @@ async def _serve(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     if not require_base_dir("restream", args.base_dir):
         return 2
-    asyncio.run(_serve(args))
+    try:
+        asyncio.run(_serve(args))
+    except ConfigError as err:
+        print(f"streamvault restream: {err}", file=sys.stderr)
+        return 2
     return 0

@@ -151,17 +151,32 @@ EXPOSED = "Content-Length, Content-Range, ETag, Accept-Ranges"
 ALLOWED_HEADERS = "Range, If-Range, If-None-Match, If-Modified-Since"
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: web.Request) -> str:
+    """The methods the path's route takes (GET, HEAD, OPTIONS where nothing matched)."""
+    # no route takes OPTIONS, so a path that exists resolves to "405" with its methods
+    refused = request.match_info.http_exception
+    methods = {"GET", "HEAD", "OPTIONS"}
+    if isinstance(refused, web.HTTPMethodNotAllowed):
+        methods = {*refused.allowed_methods, "OPTIONS"}
+    return ", ".join(method for method in _METHOD_ORDER if method in methods)
+
+
 def preflight(request: web.Request) -> web.Response:
-    """The answer to a CORS preflight (``OPTIONS``) for any path: any origin may GET."""
+    """The answer to a CORS preflight (``OPTIONS``) for any path: any origin may use the
+    methods the path takes (GET everywhere; also POST, PATCH, DELETE under /api/events)."""
     asked = request.headers.get("Access-Control-Request-Headers")
+    methods = allowed_methods(request)
     return web.Response(
         status=204,
         headers={
             "Access-Control-Allow-Origin": "*",
-            "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+            "Access-Control-Allow-Methods": methods,
             "Access-Control-Allow-Headers": asked or ALLOWED_HEADERS,
             "Access-Control-Max-Age": "86400",
-            "Allow": "GET, HEAD, OPTIONS",
+            "Allow": methods,
         },
     )
 

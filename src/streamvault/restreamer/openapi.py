@@ -138,7 +138,8 @@ _COVERAGE_SCHEMA: dict[str, Any] = {
         "editable_coverage": {"type": "object"},
         "hash_disagreements": {
             "type": "array",
-            "description": "hash disagreements (SPEC §15) found for segments in the range: "
+            "description": "hash disagreements (nodes holding full segments of one start and "
+            "duration with different hashes) found for segments in the range: "
             "start, duration, outcome (majority, prefix, undecidable, pending), winner, reason, "
             "versions (name, hash, holders)",
             "items": {"type": "object"},

@@ -1,0 +1,1 @@
+"""The cutter service (SPEC §12): claims edited events, renders them (§7), stores the videos."""

@@ -1,0 +1,1 @@
+"""Events and their history (SPEC §12): model, database, ``/api/events``, CSV import/export."""
