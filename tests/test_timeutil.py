@@ -81,3 +81,17 @@ def test_formatting_and_hours() -> None:
     ]
     with pytest.raises(BadTime):
         parse_hour("2026-11-28T4")
+
+
+def test_hours_within_keeps_the_existing_hours_of_any_range() -> None:
+    from streamvault.timeutil import hours_within
+
+    names = ["2026-11-28T05", "2026-11-28T04", "1999-01-01T00", "coverage-maps", "2026-11-29T00"]
+    early, late = datetime(500, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+    assert hours_within(names, early, late) == [
+        "1999-01-01T00", "2026-11-28T04", "2026-11-28T05", "2026-11-29T00"
+    ]  # fmt: skip
+    start = datetime(2026, 11, 28, 4, 59, tzinfo=UTC)
+    assert hours_within(names, start, datetime(2026, 11, 28, 5, 1, tzinfo=UTC)) == [
+        "2026-11-28T04", "2026-11-28T05"
+    ]  # fmt: skip

@@ -6,6 +6,7 @@ Everything inside streamvault is an aware UTC ``datetime``. Naive input is taken
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from dateutil import parser as dateutil_parser
@@ -92,6 +93,22 @@ def hours_between(start: datetime, end: datetime) -> list[str]:
         names.append(hour.strftime(HOUR_FORMAT))
         hour += timedelta(hours=1)
     return names
+
+
+def hours_within(names: Iterable[str], start: datetime, end: datetime) -> list[str]:
+    """Those of the hour names given (hours that exist) from the hour of ``start`` through the
+    hour of ``end``, sorted. Unlike :func:`hours_between`, bounded by what exists: a client's
+    range from year 1 to 9999 costs one look at each name, not 88 million hours."""
+    low, high = floor_hour(start.astimezone(UTC)), floor_hour(end.astimezone(UTC))
+    found = []
+    for name in names:
+        try:
+            hour = parse_hour(name)
+        except BadTime:
+            continue  # not an hour directory
+        if low <= hour <= high:
+            found.append(name)
+    return sorted(found)
 
 
 def to_seconds(value: datetime) -> float:

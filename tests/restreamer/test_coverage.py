@@ -37,3 +37,16 @@ async def test_holes_inside_the_stream_still_count(client: TestClient) -> None:
     # a window starting inside the missing part: the stream had data before it, so it counts
     inside = await coverage(client, "holes", start_of(10.5), start_of(14))
     assert (inside["hole_count"], inside["hole_duration"]) == (1, 3.0)
+
+
+async def test_a_range_of_millennia_is_answered_from_the_hours_that_exist(
+    client: TestClient,
+) -> None:
+    """Hash-disagreement records are looked up per existing hour: a client asking from year
+    1970 to 8999 once kept a thread opening 61 million missing files (and the test hung)."""
+    response = await client.get(
+        "/coverage/test/source.json?start=1970-01-01T00:00:00&end=8999-12-31T00:00:00"
+    )
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert body["hash_disagreements"] == []

@@ -19,7 +19,7 @@ from aiohttp import web
 from ..errors import BadInput
 from ..store import disagreements
 from ..store.chat_naming import CHAT_QUALITY
-from ..timeutil import hours_between
+from ..timeutil import hours_within
 from .archive import Archive
 from .http import json_response, query
 from .params import range_params
@@ -58,7 +58,8 @@ def chat_coverage_json(
 
     archive.require_stream(channel, quality)
     store = ChatStore(archive.store.base_dir)
-    files = store.batch_files(channel, hours_between(start - timedelta(minutes=1), end))
+    hours = hours_within(store.hours(channel), start - timedelta(minutes=1), end)
+    files = store.batch_files(channel, hours)
     starts = (t for t, paths in files.items() for _ in paths)
     return chat_coverage(starts, start, end).to_json()
 

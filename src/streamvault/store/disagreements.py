@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..timeutil import hours_between, parse
+from ..timeutil import hours_within, parse
 from .disk import atomic_write
 from .naming import check_path_part
 
@@ -61,12 +61,23 @@ def write_hour(
     atomic_write(path, json.dumps(body, indent=1, sort_keys=True).encode())
 
 
+def _recorded_hours(base_dir: str, channel: str, quality: str) -> list[str]:
+    """The hours that have a record file (the range a client asks for may span millennia)."""
+    for part, what in ((channel, "channel"), (quality, "quality")):
+        check_path_part(part, what)
+    try:
+        names = os.listdir(os.path.join(base_dir, DIRECTORY, channel, quality))
+    except OSError:  # none yet, or unreadable: no records to list
+        return []
+    return [name[: -len(".json")] for name in names if name.endswith(".json")]
+
+
 def read_range(
     base_dir: str, channel: str, quality: str, start: datetime, end: datetime
 ) -> list[Record]:
     """Records of segments that start in ``[start, end)``, in time order."""
     found: list[tuple[datetime, Record]] = []
-    for hour in hours_between(start, end):
+    for hour in hours_within(_recorded_hours(base_dir, channel, quality), start, end):
         for record in read_hour(base_dir, channel, quality, hour):
             try:
                 when = parse(str(record.get("start")))
