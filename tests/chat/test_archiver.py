@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +98,35 @@ async def test_batches_are_written_once_their_minute_and_the_lag_have_passed(
     assert written_at >= start + 120  # a minute of messages plus 60 s of allowed lag
     assert written_at < start + 130
     await archiver.stop()
+
+
+async def test_a_stop_during_a_batch_write_waits_for_it_and_loses_nothing(
+    tmp_path: Path, server: ChatServer, clock: ScaledClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archiver = start_archiver(tmp_path, server, "node-a", clock)
+    await archiver.wait_joined()
+    chan = channel_of(archiver)
+    entered, release = threading.Event(), threading.Event()
+    real_write = chan.store.write
+
+    def slow_first_write(channel: str, messages: list[Any]) -> Any:
+        if not entered.is_set():
+            entered.set()
+            release.wait(60)
+        return real_write(channel, messages)
+
+    monkeypatch.setattr(chan.store, "write", slow_first_write)
+    # the first minute's batch is written 2 sim minutes in (6 s at this scale)
+    assert await asyncio.to_thread(entered.wait, 120)
+    server.paused = True
+    marker = server.burst("alpha", 1)[-1]
+    await wait_until(lambda: chan.last_id == marker)
+
+    stopping = asyncio.create_task(archiver.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=1.0)
+    assert not done, "stop returned while a batch write was still under way"
+    release.set()
+    await stopping
+
+    found = counts(archive(tmp_path)[1])
+    assert [k for k in server.sent["alpha"] if found[k] < 1] == []

@@ -48,6 +48,8 @@ class ChatSettings:
     ping_after: float = 240.0
     idle_timeout: float = 330.0
     stop_timeout: float = 5.0
+    #: at stop, how long a batch write already under way may take to finish
+    write_timeout: float = 60.0
     #: fetch the emotes of kept messages from this URL template into BASE/emotes (None: off)
     emotes_url: str | None = None
 
@@ -92,6 +94,7 @@ class ChannelArchiver:
         self._logged: set[str] = set()
         self._kept: dict[str, Any] = {}  # command -> metric child, looked up once
         self._retiring: set[asyncio.Task[None]] = set()
+        self._writes: set[asyncio.Task[bool]] = set()  # batch writes under way
         self._stopping = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -120,6 +123,7 @@ class ChannelArchiver:
             _, late = await asyncio.wait(pending, timeout=self.settings.stop_timeout)
             for task in late:
                 task.cancel()
+        await self._finish_writes()
         self._record_all()
         await self._write(self.buffer.drain())
         await self.merge_once()
@@ -261,17 +265,28 @@ class ChannelArchiver:
             now = to_seconds(self.clock.now())
             self._record_all()
             ready = self.buffer.closable(now)
-            if ready:
-                await self._write(ready)
+            if ready and not await self._write(ready):
+                await self.clock.sleep(5.0)
             metrics.OPEN_BATCHES.labels(self.channel).set(len(self.buffer))
             next_close = self.buffer.next_close()
             wait = 1.0 if next_close is None else min(1.0, max(0.05, next_close - now))
             await self.clock.sleep(wait)
 
-    async def _write(self, batches: Iterable[tuple[int, list[Message]]]) -> None:
+    async def _write(self, batches: Iterable[tuple[int, list[Message]]]) -> bool:
+        """Write the batches; False when the store failed (they are back in the buffer).
+
+        The write runs to its end even when the caller is cancelled (a stop arriving in the
+        middle of it) and :meth:`stop` waits for it: its messages have left the buffer, so
+        until it is done they are nowhere else."""
         messages = [m for _, batch in batches for m in batch]
         if not messages:
-            return
+            return True
+        job = asyncio.create_task(self._store_messages(messages))
+        self._writes.add(job)
+        job.add_done_callback(self._writes.discard)
+        return await asyncio.shield(job)
+
+    async def _store_messages(self, messages: list[Message]) -> bool:
         try:
             written = await asyncio.to_thread(self.store.write, self.channel, messages)
         except StoreError as err:
@@ -283,10 +298,21 @@ class ChannelArchiver:
             )
             for message in messages:
                 self.buffer.add(0, message)
-            await self.clock.sleep(5.0)
-            return
+            return False
         metrics.BATCHES.labels(self.channel).inc(sum(w.new for w in written))
         metrics.BATCH_MESSAGES.labels(self.channel).inc(sum(w.messages for w in written if w.new))
+        return True
+
+    async def _finish_writes(self) -> None:
+        if not self._writes:
+            return
+        _, late = await asyncio.wait(self._writes, timeout=self.settings.write_timeout)
+        if late:
+            log.error(
+                "[%s] a chat batch write is still running %.0f s into the stop; stopping anyway",
+                self.channel,
+                self.settings.write_timeout,
+            )
 
     async def merge_once(self) -> int:
         began = time.monotonic()
