@@ -165,13 +165,27 @@ class Campaign:
             await process.wait()
 
     async def kill_mid_write(self, name: str) -> None:
-        """``kill -9`` once a segment is being written (a temp file exists), or after 10 s."""
+        """``kill -9`` while a segment is being written (a temp file exists), or after 30 s.
+
+        The node's next segments stall halfway through their body until the kill, so that
+        a download is under way when it comes: without the stall a temp file lives a few
+        milliseconds, and a loaded machine's polling missed them all."""
+        assert self.sim is not None
+        timeline = self.sim.channel(CHANNEL)
+        assert timeline is not None
+        live = self.sim.live_sequence(timeline)
+        stall = Fault("stall_then_truncate", CHANNEL, QUALITY, name, from_sequence=live,
+                      to_sequence=live + 3, stall_seconds=120.0)  # fmt: skip
+        self.sim.add_fault(stall)
         node = self.nodes[name]
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not _temp_files(node.base_dir):
-            await asyncio.sleep(0.005)
-        self._killed_mid_write += bool(_temp_files(node.base_dir))
-        await self.stop_node(name, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        try:
+            while time.monotonic() < deadline and not _temp_files(node.base_dir):
+                await asyncio.sleep(0.01)
+            self._killed_mid_write += bool(_temp_files(node.base_dir))
+            await self.stop_node(name, signal.SIGKILL)
+        finally:
+            self.sim.remove_fault(stall)
 
     def sample_rss(self) -> None:
         for node in self.nodes.values():
