@@ -9,10 +9,15 @@ video and scriptable faults.
         ...  # point a downloader at sim.base_url
         sim.published("alpha", "source")  # what it should have stored, with hashes
 
-Modules: ``config`` (values), ``faults`` (fault model, TOML scenarios), ``playlists``
-(rendering), ``tspackets`` (MPEG-TS timestamp and counter surgery), ``video`` (ffmpeg render
-and cache), ``signing`` (tokens, URL signatures), ``twitch_api`` / ``cdn`` / ``control``
-(request handlers), ``server`` (aiohttp app), ``simulator`` (state and lifecycle), ``tls``,
+A :class:`World` is the simulated Twitch without a server (timelines, faults, counters,
+video), made and driven on any clock; a :class:`Simulator` is a world served on one port.
+
+Modules, in import order: ``config`` (values), ``faults`` (fault model, TOML scenarios),
+``playlists`` (rendering), ``tspackets`` (MPEG-TS timestamp and counter surgery), ``video``
+(ffmpeg render and cache), ``footage`` (the segments served), ``signing`` (tokens, URL
+signatures), ``counters`` (what was seen on the wire), ``world`` (state: timelines, faults,
+counters, footage), ``twitch_api`` / ``cdn`` / ``control`` (request handlers over a world),
+``server`` (aiohttp app and site), ``simulator`` (the world served: lifecycle, chat), ``tls``,
 ``command`` (``streamvault sim``). ``scenarios/example.toml`` shows every fault kind.
 """
 
@@ -20,7 +25,8 @@ from __future__ import annotations
 
 from .config import ChannelConfig, SimConfig
 from .faults import Fault, parse_scenario
-from .simulator import PublishedSegment, Simulator
+from .simulator import Simulator
+from .world import PublishedSegment, World
 
 __all__ = [
     "ChannelConfig",
@@ -28,5 +34,6 @@ __all__ = [
     "PublishedSegment",
     "SimConfig",
     "Simulator",
+    "World",
     "parse_scenario",
 ]
