@@ -64,14 +64,10 @@ class Footage:
         if fmp4:
             data = build_fragment(self.fmp4_loop(quality), channel, quality, sequence)
         else:
-            spec = self.loop_spec(quality)
-            loop = self._loops.get((spec.width, spec.height))
-            if loop is None:
-                raise RuntimeError(f"no video rendered for quality {quality!r}; call start() first")
             target = 0
             if self.config.realistic_bitrate:
                 target = int(quality_info(quality).bandwidth * self.config.segment_duration / 8)
-            data = build_segment(loop, channel, quality, sequence, target)
+            data = build_segment(self.ts_loop(quality), channel, quality, sequence, target)
         if not keep:
             return data
         self._bytes[key] = data
@@ -81,11 +77,18 @@ class Footage:
             self._bytes_size -= len(old)
         return data
 
+    def ts_loop(self, quality: str) -> Loop:
+        spec = self.loop_spec(quality)
+        loop = self._loops.get((spec.width, spec.height))
+        if loop is None:
+            raise RuntimeError(f"no video rendered for quality {quality!r}; call prepare()")
+        return loop
+
     def fmp4_loop(self, quality: str) -> Fmp4Loop:
         spec = self.loop_spec(quality)
         loop = self._fmp4_loops.get((spec.width, spec.height))
         if loop is None:
-            raise RuntimeError(f"no fMP4 video rendered for quality {quality!r}; call start()")
+            raise RuntimeError(f"no fMP4 video rendered for quality {quality!r}; call prepare()")
         return loop
 
     def segment_hash(self, channel: str, quality: str, sequence: int, *, fmp4: bool) -> str:
