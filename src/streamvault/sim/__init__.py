@@ -13,12 +13,13 @@ A :class:`World` is the simulated Twitch without a server (timelines, faults, co
 video), made and driven on any clock; a :class:`Simulator` is a world served on one port.
 
 Modules, in import order: ``config`` (values), ``faults`` (fault model, TOML scenarios),
-``playlists`` (rendering), ``tspackets`` (MPEG-TS timestamp and counter surgery), ``video``
-(ffmpeg render and cache), ``footage`` (the segments served), ``signing`` (tokens, URL
-signatures), ``counters`` (what was seen on the wire), ``world`` (state: timelines, faults,
-counters, footage), ``twitch_api`` / ``cdn`` / ``control`` (request handlers over a world),
-``server`` (aiohttp app and site), ``simulator`` (the world served: lifecycle, chat), ``tls``,
-``command`` (``streamvault sim``). ``scenarios/example.toml`` shows every fault kind.
+``playlists`` (rendering), ``video`` (ffmpeg render and cache; the MPEG-TS timestamp and
+counter surgery is :mod:`streamvault.mpegts`), ``footage`` (the segments served), ``signing``
+(tokens, URL signatures), ``counters`` (what was seen on the wire), ``world`` (state:
+timelines, faults, counters, footage), ``twitch_api`` / ``cdn`` / ``control`` (request
+handlers over a world), ``server`` (aiohttp app and site), ``simulator`` (the world served:
+lifecycle, chat), ``tls``, ``command`` (``streamvault sim``). ``scenarios/example.toml``
+shows every fault kind.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ import struct
 
 from aiohttp import web
 
+from ..mpegts import PACKET_SIZE
 from .context import M3U8, base, check_signature, node_of, signed, sim_of
 from .faults import Fault
 from .playlists import MediaEntry, MediaPlaylist, render_media
-from .tspackets import PACKET_SIZE
 from .world import ChannelTimeline, World
 
 log = logging.getLogger(__name__)
