@@ -8,8 +8,8 @@ import itertools
 import aiohttp
 import av
 
+from streamvault.mpegts import PACKET_SIZE, TICKS_PER_SECOND, first_timestamps
 from streamvault.sim import ChannelConfig, Simulator
-from streamvault.sim.tspackets import PACKET_SIZE, TICKS_PER_SECOND, first_timestamps
 from streamvault.store.naming import hash_bytes
 
 from .client import get_text, media_url, segment_urls

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..cutter.plan import EXTENSIONS, CutPlan, CutType, Run
 from ..cutter.run import FULL_OUTPUT, CutFailed, cut, ffmpeg_stream, write_concat_list
-from ..cutter.ts import inspect
+from ..mpegts import inspect
 from ..restreamer.archive import Archive, NotAcceptable, NotFound
 from ..restreamer.cuts import check_plan, plan_for
 from ..timeutil import parse

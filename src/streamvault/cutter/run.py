@@ -27,9 +27,9 @@ from prometheus_client import Counter, Gauge
 
 from ..errors import StreamvaultError
 from ..ffmpeg import ffmpeg_exe
+from ..mpegts import TsInfo, continuous, inspect
 from ..store.naming import Segment
 from .plan import Copy, CutPlan, CutType, Encode, Run, run_pieces
-from .ts import TsInfo, continuous, inspect
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import re
 import subprocess
 import threading
 
-from ..cutter.ts import elementary_head, inspect
 from ..ffmpeg import ffmpeg_exe
 from ..hls.codecs import avc1, mp4a
+from ..mpegts import elementary_head, inspect
 from .render import VideoInfo
 
 log = logging.getLogger(__name__)

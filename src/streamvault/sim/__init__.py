@@ -9,18 +9,25 @@ video and scriptable faults.
         ...  # point a downloader at sim.base_url
         sim.published("alpha", "source")  # what it should have stored, with hashes
 
-Modules: ``config`` (values), ``faults`` (fault model, TOML scenarios), ``playlists``
-(rendering), ``tspackets`` (MPEG-TS timestamp and counter surgery), ``video`` (ffmpeg render
-and cache), ``signing`` (tokens, URL signatures), ``twitch_api`` / ``cdn`` / ``control``
-(request handlers), ``server`` (aiohttp app), ``simulator`` (state and lifecycle), ``tls``,
-``command`` (``streamvault sim``). ``scenarios/example.toml`` shows every fault kind.
+A :class:`World` is the simulated Twitch without a server (timelines, faults, counters,
+video), made and driven on any clock; a :class:`Simulator` is a world served on one port.
+
+Modules, in import order: ``config`` (values), ``faults`` (fault model, TOML scenarios),
+``playlists`` (rendering), ``video`` (ffmpeg render and cache; the MPEG-TS timestamp and
+counter surgery is :mod:`streamvault.mpegts`), ``footage`` (the segments served), ``signing``
+(tokens, URL signatures), ``counters`` (what was seen on the wire), ``world`` (state:
+timelines, faults, counters, footage), ``twitch_api`` / ``cdn`` / ``control`` (request
+handlers over a world), ``server`` (aiohttp app and site), ``simulator`` (the world served:
+lifecycle, chat), ``tls``, ``command`` (``streamvault sim``). ``scenarios/example.toml``
+shows every fault kind.
 """
 
 from __future__ import annotations
 
 from .config import ChannelConfig, SimConfig
 from .faults import Fault, parse_scenario
-from .simulator import PublishedSegment, Simulator
+from .simulator import Simulator
+from .world import PublishedSegment, World
 
 __all__ = [
     "ChannelConfig",
@@ -28,5 +35,6 @@ __all__ = [
     "PublishedSegment",
     "SimConfig",
     "Simulator",
+    "World",
     "parse_scenario",
 ]

@@ -7,17 +7,14 @@ import logging
 import re
 import socket
 import struct
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..mpegts import PACKET_SIZE
 from .context import M3U8, base, check_signature, node_of, signed, sim_of
 from .faults import Fault
 from .playlists import MediaEntry, MediaPlaylist, render_media
-from .tspackets import PACKET_SIZE
-
-if TYPE_CHECKING:
-    from .simulator import ChannelTimeline, Simulator
+from .world import ChannelTimeline, World
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +33,7 @@ def _known(request: web.Request) -> tuple[ChannelTimeline, str]:
 
 
 def _media_playlist(
-    sim: Simulator, timeline: ChannelTimeline, quality: str, node: str | None, base: str
+    sim: World, timeline: ChannelTimeline, quality: str, node: str | None, base: str
 ) -> MediaPlaylist:
     name, d = timeline.config.name, timeline.duration
     max_age = sim.config.segment_url_max_age
@@ -59,7 +56,7 @@ def _media_playlist(
         )
     prefetch: list[str] = []
     if sim.playlist_fault("prefetch", timeline, quality, node) is not None:
-        sim.count_fault("prefetch")
+        sim.counts.fault("prefetch")
         upcoming = (timeline.next_sequence, timeline.next_sequence + 1)
         prefetch = [
             signed(sim, base, f"/cdn/{name}/{quality}/{s}.{suffix}", max_age) for s in upcoming
@@ -67,12 +64,12 @@ def _media_playlist(
     endlist = False
     for kind in ("endlist", "ended"):
         if sim.playlist_fault(kind, timeline, quality, node) is not None:
-            sim.count_fault(kind)
+            sim.counts.fault(kind)
             endlist = True
     first = entries[0].sequence if entries else timeline.next_sequence
     trigger = None
     if entries and sim.playlist_fault("trigger", timeline, quality, node) is not None:
-        sim.count_fault("trigger")
+        sim.counts.fault("trigger")
         trigger = entries[0].program_date_time
     return MediaPlaylist(
         entries=entries,
@@ -96,13 +93,13 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text="stream is offline")
     fault = sim.playlist_fault("playlist_status", timeline, quality, node)
     if fault is not None and fault.status is not None:
-        sim.count_fault("playlist_status")
+        sim.counts.fault("playlist_status")
         return web.Response(status=fault.status, text="simulated playlist fault")
     playlist = _media_playlist(sim, timeline, quality, node, base(request))
     text = render_media(playlist)
     mangle = sim.playlist_fault("mangle", timeline, quality, node)
     if mangle is not None:
-        sim.count_fault("mangle")
+        sim.counts.fault("mangle")
         text = mangled(text, mangle.mangle)
     return web.Response(text=text, content_type=M3U8)
 
@@ -134,7 +131,7 @@ async def init_section(request: web.Request) -> web.StreamResponse:
     return web.Response(body=init, content_type="video/mp4")
 
 
-async def _await_segment(sim: Simulator, timeline: ChannelTimeline, sequence: int) -> bool:
+async def _await_segment(sim: World, timeline: ChannelTimeline, sequence: int) -> bool:
     """Whether ``sequence`` is published, waiting for it if it is the one in progress or the
     next (a prefetched segment is served once it is complete)."""
     sim.advance()
@@ -153,15 +150,15 @@ async def segment(request: web.Request) -> web.StreamResponse:
     check_signature(request, request.path.removeprefix(f"/node/{node}" if node else ""))
     timeline, quality = _known(request)
     key = f"{timeline.config.name}/{quality}/{request.match_info['sequence']}"
-    sim.segment_request(key, +1)
+    sim.counts.segment_request(key, +1)
     try:
         return await _segment(request, sim, node, timeline, quality)
     finally:
-        sim.segment_request(key, -1)
+        sim.counts.segment_request(key, -1)
 
 
 async def _segment(
-    request: web.Request, sim: Simulator, node: str | None, timeline: ChannelTimeline, quality: str
+    request: web.Request, sim: World, node: str | None, timeline: ChannelTimeline, quality: str
 ) -> web.StreamResponse:
     text = request.match_info["sequence"]
     if not _SEQUENCE_RE.fullmatch(text) or not await _await_segment(sim, timeline, int(text)):
@@ -182,7 +179,7 @@ async def _segment(
         None,
     )
     if fault is not None:
-        sim.count_fault(fault.kind)
+        sim.counts.fault(fault.kind)
         log.debug("segment %s/%s/%d: fault %s", timeline.config.name, quality, sequence, fault.kind)
     if fault is not None and fault.kind == "segment_status":
         return web.Response(status=fault.status or 500, text="simulated segment fault")
@@ -225,7 +222,7 @@ def _cut(data: bytes, fraction: float) -> bytes:
 
 
 async def _stall_then_truncate(
-    request: web.Request, sim: Simulator, fault: Fault, data: bytes
+    request: web.Request, sim: World, fault: Fault, data: bytes
 ) -> web.StreamResponse:
     """Headers and part of the body, a stall, then a clean (chunked) end: a short 'full' file."""
     response = web.StreamResponse(headers={"Content-Type": "video/mp2t"})

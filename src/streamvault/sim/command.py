@@ -10,8 +10,8 @@ from pathlib import Path
 from ..cliargs import comma_list
 from ..errors import ConfigError
 from .config import MASTER_STYLES, ChannelConfig, SimConfig
+from .emotes import emotes_url
 from .faults import parse_scenario
-from .server import describe
 from .simulator import Simulator
 
 HELP = "run a simulated Twitch (API, usher, CDN) with real video and scriptable faults"
@@ -89,6 +89,28 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         chat_rate=args.chat_rate,
         chat_duplicate_every=args.chat_duplicate_every,
     )
+
+
+def describe(sim: Simulator) -> str:
+    """The lines ``streamvault sim`` prints so a downloader can be pointed at it."""
+    flags = f"--twitch-gql-url {sim.base_url} --twitch-usher-url {sim.base_url}"
+    if sim.ca_file:
+        flags += f" --ca-file {sim.ca_file}"
+    lines = [f"simulated Twitch at {sim.base_url}", f"downloader flags: {flags}"]
+    lines.append(f"per-node faults: use {sim.node_url('NAME')} as both URLs")
+    lines.append(f"control: {sim.base_url}/control/counters, {sim.base_url}/control/faults")
+    if sim.chat is not None:
+        lines.append(
+            f"chat: IRC on 127.0.0.1:{sim.chat.port} (streamvault chat --irc-host 127.0.0.1 "
+            f"--irc-port {sim.chat.port} --no-tls CHANNEL); faults: POST "
+            f"{sim.base_url}/control/chat/disconnect or /control/chat/reconnect [?nick=NICK]"
+        )
+        lines.append(f"emotes: --emotes --emotes-url '{emotes_url(sim.base_url)}'")
+    for channel in sim.config.channels:
+        state = "online" if channel.online else "offline"
+        qualities = ",".join(channel.qualities)
+        lines.append(f"channel {channel.name}: {qualities} ({channel.master_style} style, {state})")
+    return "\n".join(lines)
 
 
 async def serve(config: SimConfig, host: str, port: int) -> None:

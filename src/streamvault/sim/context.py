@@ -1,21 +1,29 @@
-"""Shared helpers of the simulator's request handlers: the simulator, node prefix, signing."""
+"""Shared helpers of the simulator's request handlers: the simulated world, the chat server,
+node prefix, signing."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from .simulator import Simulator
+from .chat_server import ChatServer
+from .world import World
 
 M3U8 = "application/vnd.apple.mpegurl"
-SIM_KEY = web.AppKey("sim", object)
+SIM_KEY = web.AppKey("sim", World)
+CHAT_KEY = web.AppKey("chat", ChatServer)
 
 
-def sim_of(request: web.Request) -> Simulator:
-    sim: Simulator = request.app[SIM_KEY]  # type: ignore[assignment]
-    return sim
+def sim_of(request: web.Request) -> World:
+    """The simulated world the handlers read and change."""
+    return request.app[SIM_KEY]
+
+
+def chat_of(request: web.Request) -> ChatServer:
+    """The IRC chat server beside the world; 404 when the simulator runs without one."""
+    chat = request.app.get(CHAT_KEY)
+    if chat is None:
+        raise web.HTTPNotFound(text="no chat server")
+    return chat
 
 
 def node_of(request: web.Request) -> str | None:
@@ -27,11 +35,11 @@ def base(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}" + (f"/node/{node}" if node else "")
 
 
-def now(sim: Simulator) -> float:
+def now(sim: World) -> float:
     return sim.clock.now().timestamp()
 
 
-def signed(sim: Simulator, base_url: str, path: str, max_age: float) -> str:
+def signed(sim: World, base_url: str, path: str, max_age: float) -> str:
     expires = int(now(sim) + max_age)
     return f"{base_url}{path}?exp={expires}&sig={sim.signer.sign_path(path, expires)}"
 

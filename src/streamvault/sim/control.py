@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import ConfigError
-from .context import sim_of
+from .context import chat_of, sim_of
 from .faults import faults_from_json
 from .playlists import format_pdt
 
@@ -67,9 +67,7 @@ async def set_state(request: web.Request) -> web.StreamResponse:
 
 async def chat_state(request: web.Request) -> web.StreamResponse:
     """The chat server's port, connections, and how many messages each channel was sent."""
-    chat = sim_of(request).chat
-    if chat is None:
-        raise web.HTTPNotFound(text="no chat server")
+    chat = chat_of(request)
     return web.json_response(
         {
             "port": chat.port,
@@ -82,9 +80,7 @@ async def chat_state(request: web.Request) -> web.StreamResponse:
 
 async def chat_fault(request: web.Request) -> web.StreamResponse:
     """``disconnect`` (``?nick=&refuse_for=SECONDS``) or ``reconnect`` (``?nick=&grace=``)."""
-    chat = sim_of(request).chat
-    if chat is None:
-        raise web.HTTPNotFound(text="no chat server")
+    chat = chat_of(request)
     action, query = request.match_info["action"], request.query
     nick = query.get("nick") or None
     try:

@@ -1,4 +1,4 @@
-"""The simulator's aiohttp application and site.
+"""The simulator's aiohttp application and site, around a :class:`~.world.World`.
 
 Every Twitch route also answers under ``/node/NAME``, which selects the faults with
 ``node="NAME"``; URLs handed out keep the prefix.
@@ -9,16 +9,16 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from . import cdn, control, emotes, twitch_api
-from .context import SIM_KEY, node_of
+from .chat_server import ChatServer
+from .context import CHAT_KEY, SIM_KEY, node_of
+from .counters import Counters
 from .tls import make_certificate, server_context
-
-if TYPE_CHECKING:
-    from .simulator import Simulator
+from .world import World
 
 PREFIXES = (("", "plain"), ("/node/{node}", "node"))
 
@@ -27,25 +27,28 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # -- application ---------------------------------------------------------------------------
 
 
-def _counting_middleware(sim: Simulator) -> Any:
+def _counting_middleware(counts: Counters) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         name = request.match_info.route.name
-        sim.count_request(name.split(".")[0] if name else "other", node_of(request))
+        counts.request(name.split(".")[0] if name else "other", node_of(request))
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            sim.count_response(exc.status)
+            counts.response(exc.status)
             raise
-        sim.count_response(response.status)
+        counts.response(response.status)
         return response
 
     return middleware
 
 
-def make_app(sim: Simulator) -> web.Application:
-    app = web.Application(middlewares=[_counting_middleware(sim)])
-    app[SIM_KEY] = sim
+def make_app(world: World, chat: ChatServer | None = None) -> web.Application:
+    """The Twitch, CDN, control and emote routes over ``world`` (chat routes: ``chat``)."""
+    app = web.Application(middlewares=[_counting_middleware(world.counts)])
+    app[SIM_KEY] = world
+    if chat is not None:
+        app[CHAT_KEY] = chat
     for prefix, tag in PREFIXES:
         app.router.add_post(f"{prefix}/gql", twitch_api.gql, name=f"gql.{tag}")
         for api in ("api", "api/v2"):
@@ -84,9 +87,10 @@ def make_app(sim: Simulator) -> web.Application:
 
 
 async def start_site(
-    sim: Simulator, app: web.Application, host: str, port: int, *, tls: bool
+    counts: Counters, app: web.Application, host: str, port: int, *, tls: bool
 ) -> tuple[web.AppRunner, str, str | None]:
-    """Serve ``app``; returns the runner, the base URL and (with TLS) the certificate path."""
+    """Serve ``app``, counting connections; returns the runner, the base URL and (with TLS)
+    the certificate path."""
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     server = runner.server
@@ -94,7 +98,7 @@ async def start_site(
         original = server.connection_made
 
         def connection_made(handler: Any, transport: Any) -> None:
-            sim.count_connection()
+            counts.connection()
             original(handler, transport)
 
         server.connection_made = connection_made  # type: ignore[method-assign]
@@ -109,25 +113,3 @@ async def start_site(
     shown = f"[{shown}]" if ":" in shown else shown
     scheme = "https" if tls else "http"
     return runner, f"{scheme}://{shown}:{bound}", ca_file
-
-
-def describe(sim: Simulator) -> str:
-    """The lines ``streamvault sim`` prints so a downloader can be pointed at it."""
-    flags = f"--twitch-gql-url {sim.base_url} --twitch-usher-url {sim.base_url}"
-    if sim.ca_file:
-        flags += f" --ca-file {sim.ca_file}"
-    lines = [f"simulated Twitch at {sim.base_url}", f"downloader flags: {flags}"]
-    lines.append(f"per-node faults: use {sim.node_url('NAME')} as both URLs")
-    lines.append(f"control: {sim.base_url}/control/counters, {sim.base_url}/control/faults")
-    if sim.chat is not None:
-        lines.append(
-            f"chat: IRC on 127.0.0.1:{sim.chat.port} (streamvault chat --irc-host 127.0.0.1 "
-            f"--irc-port {sim.chat.port} --no-tls CHANNEL); faults: POST "
-            f"{sim.base_url}/control/chat/disconnect or /control/chat/reconnect [?nick=NICK]"
-        )
-        lines.append(f"emotes: --emotes --emotes-url '{emotes.emotes_url(sim.base_url)}'")
-    for channel in sim.config.channels:
-        state = "online" if channel.online else "offline"
-        qualities = ",".join(channel.qualities)
-        lines.append(f"channel {channel.name}: {qualities} ({channel.master_style} style, {state})")
-    return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -10,14 +10,12 @@ from .config import quality_info
 from .context import M3U8, base, node_of, now, signed, sim_of
 from .playlists import Variant, render_master_ivs_style, render_master_media_style
 from .signing import CLIENT_ID, PERSISTED_QUERY_HASH
-
-if TYPE_CHECKING:
-    from .simulator import ChannelTimeline, Simulator
+from .world import ChannelTimeline, World
 
 # -- GraphQL ------------------------------------------------------------------------------
 
 
-def _token_answer(sim: Simulator, body: Any) -> dict[str, Any] | None:
+def _token_answer(sim: World, body: Any) -> dict[str, Any] | None:
     """The answer to one PlaybackAccessToken query, or None if the query is not that."""
     if not isinstance(body, dict) or body.get("operationName") != "PlaybackAccessToken":
         return None
@@ -66,14 +64,12 @@ def _offline() -> web.Response:
     return web.json_response(body, status=404)
 
 
-def _variants(
-    sim: Simulator, timeline: ChannelTimeline, node: str | None, base: str
-) -> list[Variant]:
+def _variants(sim: World, timeline: ChannelTimeline, node: str | None, base: str) -> list[Variant]:
     name = timeline.config.name
     variants: list[Variant] = []
     for quality in timeline.config.qualities:
         if sim.playlist_fault("missing_quality", timeline, quality, node) is not None:
-            sim.count_fault("missing_quality")
+            sim.counts.fault("missing_quality")
             continue
         info = quality_info(quality)
         max_age = sim.config.playlist_url_max_age
@@ -87,7 +83,7 @@ def _variants(
 
 async def usher(request: web.Request) -> web.StreamResponse:
     sim, node = sim_of(request), node_of(request)
-    sim.count_usher_path("v2" if "/api/v2/" in request.path else "v1")
+    sim.counts.usher_path("v2" if "/api/v2/" in request.path else "v1")
     timeline = sim.channel(request.match_info["channel"])
     if timeline is None:
         return _offline()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..ffmpeg import ffmpeg_exe
-from .tspackets import (
+from ..mpegts import (
     PACKET_SIZE,
     TICKS_PER_SECOND,
     null_packet,
