@@ -31,9 +31,22 @@ def test_parse_date_keeps_microseconds(text: str, expected: datetime) -> None:
     assert parse_date(text) == expected
 
 
-def test_parse_date_rejects_garbage() -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        # what this parser's own regex took before timeutil's one grammar (the strictest):
+        "2023-09-17t02:31:48.242Z",
+        "2023-09-17T02:31:48,242Z",
+        "2023-09-17T02:31:48.242z",
+        "2023-09-17T02:31:48.242 Z",
+    ],
+)
+def test_parse_date_rejects_garbage(text: str) -> None:
+    with pytest.raises(BadPlaylist, match="bad date-time"):
+        parse_date(text)
     with pytest.raises(BadPlaylist):
-        parse_date("yesterday")
+        parse_media(_media(f"#EXT-X-PROGRAM-DATE-TIME:{text}", "#EXTINF:2,", "a.ts"))
 
 
 def test_attributes_with_quoted_commas() -> None:
