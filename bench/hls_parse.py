@@ -10,9 +10,10 @@ base URI, in the same run. Three workloads:
 - each real file parsed as it is, again and again (the cache warm: an unchanged poll);
 - the same with our caches cleared before every parse (the cold, first-poll cost).
 
-Prints CPU milliseconds per parse (the least of seven runs, ours and the peer's taken in
-turns) and the ratio m3u8 / ours (above 1: ours is faster). Both
-parsers are checked to read the same segments and times first, so they do the same work.
+Prints what each reads of the prefetch segments, an SCTE-35 break and ``IVS-NAME``, then CPU
+milliseconds per parse (the least of seven runs, ours and the peer's taken in turns) and the
+ratio m3u8 / ours (above 1: ours is faster). Both parsers are first checked to read the same
+segments and times, so they do the same work.
 
     .venv/bin/python bench/hls_parse.py
 """
@@ -90,6 +91,32 @@ def check_same_work(text: str) -> None:
     assert theirs.media_sequence == ours.media_sequence
 
 
+SCTE35_BREAK = """#EXTM3U
+#EXT-X-TARGETDURATION:2
+#EXTINF:2,
+a.ts
+#EXT-X-SCTE35-OUT:URL="x"
+#EXTINF:2,
+b.ts
+#EXT-X-SCTE35-IN
+#EXTINF:2,
+c.ts
+"""
+
+
+def what_each_reads(media: str, master: str) -> None:
+    """The docstring's other claims about m3u8, shown on the same playlists."""
+    ours, theirs = parse_twitch_media(media, BASE), m3u8.loads(media, uri=BASE)
+    print(f"segments (15 + 2 prefetch):  ours {len(ours.segments)}   m3u8 {len(theirs.segments)}")
+    ours_break = [s.in_scte35_break for s in parse_twitch_media(SCTE35_BREAK).segments]
+    theirs_break = [s.cue_out for s in m3u8.loads(SCTE35_BREAK).segments]
+    print(f"SCTE35-OUT/IN break (a b c): ours {ours_break}   m3u8 {theirs_break}")
+    name = parse_master(master, BASE).variants[0].attributes.get("IVS-NAME")
+    info = m3u8.loads(master, uri=BASE).playlists[0].stream_info
+    found = hasattr(info, "ivs_name")
+    print(f"IVS-NAME of usher's first:   ours {name!r}   m3u8 on StreamInfo: {found}")
+
+
 def row(name: str, count: int, ours: float, theirs: float) -> None:
     print(
         f"{name:<36} ours {ours / count * 1000:7.3f} ms   m3u8 {theirs / count * 1000:7.3f} ms"
@@ -102,6 +129,7 @@ def main() -> None:
     polls = live_polls(media, POLLS)
     for text in (media, polls[0], polls[-1]):
         check_same_work(text)
+    what_each_reads(media, (TESTDATA / "master-usher-v2-live.m3u8").read_text())
 
     def ours_live() -> None:
         clear_caches()

@@ -17,11 +17,11 @@ Hand-written rather than the ``m3u8`` package (6.0), because on Twitch's playlis
 package drops the ``#EXT-X-TWITCH-PREFETCH`` segments (15 of 17 read: a dialect here adds them
 with a handler), ignores the ``#EXT-X-SCTE35-OUT``/``-IN`` ad markers (it knows only
 ``CUE-OUT``/``CUE-IN``), keeps ``IVS-NAME`` (what a variant is called on usher v2) only in its
-raw dictionaries, not on its ``StreamInfo``, and is about 4x slower per live poll: 3.5x, 4.1x
-and 4.1x in three runs of ``bench/hls_parse.py`` (900 polls of the real live playlist in
-``tests/resources/twitch`` advanced a segment each, CPU time: 0.14-0.17 ms a poll here,
-0.51-0.69 ms there); about 2x on a poll none of whose dates is cached yet, 1.8-4.5x on a
-master playlist.
+raw dictionaries, not on its ``StreamInfo``, and is about 4x slower per live poll: 3.5x to
+4.3x in eight runs of ``bench/hls_parse.py`` on a loaded 2-core machine (900 polls of the real
+live playlist in ``tests/resources/twitch`` advanced a segment each, CPU time: 0.12-0.19 ms a
+poll here, 0.44-0.73 ms there); 1.8-2.2x on a poll none of whose dates is cached yet, 1.6-4.5x
+on a master playlist.
 """
 
 from __future__ import annotations
