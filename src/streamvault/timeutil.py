@@ -34,7 +34,7 @@ def parse_time(text: str, *, utc_only: bool = False) -> datetime:
     """Parse a time (the grammar above) and return it in UTC; no offset means UTC.
 
     ``utc_only``: an offset other than ``Z``/``+00:00`` is refused rather than converted (the
-    HTTP API, SPEC §7). Every failure, also a date that does not exist or an offset that
+    HTTP API, SPEC §5). Every failure, also a date that does not exist or an offset that
     carries it past year 1 or 9999, is a ``BadTime`` with one line naming the text.
     """
     match = _TIME.fullmatch(text.strip())
@@ -56,11 +56,12 @@ def parse_time(text: str, *, utc_only: bool = False) -> datetime:
 
 
 def _offset(zone: str) -> tzinfo:
-    """``+HH``, ``-HHMM``, ``+HH:MM`` as a zone; ValueError from 24 hours on."""
+    """``+HH``, ``-HHMM``, ``+HH:MM`` as a zone; ValueError past 23 hours or 59 minutes."""
     digits = zone[1:].replace(":", "")
-    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-    if offset >= timedelta(hours=24):
-        raise ValueError(f"UTC offset {zone} is not less than 24 hours")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"UTC offset {zone} is not one (hours to 23, minutes to 59)")
+    offset = timedelta(hours=hours, minutes=minutes)
     return timezone(-offset if zone[0] == "-" else offset)
 
 
