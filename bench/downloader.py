@@ -49,8 +49,9 @@ STREAMLINK = str(ROOT / ".venv" / "bin" / "streamlink")
 CURL = "/usr/bin/curl"
 
 sys.path.insert(0, str(ROOT / "src"))
-from streamvault.hls.parse import parse_master, parse_media  # noqa: E402
+from streamvault.hls.parse import parse_master  # noqa: E402
 from streamvault.sources.twitch import gql_body, gql_headers, parse_token, usher_url  # noqa: E402
+from streamvault.sources.twitch_hls import parse_twitch_media  # noqa: E402
 from streamvault.sources.variants import choose_variant  # noqa: E402
 
 
@@ -160,7 +161,7 @@ class CurlFloor:
         while not self.stop.is_set():
             began = time.monotonic()
             try:
-                playlist = parse_media(opener.open(url, timeout=10).read().decode(), url)
+                playlist = parse_twitch_media(opener.open(url, timeout=10).read().decode(), url)
             except OSError:
                 time.sleep(1)
                 continue

@@ -17,6 +17,7 @@ something outside sent or holds bad data (``RemoteError``, ``BadInput``) versus 
     │   └── DiskFull             ENOSPC / EDQUOT: nothing was written under a final name
     └── RemoteError              a peer or upstream server sent something bad
         ├── BadPlaylist          a playlist that does not parse
+        ├── StreamOffline        the stream is not live (no token, or the playlist is gone)
         ├── HTTPStatusError      an unexpected HTTP status
         ├── TooLarge             a body past its byte cap (or a line count past its cap)
         ├── HashMismatch         downloaded bytes do not match the hash in their name
@@ -80,6 +81,11 @@ class RemoteError(StreamvaultError):
 
 class BadPlaylist(RemoteError, ValueError):
     """A playlist that does not parse."""
+
+
+class StreamOffline(RemoteError):
+    """The stream is not live: Twitch has no token for the channel or usher answered 404, or
+    a plain URL answered 403, 404 or 410."""
 
 
 class HTTPStatusError(RemoteError):

@@ -7,7 +7,7 @@ import pytest
 from streamvault.downloader.service import ChannelSpec, parse_channel
 from streamvault.downloader.tracker import PlaylistTracker, SegmentRegistry
 from streamvault.errors import ConfigError
-from streamvault.hls.parse import parse_media
+from streamvault.sources.twitch_hls import parse_twitch_media
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -32,7 +32,7 @@ def playlist(
 
 
 def update(tracker: PlaylistTracker, text: str, now: datetime = T0):  # type: ignore[no-untyped-def]
-    return tracker.update(parse_media(text), now)
+    return tracker.update(parse_twitch_media(text), now)
 
 
 def test_new_segments_once_each_across_polls() -> None:
@@ -150,10 +150,10 @@ def test_forward_gap_is_not_a_skew_but_going_back_is() -> None:
 
 def test_segments_another_worker_took_are_not_judged() -> None:
     tracker = PlaylistTracker()
-    parsed = parse_media(playlist(10, 4, skew={11: 0.5}))
+    parsed = parse_twitch_media(playlist(10, 4, skew={11: 0.5}))
     taken = {s.start for s in parsed.segments[:3]}  # 10, 11 (late by 0.5 s), 12
     result = tracker.update(
-        parse_media(playlist(10, 4, skew={11: 0.5})), T0, lambda start: start not in taken
+        parse_twitch_media(playlist(10, 4, skew={11: 0.5})), T0, lambda start: start not in taken
     )
     assert result.skews == [] and not tracker.skewed
     assert [f.segment.sequence for f in result.fetch] == [10, 11, 12, 13]
@@ -193,7 +193,7 @@ def test_segments_outside_the_plausible_window_are_rejected_with_one_line_each()
         f"{T0 + timedelta(seconds=22):%Y-%m-%dT%H:%M:%S.%f}Z", "9999-01-01T00:00:00.000000Z"
     )
     window = (T0 - timedelta(hours=24), T0 + timedelta(minutes=15))
-    result = tracker.update(parse_media(text), T0, window=window)
+    result = tracker.update(parse_twitch_media(text), T0, window=window)
     assert [f.segment.sequence for f in result.fetch] == [10, 12]
     assert len(result.rejected) == 1 and "segment 11" in result.rejected[0]
     assert result.oldest == T0 + timedelta(seconds=20)

@@ -105,6 +105,8 @@ async def test_illegal_state_changes_and_bad_fields_are_400_with_one_line(
         {"title": "x" * 101},
         {"ranges": [{"start": "2026-11-28T04:00:10Z", "end": "2026-11-28T04:00:00Z"}]},
         {"ranges": [{"start": "yesterday", "end": "2026-11-28T04:00:00Z"}]},
+        # an offset that carries the time before year 1: was an OverflowError (a 500)
+        {"ranges": [{"start": "0001-01-01T00:00:00+05:00", "end": "2026-11-28T04:00:00Z"}]},
         {"ranges": [dict(RANGE, transition={"type": "explode", "duration": 1})]},
         {"ranges": [dict(RANGE, transition={"type": "fade", "duration": 1})]},  # last range
         {"ranges": "all of it"},

@@ -1,25 +1,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from streamvault.errors import BadPlaylist
-from streamvault.hls.ads import ad_flags
 from streamvault.hls.parse import (
-    is_master,
+    MASTER_TAGS,
+    MEDIA_TAGS,
+    MediaState,
     parse_attributes,
     parse_date,
     parse_master,
     parse_media,
 )
-
-TESTDATA = Path(__file__).parents[1] / "resources" / "twitch"
-
-
-def read(name: str) -> str:
-    return (TESTDATA / name).read_text()
+from tests.twitchdata import read
 
 
 @pytest.mark.parametrize(
@@ -36,9 +31,22 @@ def test_parse_date_keeps_microseconds(text: str, expected: datetime) -> None:
     assert parse_date(text) == expected
 
 
-def test_parse_date_rejects_garbage() -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        # what this parser's own regex took before timeutil's one grammar (the strictest):
+        "2023-09-17t02:31:48.242Z",
+        "2023-09-17T02:31:48,242Z",
+        "2023-09-17T02:31:48.242z",
+        "2023-09-17T02:31:48.242 Z",
+    ],
+)
+def test_parse_date_rejects_garbage(text: str) -> None:
+    with pytest.raises(BadPlaylist, match="bad date-time"):
+        parse_date(text)
     with pytest.raises(BadPlaylist):
-        parse_date("yesterday")
+        parse_media(_media(f"#EXT-X-PROGRAM-DATE-TIME:{text}", "#EXTINF:2,", "a.ts"))
 
 
 def test_attributes_with_quoted_commas() -> None:
@@ -51,29 +59,82 @@ def test_attributes_with_quoted_commas() -> None:
     }
 
 
-def test_real_live_media_playlist() -> None:
+def test_real_live_media_playlist_without_a_dialect() -> None:
+    """The generic table on Twitch's playlist: every standard tag read, every Twitch one
+    ignored (RFC 8216 §6.3.1): no prefetch segments, no tags kept."""
     text = read("media-live-prefetch.m3u8")
-    assert not is_master(text)
     playlist = parse_media(text, "https://example.test/x/index.m3u8")
     assert playlist.target_duration == 5
     assert playlist.media_sequence == 4815
     assert not playlist.endlist
-    assert len(playlist.segments) == 17  # 15 segments and 2 prefetch
-    regular = [s for s in playlist.segments if not s.prefetch]
-    assert len(regular) == 15
-    assert [s.sequence for s in playlist.segments] == list(range(4815, 4832))
-    first = playlist.segments[0]
-    assert first.start == datetime(2023, 9, 17, 2, 31, 48, 242000, tzinfo=UTC)
-    assert first.duration == 2.0 and first.title == "live"
-    assert first.uri.endswith("/v1/segment/abc-123DEF_456.ts")
-    prefetch = playlist.segments[15:]
-    assert all(s.prefetch for s in prefetch)
-    assert prefetch[0].start == datetime(2023, 9, 17, 2, 32, 18, 242000, tzinfo=UTC)
-    assert prefetch[1].start == datetime(2023, 9, 17, 2, 32, 20, 242000, tzinfo=UTC)
+    assert [s.sequence for s in playlist.segments] == list(range(4815, 4830))
+    assert not any(s.prefetch or s.in_scte35_break for s in playlist.segments)
+    assert playlist.segments[-1].uri.endswith("/v1/segment/hij-567KLM_890.ts")
+    assert playlist.segments[-1].start == datetime(2023, 9, 17, 2, 32, 16, 242000, tzinfo=UTC)
     assert len(playlist.date_ranges) == 5
-    # None of the non-ad DATERANGEs with END-ON-NEXT makes anything an ad.
-    assert not any(ad_flags(playlist))
-    assert playlist.tags["EXT-X-TWITCH-LIVE-SEQUENCE"] == "4997"
+    assert playlist.tags == {}
+    # each END-ON-NEXT range closed by the next of its class (none here: each class once)
+    assert all(r.end_on_next and r.end is None for r in playlist.date_ranges)
+
+
+def test_the_generic_table_names_only_standard_tags() -> None:
+    assert "EXTINF" in MEDIA_TAGS and "EXT-X-DATERANGE" in MEDIA_TAGS
+    assert not [name for name in MEDIA_TAGS if not name.startswith(("EXTINF", "EXT-X-"))]
+    assert not [name for name in (*MEDIA_TAGS, *MASTER_TAGS) if "TWITCH" in name or "SCTE" in name]
+
+
+def test_an_unknown_tag_goes_to_the_unknown_handler_and_changes_nothing() -> None:
+    text = _media(
+        "#EXT-X-PROGRAM-DATE-TIME:2026-05-01T00:00:00.000Z",
+        "#EXT-X-VENDOR-THING:1",
+        "#EXTINF:2.0,",
+        "#EXT-X-SCTE35-OUT",
+        "a.ts",
+        "# a comment",
+        "#EXT-X-VENDOR-PREFETCH:b.ts",
+    )
+    seen: list[tuple[str, str]] = []
+    playlist = parse_media(text, unknown=lambda state, name, value: seen.append((name, value)))
+    assert seen == [("EXT-X-VENDOR-THING", "1"), ("EXT-X-SCTE35-OUT", ""), (" A COMMENT", ""),
+                    ("EXT-X-VENDOR-PREFETCH", "b.ts")]  # fmt: skip
+    assert playlist == parse_media(text)  # ignored by default
+    (segment,) = playlist.segments
+    assert segment.uri == "a.ts" and not segment.in_scte35_break and not segment.prefetch
+
+
+def test_a_dialect_adds_handlers_to_the_table() -> None:
+    """A handler sees the state: here a made-up tag that adds a segment, as a prefetch tag
+    does, and one that a playlist-wide tag keeps."""
+
+    def early(state: MediaState, value: str) -> None:
+        state.add(value, prefetch=True)
+
+    def keep(state: MediaState, value: str) -> None:
+        state.tags["X-NOTE"] = value
+
+    table = {**MEDIA_TAGS, "EXT-X-EARLY": early, "EXT-X-NOTE": keep}
+    text = _media(
+        "#EXT-X-NOTE:hello",
+        "#EXT-X-PROGRAM-DATE-TIME:2026-05-01T00:00:00.000Z",
+        "#EXTINF:2.5,",
+        "a.ts",
+        "#ext-x-early:b.ts",  # names are matched upper-case
+    )
+    playlist = parse_media(text, "http://h/p/", tags=table)
+    assert [(s.uri, s.prefetch, s.duration) for s in playlist.segments] == [
+        ("http://h/p/a.ts", False, 2.5), ("http://h/p/b.ts", True, 2.5)
+    ]  # fmt: skip
+    assert playlist.segments[1].start == datetime(2026, 5, 1, 0, 0, 2, 500000, tzinfo=UTC)
+    assert playlist.tags == {"X-NOTE": "hello"}
+    assert len(parse_media(text).segments) == 1  # the standard table knows neither
+
+
+def test_master_tags_table_can_be_extended() -> None:
+    text = read("master-v1-chunked.m3u8")
+    seen: list[str] = []
+    table = {**MASTER_TAGS, "EXT-X-TWITCH-INFO": lambda state, value: seen.append(value)}
+    assert parse_master(text, "https://x/", tags=table) == parse_master(text, "https://x/")
+    assert len(seen) == 1 and "SERVING-ID=" in seen[0]
 
 
 def test_start_without_program_date_time_follows_previous() -> None:

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from streamvault.hls.parse import parse_master
 from streamvault.sources.variants import choose_variant
+from tests.twitchdata import read
 
-TESTDATA = Path(__file__).parents[1] / "resources" / "twitch"
-V2 = parse_master((TESTDATA / "master-usher-v2-live.m3u8").read_text(), "https://u/x.m3u8")
-V1 = parse_master((TESTDATA / "master-v1-chunked.m3u8").read_text(), "https://u/x.m3u8")
+V2 = parse_master(read("master-usher-v2-live.m3u8"), "https://u/x.m3u8")
+V1 = parse_master(read("master-v1-chunked.m3u8"), "https://u/x.m3u8")
 
 
 @pytest.mark.parametrize(

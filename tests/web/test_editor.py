@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from streamvault.timeutil import format_iso, parse_utc_only
+from streamvault.timeutil import format_iso, parse_time
 
 from .conftest import BrowserPage, RunningNode
 
@@ -126,7 +126,7 @@ async def test_keys_mark_ranges_and_a_transition_joins_them(page: BrowserPage) -
     await page.page.select_option(".transition-type", "fade")
     starts = await page.page.locator(".range-start").evaluate_all("els => els.map(e => e.value)")
     ends = await page.page.locator(".range-end").evaluate_all("els => els.map(e => e.value)")
-    marked = [parse_utc_only(text) for text in (starts[0], ends[0], starts[1], ends[1])]
+    marked = [parse_time(text, utc_only=True) for text in (starts[0], ends[0], starts[1], ends[1])]
     wanted = [node.past(4), node.past(10), node.past(60), node.past(70)]
     assert all(abs((a - b).total_seconds()) < 0.2 for a, b in zip(marked, wanted, strict=True))
     event = await page.page.evaluate("window.editor.edit.toEvent('past', 'source')")
@@ -250,7 +250,7 @@ async def test_a_copied_link_reopens_the_same_view(page: BrowserPage) -> None:
     await again.wait_for_selector("body[data-ready='1']")
     await again.wait_for_function("window.editor.player.wallTime() !== null")
     shown = await again.evaluate("window.editor.player.wallTime().toISOString()")
-    assert abs((parse_utc_only(shown) - node.past(33)).total_seconds()) < 0.2
+    assert abs((parse_time(shown, utc_only=True) - node.past(33)).total_seconds()) < 0.2
     assert await again.input_value("#quality") == "480p"
     assert await again.evaluate(VIEW) == view
     await again.close()

@@ -15,7 +15,7 @@ import av
 import pytest
 
 from streamvault.restreamer.archive import Archive
-from streamvault.timeutil import format_iso, parse_utc_only
+from streamvault.timeutil import format_iso, parse_time
 
 from .conftest import BrowserPage, RunningNode
 from .test_editor import open_editor, seek
@@ -60,8 +60,13 @@ async def test_submit_makes_an_edited_event_and_the_cut_is_linked(page: BrowserP
     assert status == 200
     (event,) = listed["events"]  # type: ignore[index]
     assert event["title"] == "Two moments" and event["state"] == "EDITED"
-    stored = [(parse_utc_only(r["start"]), parse_utc_only(r["end"])) for r in event["ranges"]]
-    assert stored == [(parse_utc_only(r["start"]), parse_utc_only(r["end"])) for r in marked]
+    stored = [
+        (parse_time(r["start"], utc_only=True), parse_time(r["end"], utc_only=True))
+        for r in event["ranges"]
+    ]
+    assert stored == [
+        (parse_time(r["start"], utc_only=True), parse_time(r["end"], utc_only=True)) for r in marked
+    ]
     assert [r["transition"] for r in event["ranges"]] == [{"type": "fade", "duration": 1.0}, None]
 
     # The cutter comes with issue 18, like /api/events: until it lands this test fails here.
@@ -77,7 +82,12 @@ async def test_submit_makes_an_edited_event_and_the_cut_is_linked(page: BrowserP
         assert location is not None
         seconds = await asyncio.to_thread(duration_of, Path(location))
     wanted = (
-        sum((parse_utc_only(r["end"]) - parse_utc_only(r["start"])).total_seconds() for r in marked)
+        sum(
+            (
+                parse_time(r["end"], utc_only=True) - parse_time(r["start"], utc_only=True)
+            ).total_seconds()
+            for r in marked
+        )
         - 1.0
     )  # the fade overlaps the two ranges by its duration
     assert abs(seconds - wanted) < 0.5, (seconds, wanted)

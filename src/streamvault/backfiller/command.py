@@ -17,7 +17,7 @@ from ..errors import BadTime, UnsafePath
 from ..metrics import start_metrics_server
 from ..store.disk import SegmentStore
 from ..store.naming import check_path_part
-from ..timeutil import parse, parse_hour
+from ..timeutil import parse_hour, parse_time
 from .peers import PeerDiscovery
 from .plan import ORDERS
 from .service import Backfiller, PassResult, Settings
@@ -32,7 +32,7 @@ def parse_start(text: str) -> float | datetime:
     try:
         hours = float(text)
     except ValueError:
-        return parse(text)
+        return parse_time(text)
     if hours < 0 or hours != hours:
         raise BadTime(f"--start hours may not be negative: {text!r}")
     return hours

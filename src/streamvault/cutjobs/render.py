@@ -23,7 +23,7 @@ from ..cutter.run import FULL_OUTPUT, CutFailed, cut, ffmpeg_stream, write_conca
 from ..mpegts import inspect
 from ..restreamer.archive import Archive, NotAcceptable, NotFound
 from ..restreamer.cuts import check_plan, plan_for
-from ..timeutil import parse
+from ..timeutil import parse_time
 from .xfade import Input, Join, build_graph
 
 
@@ -41,7 +41,7 @@ class EventCut:
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> EventCut:
-        ranges = tuple((parse(r["start"]), parse(r["end"])) for r in event["ranges"])
+        ranges = tuple((parse_time(r["start"]), parse_time(r["end"])) for r in event["ranges"])
         joins = tuple(
             Join(None)
             if r["transition"] is None

@@ -19,9 +19,9 @@ from typing import Protocol
 import aiohttp
 
 from ..clock import Clock, wait_event
+from ..errors import StreamOffline
 from ..logs import stream_logger
 from ..sources.http import new_session
-from ..sources.twitch import StreamOffline
 from ..store.disk import SegmentStore
 from . import metrics
 from .rollover import Actions, Rollover

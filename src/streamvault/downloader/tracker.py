@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..hls.ads import ad_flags
 from ..hls.models import MediaPlaylist, MediaSegment
+from ..sources.twitch_hls import ad_flags
 
 _KEEP = 300
 _REMEMBER = 4096  # URIs and date range IDs a registry remembers

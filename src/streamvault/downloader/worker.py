@@ -24,11 +24,10 @@ import aiohttp
 
 from ..clock import Clock, wait_event
 from ..errors import BadPlaylist, HTTPStatusError, TooLarge
-from ..hls.ads import is_ad_range
 from ..hls.models import MediaPlaylist
-from ..hls.parse import parse_media
 from ..logs import stream_logger
 from ..sources.http import fetch_text, new_session
+from ..sources.twitch_hls import is_ad_range, parse_twitch_media
 from ..store.disk import SegmentStore
 from . import metrics
 from .getter import GetterContext, SegmentGetter
@@ -172,7 +171,7 @@ class StreamWorker:
                 self.settings.playlist_timeout,
                 max_bytes=self.settings.max_playlist_bytes,
             )
-            playlist = parse_media(text, self.url, self.settings.max_playlist_lines)
+            playlist = parse_twitch_media(text, self.url, self.settings.max_playlist_lines)
         except HTTPStatusError as err:
             if err.status in (403, 404):
                 self._end(f"media playlist answered {err.status}")

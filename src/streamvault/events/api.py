@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from ..errors import BadInput, EventConflict, EventNotFound
-from ..timeutil import parse_utc_only
+from ..timeutil import parse_time
 from . import model
 from .openapi import openapi_paths
 from .store import DEFAULT_LIMIT, MAX_LIMIT, EventFilter, EventStore
@@ -116,8 +116,8 @@ def parse_filter(request: web.Request) -> EventFilter:
     for state in states:
         if state not in model.STATES:
             raise BadInput(f"state must be one of {', '.join(model.STATES)}, not {state!r}")
-    start = parse_utc_only(query["start"]) if "start" in query else None
-    end = parse_utc_only(query["end"]) if "end" in query else None
+    start = parse_time(query["start"], utc_only=True) if "start" in query else None
+    end = parse_time(query["end"], utc_only=True) if "end" in query else None
     if start is not None and end is not None and end <= start:
         raise BadInput("end must be after start")
     q = query.get("q") or None

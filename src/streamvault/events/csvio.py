@@ -72,6 +72,9 @@ def normalise_header(text: str) -> str:
 
 
 def parse_time(text: str, zone: tzinfo) -> datetime:
+    """A spreadsheet cell's time, naive ones in ``zone``. Not ``timeutil.parse_time``: cells
+    are typed by people and exported as the sheet shows them (``11/28/2026 5:04 AM``), so this
+    takes whatever dateutil can read; every machine-written time goes through timeutil."""
     try:
         value = dateutil_parser.parse(text)
     except (ValueError, OverflowError):

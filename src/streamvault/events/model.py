@@ -15,7 +15,7 @@ from typing import Any
 
 from ..cutter.plan import CUT_TYPES
 from ..errors import BadEvent, BadTime
-from ..timeutil import format_iso, parse
+from ..timeutil import format_iso, parse_time
 
 UNEDITED, EDITED, CLAIMED, DONE, FAILED, MODIFIED = (
     "UNEDITED", "EDITED", "CLAIMED", "DONE", "FAILED", "MODIFIED",
@@ -84,7 +84,7 @@ def _time(name: str, value: Any) -> datetime:
     if not isinstance(value, str):
         raise BadEvent(f"{name} must be an ISO 8601 time string")
     try:
-        return parse(value)
+        return parse_time(value)
     except BadTime as err:
         raise BadEvent(f"{name}: {err}") from None
 
@@ -290,7 +290,7 @@ def event_bounds(ranges: list[dict[str, Any]]) -> tuple[datetime | None, datetim
     """The earliest start and latest end of an event's ranges (for time filters)."""
     if not ranges:
         return None, None
-    return min(parse(r["start"]) for r in ranges), max(parse(r["end"]) for r in ranges)
+    return min(parse_time(r["start"]) for r in ranges), max(parse_time(r["end"]) for r in ranges)
 
 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

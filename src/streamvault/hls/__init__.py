@@ -1,1 +1,2 @@
-"""Generic HLS: models, a parser for master and media playlists, and ad detection (pure)."""
+"""Generic HLS (RFC 8216): models, a table-driven parser for master and media playlists,
+``CODECS`` strings (pure). Dialects such as Twitch's live in ``streamvault.sources``."""

@@ -23,9 +23,10 @@ class MediaSegment:
     """One segment of a media playlist.
 
     ``start`` is its ``EXT-X-PROGRAM-DATE-TIME`` or, without one, the previous start plus the
-    previous duration (None when no time is known at all). ``in_scte35_break`` is True between
-    ``#EXT-X-SCTE35-OUT`` and ``#EXT-X-SCTE35-IN``. ``prefetch`` marks a
-    ``#EXT-X-TWITCH-PREFETCH`` entry, whose duration is a guess (the previous one).
+    previous duration (None when no time is known at all). A dialect's tag handlers set the
+    other two: ``in_scte35_break`` is True inside a splice-out/splice-in (ad) break its markers
+    bracket; ``prefetch`` marks a segment it lists before it is complete, whose duration is a
+    guess (the previous one).
     """
 
     uri: str

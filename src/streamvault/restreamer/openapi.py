@@ -16,7 +16,7 @@ from .http import JSON, M3U8, MP2T
 from .state import OPENAPI_PATHS
 
 TEXT = "text/plain"
-#: The UTC ISO 8601 times the API accepts (``timeutil.parse_utc_only``).
+#: The UTC ISO 8601 times the API accepts (``timeutil.parse_time(text, utc_only=True)``).
 TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00:?00)?$"
 HOUR_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}$"
 

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from .. import timeutil
 from ..cutter.plan import CUT_TYPES, CutType
 from ..errors import BadInput, BadTime
-from ..timeutil import parse_utc_only
 
 #: Times outside these bounds are refused: arithmetic near datetime's limits would overflow.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -40,7 +40,7 @@ def single(query: Query, name: str) -> str | None:
 
 def parse_time(text: str, name: str) -> datetime:
     try:
-        value = parse_utc_only(text)
+        value = timeutil.parse_time(text, utc_only=True)
     except BadTime as err:
         raise BadInput(f"parameter {name!r}: {err}") from None
     if not EARLIEST <= value < LATEST:

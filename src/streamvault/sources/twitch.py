@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 
 from ..clock import Clock
-from ..errors import BadPlaylist, HTTPStatusError, RemoteError
+from ..errors import BadPlaylist, HTTPStatusError, RemoteError, StreamOffline
 from ..hls.parse import parse_master
 from .http import MAX_TEXT_BYTES, fetch_text
 from .variants import choose_variant
@@ -28,10 +28,6 @@ GQL_URL = "https://gql.twitch.tv"
 USHER_URL = "https://usher.ttvnw.net"
 USHER_PATHS = {"v1": "/api/channel/hls", "v2": "/api/v2/channel/hls"}
 USHER_PATH = "v2"
-
-
-class StreamOffline(RemoteError):
-    """The stream is not live (usher answered 404, or the channel has no token)."""
 
 
 @dataclass(frozen=True, slots=True)

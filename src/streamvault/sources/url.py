@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import aiohttp
 
 from ..clock import Clock
-from ..errors import HTTPStatusError
+from ..errors import HTTPStatusError, StreamOffline
 from ..hls.parse import is_master, parse_master
 from .http import MAX_TEXT_BYTES, fetch_text
-from .twitch import StreamOffline
 from .variants import SOURCE, choose_variant
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..timeutil import hours_within, parse
+from ..timeutil import hours_within, parse_time
 from .disk import atomic_write
 from .naming import check_path_part
 
@@ -80,7 +80,7 @@ def read_range(
     for hour in hours_within(_recorded_hours(base_dir, channel, quality), start, end):
         for record in read_hour(base_dir, channel, quality, hour):
             try:
-                when = parse(str(record.get("start")))
+                when = parse_time(str(record.get("start")))
             except ValueError:
                 continue
             if start <= when < end:

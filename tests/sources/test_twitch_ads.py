@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from streamvault.hls.ads import ad_flags
-from streamvault.hls.parse import parse_media
+from streamvault.sources.twitch_hls import ad_flags, parse_twitch_media
 
 HEAD = "#EXTM3U\n#EXT-X-TARGETDURATION:5\n#EXT-X-MEDIA-SEQUENCE:100\n"
 
@@ -23,7 +22,7 @@ def test_amazon_titles_including_short_last_segment() -> None:
         + "#EXT-X-DISCONTINUITY\n"
         + seg(6)
     )
-    assert ad_flags(parse_media(text)) == [False, True, True, False]
+    assert ad_flags(parse_twitch_media(text)) == [False, True, True, False]
 
 
 def test_stitched_ad_daterange_by_class() -> None:
@@ -38,7 +37,7 @@ def test_stitched_ad_daterange_by_class() -> None:
         + seg(4, "old-title")
         + seg(6)
     )
-    assert ad_flags(parse_media(text)) == [False, True, True, False]
+    assert ad_flags(parse_twitch_media(text)) == [False, True, True, False]
 
 
 def test_stitched_ad_daterange_by_id_with_end_on_next() -> None:
@@ -54,7 +53,7 @@ def test_stitched_ad_daterange_by_id_with_end_on_next() -> None:
         + seg(4)
         + seg(6)
     )
-    assert ad_flags(parse_media(text)) == [False, True, True, False]
+    assert ad_flags(parse_twitch_media(text)) == [False, True, True, False]
 
 
 def test_non_ad_dateranges_with_end_on_next_are_not_ads() -> None:
@@ -67,7 +66,7 @@ def test_non_ad_dateranges_with_end_on_next_are_not_ads() -> None:
         + seg(0)
         + seg(2)
     )
-    assert ad_flags(parse_media(text)) == [False, False]
+    assert ad_flags(parse_twitch_media(text)) == [False, False]
 
 
 def test_scte35_out_with_attributes() -> None:
@@ -80,12 +79,12 @@ def test_scte35_out_with_attributes() -> None:
         + "#EXT-X-SCTE35-IN\n"
         + seg(6)
     )
-    assert ad_flags(parse_media(text)) == [False, True, True, False]
+    assert ad_flags(parse_twitch_media(text)) == [False, True, True, False]
 
 
 def test_scte35_out_without_attributes() -> None:
     text = HEAD + seg(0) + "#EXT-X-SCTE35-OUT\n" + seg(2) + "#EXT-X-SCTE35-IN\n" + seg(4)
-    assert ad_flags(parse_media(text)) == [False, True, False]
+    assert ad_flags(parse_twitch_media(text)) == [False, True, False]
 
 
 def test_twitch_ad_attributes_mark_an_ad_and_other_classes_do_not() -> None:
@@ -115,4 +114,4 @@ def test_twitch_ad_attributes_mark_an_ad_and_other_classes_do_not() -> None:
             "d.ts",
         ]
     )
-    assert ad_flags(parse_media(text)) == [False, False, True, False]
+    assert ad_flags(parse_twitch_media(text)) == [False, False, True, False]
