@@ -22,6 +22,9 @@ def test_start_is_hours_ago_or_a_time_in_any_zone() -> None:
     assert parse_start("1.5") == 1.5
     assert parse_start("2026-01-01T10:00:00+02:00") == datetime(2026, 1, 1, 8, tzinfo=UTC)
     assert parse_start("2026-01-01T10:00") == datetime(2026, 1, 1, 10, tzinfo=UTC)
+    assert parse_start("2026-11-28") == datetime(2026, 11, 28, tzinfo=UTC)  # a day: its midnight
+    with pytest.raises(BadTime):
+        parse_start("2026-02-30")
     with pytest.raises(BadTime):
         parse_start("-3")
     with pytest.raises(BadTime):

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from datetime import datetime
@@ -24,15 +25,19 @@ from .service import Backfiller, PassResult, Settings
 
 log = logging.getLogger(__name__)
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 HELP = "copy missing segments from peer restreamers, verified by hash"
 
 
 def parse_start(text: str) -> float | datetime:
-    """``--start``: hours ago (``48``, ``1.5``) or a time in any zone, converted to UTC."""
+    """``--start``: hours ago (``48``, ``1.5``), a day (``2026-11-28``: its midnight UTC, as
+    before the one time grammar) or a time in any zone, converted to UTC."""
     try:
         hours = float(text)
     except ValueError:
-        return parse_time(text)
+        day = text.strip()
+        return parse_time(f"{day}T00:00" if _DAY.fullmatch(day) else text)
     if hours < 0 or hours != hours:
         raise BadTime(f"--start hours may not be negative: {text!r}")
     return hours
