@@ -1,9 +1,10 @@
-// The editor (SPEC §13): wiring of player, timeline, edit form, events and nodes.
+// The editor (SPEC §13): wiring of player, timeline, edit form, events, chat and nodes.
 import { NodeApi } from './api.js';
 import { events, initEvents, loadEvents, showEventState, watchJob } from './events.js';
 import { Player, frameRate, SPEEDS } from './player.js';
 import { Timeline } from './timeline.js';
 import { Edit } from './edit.js';
+import { ChatPane } from './chat.js';
 import { bindKeys } from './keys.js';
 import { readHash, writeHash } from './state.js';
 import { addSeconds, clock, parseTime, shortIso, seconds } from './time.js';
@@ -30,6 +31,14 @@ const edit = new Edit({
   onPreview: (date, join) => preview(date, join),
 });
 edit.onThumbnailUrl = (time) => api.frame(view.channel, view.quality, time);
+const chat = new ChatPane($('chat-list'), $('chat-note'));
+
+/** The chat pane follows the node and channel the video comes from. */
+function chatSource() {
+  const { channel } = view;
+  const from = api;
+  chat.setSource(channel ? `${from.base}|${channel}` : null, (start, end) => from.chat(channel, start, end));
+}
 
 function showMessage(text) { $('video-message').textContent = text; $('video-message').hidden = false; }
 function hideMessage() { $('video-message').hidden = true; }
@@ -132,6 +141,7 @@ async function loadVideo(at = null) {
   fillRangeInputs();
   const end = view.live ? null : view.end;
   const { channel, quality } = view;
+  chatSource();
   player.open((a, b) => api.playlist(channel, quality, a, b), view.start, end, { at });
   // The real frame rate (for frame stepping) arrives while the video loads.
   // (Asked of the master playlist of the player's window: a day's master costs the node far more.)
@@ -211,6 +221,7 @@ function refreshPlayhead() {
   if (now) {
     $('clock').textContent = `${shortIso(now).slice(0, 10)} ${clock(now)} UTC`;
     timeline.playhead = now;
+    chat.show(now);
     const viewMs = timeline.viewEnd - timeline.viewStart;
     if (!video.paused && (now > timeline.viewEnd || now < timeline.viewStart) && viewMs < (timeline.end - timeline.start)) {
       timeline.setView(new Date(now.getTime() - viewMs * 0.1), new Date(now.getTime() + viewMs * 0.9));
@@ -308,7 +319,7 @@ async function start() {
   if (state.vs && state.ve) timeline.setView(state.vs, state.ve);
   loadEvents();
   document.body.dataset.ready = '1';
-  window.editor = { player, timeline, edit, view }; // for scripts and the browser tests
+  window.editor = { player, timeline, edit, view, chat }; // for scripts and the browser tests
 }
 
 start();
