@@ -156,29 +156,37 @@ async def test_chat_shows_markup_as_text(page: BrowserPage) -> None:
     assert page.errors == []
 
 
+NONE = "No chat archived for this time."
+NOTE_IS = "document.getElementById('chat-note').textContent"
+
+
+async def refuse(route: Route) -> None:
+    await route.fulfill(status=503, body="chat store down", content_type="text/plain")
+
+
 async def test_chat_says_when_there_is_none(page: BrowserPage) -> None:
     await open_editor(page, channel="live", quality="source", live="1")
     await page.page.evaluate("document.getElementById('video').play()")
-    await page.page.wait_for_function(
-        "document.getElementById('chat-note').textContent === 'No chat archived for this time.'"
-        " && !document.getElementById('chat-note').hidden",
-        timeout=30_000,
-    )
+    note = page.page.locator("#chat-note")
+    await page.page.wait_for_function(f"{NOTE_IS} === '{NONE}'", timeout=30_000)
+    assert await note.is_visible()
     assert await page.page.locator("#chat-list li").count() == 0
     assert page.errors == []
+    # After an error, an empty answer says so again (it does not keep the error shown).
+    await page.page.route("**/chat.json?*", refuse)
+    await page.page.reload()
+    await page.page.wait_for_function(f"{NOTE_IS}.startsWith('Chat unavailable')", timeout=30_000)
+    await page.page.unroute("**/chat.json?*", refuse)
+    await page.page.evaluate("document.getElementById('video').play()")
+    await page.page.wait_for_function(f"{NOTE_IS} === '{NONE}'", timeout=30_000)
+    assert await note.is_visible()
 
 
 async def test_chat_shows_the_request_error_and_recovers(page: BrowserPage) -> None:
-    async def refuse(route: Route) -> None:
-        await route.fulfill(status=503, body="chat store down", content_type="text/plain")
-
     await page.page.route("**/chat.json?*", refuse)
     await open_past(page, 20)
     note = page.page.locator("#chat-note")
-    await page.page.wait_for_function(
-        "document.getElementById('chat-note').textContent.startsWith('Chat unavailable')",
-        timeout=15_000,
-    )
+    await page.page.wait_for_function(f"{NOTE_IS}.startsWith('Chat unavailable')", timeout=15_000)
     assert await note.inner_text() == "Chat unavailable: 503: chat store down"
     assert "error" in (await note.get_attribute("class") or "")
     # The node answers again: the pane asks again (backing off) and shows the chat.

@@ -136,6 +136,7 @@ export class ChatPane {
   }
 
   render(wanted) {
+    this.setNote(wanted.length ? '' : 'No chat archived for this time.', false);
     const keys = wanted.length ? `${wanted.length}|${wanted[0].key}|${wanted[wanted.length - 1].key}` : '0';
     if (keys === this.shownKeys) return;
     const pinned = this.list.scrollTop + this.list.clientHeight >= this.list.scrollHeight - 24;
@@ -145,8 +146,6 @@ export class ChatPane {
     const jumped = !this.shownKeys || !wanted.length || !old.has(wanted[0].key);
     this.shownKeys = keys;
     if (pinned || jumped) this.list.scrollTop = this.list.scrollHeight;
-    if (wanted.length) this.setNote('', false);
-    else this.setNote('No chat archived for this time.', false);
   }
 
   line(key, message) {
