@@ -141,6 +141,10 @@ async function loadVideo(at = null) {
   fillRangeInputs();
   const end = view.live ? null : view.end;
   const { channel, quality } = view;
+  // The timeline first: its coverage is one small request, drawn as soon as it answers,
+  // while the player (hls.js, the playlist, the first segments) gets going.
+  timeline.setRange(view.start, end || new Date());
+  const spans = refreshSpans();
   chatSource();
   player.open((a, b) => api.playlist(channel, quality, a, b), view.start, end, { at });
   // The real frame rate (for frame stepping) arrives while the video loads.
@@ -150,16 +154,25 @@ async function loadVideo(at = null) {
     $('fps').textContent = `${fps} fps`;
   });
   $('to-live').hidden = !view.live;
-  timeline.setRange(view.start, end || new Date());
-  await refreshSpans();
+  await spans;
   if (view.live) video.play().catch(() => {});
   saveHash();
+}
+
+/** The answer index.html asked for while the modules loaded, if it is for this view (once). */
+function earlySpans(start, end) {
+  const early = window.earlySpans;
+  window.earlySpans = null;
+  if (!early || view.node || early.channel !== view.channel || early.quality !== view.quality) return null;
+  const [a, b] = [parseTime(early.start), parseTime(early.end)];
+  return a && b && +a === +start && +b === +end ? early.answer : null;
 }
 
 async function refreshSpans() {
   const end = view.live ? new Date() : view.end;
   try {
-    const body = await api.spans(view.channel, view.quality, view.start, end);
+    const early = earlySpans(view.start, end);
+    const body = (early && await early) || await api.spans(view.channel, view.quality, view.start, end);
     timeline.spans = body.spans.map((s) => ({ start: parseTime(s.start), end: parseTime(s.end), kind: s.kind }));
   } catch (err) {
     timeline.spans = [];
