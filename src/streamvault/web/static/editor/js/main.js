@@ -23,11 +23,11 @@ const player = new Player(video, {
 });
 const timeline = new Timeline($('timeline'), {
   onSeek: (date) => player.seekWall(date),
-  onView: () => { scheduleWaveform(); saveHash(); },
+  onView: () => { scheduleWaveform(); saveHashSoon(); },
 });
 const edit = new Edit({
   player,
-  onChange: () => { syncTimeline(); updateDownload(); saveHash(); },
+  onChange: () => { syncTimeline(); updateDownload(); saveHashSoon(); },
   onPreview: (date, join) => preview(date, join),
 });
 edit.onThumbnailUrl = (time) => api.frame(view.channel, view.quality, time);
@@ -51,7 +51,16 @@ function syncTimeline() {
   timeline.draw();
 }
 
+let hashTimer = null;
+/** Write the view into the link shortly: it changes in bursts (loading, zooming, seeking),
+ * and each write of the address is a round trip to the browser. */
+function saveHashSoon() {
+  if (!hashTimer) hashTimer = setTimeout(saveHash, 150);
+}
+
 function saveHash() {
+  clearTimeout(hashTimer);
+  hashTimer = null;
   const state = {
     node: view.node || null, channel: view.channel, quality: view.quality,
     start: view.live ? null : view.start, end: view.live ? null : view.end,
@@ -156,7 +165,7 @@ async function loadVideo(at = null) {
   $('to-live').hidden = !view.live;
   await spans;
   if (view.live) video.play().catch(() => {});
-  saveHash();
+  saveHashSoon();
 }
 
 /** The answer index.html asked for while the modules loaded, if it is for this view (once). */
@@ -255,8 +264,8 @@ function refreshPlayhead() {
   }
 }
 video.addEventListener('timeupdate', refreshPlayhead);
-video.addEventListener('seeked', () => { refreshPlayhead(); saveHash(); });
-setInterval(() => { if (!video.paused) saveHash(); }, 2000);
+video.addEventListener('seeked', () => { refreshPlayhead(); saveHashSoon(); });
+setInterval(() => { if (!video.paused) saveHashSoon(); }, 2000);
 setInterval(() => { if (view.live && view.channel) refreshSpans(); }, 10000);
 
 // --- events -------------------------------------------------------------------------------
@@ -313,19 +322,27 @@ async function start() {
   });
   if (view.end && view.start) view.live = false;
   api = new NodeApi(view.node);
-  fillNodes();
-  bindKeys({ player, edit, timeline, setSpeed, speed });
-  initEvents({ edit, view, status, openEvent, saveHash });
-  edit.render();
+  const setUp = () => {
+    fillNodes();
+    bindKeys({ player, edit, timeline, setSpeed, speed });
+    initEvents({ edit, view, status, openEvent, saveHash: saveHashSoon });
+    edit.render();
+  };
   // A link that names its channel and quality plays at once; the lists fill in meanwhile.
   const named = view.channel && view.quality;
   const lists = loadChannels();
   if (!named) await lists;
   const wanted = [view.channel, view.quality].join('/');
   if (view.event) {
+    setUp();
     await openEvent(view.event);
   } else {
-    await loadVideo(state.t || (view.live ? null : view.start));
+    // The video and its timeline first; the rest of the page is set up in the next task,
+    // after the timeline has drawn (when its coverage is at hand already: see earlySpans).
+    const video = loadVideo(state.t || (view.live ? null : view.start));
+    await new Promise((resolve) => { setTimeout(resolve, 0); });
+    setUp();
+    await video;
   }
   await lists;
   if (named && [view.channel, view.quality].join('/') !== wanted) await loadVideo();
