@@ -189,7 +189,6 @@ async function refreshSpans() {
   }
   if (view.live) timeline.setRange(view.start, end);
   else timeline.draw();
-  $('timeline').dataset.spans = String(timeline.spans.length); // drawn with coverage
   scheduleWaveform();
 }
 
