@@ -208,6 +208,7 @@ function loadWaveform() {
     return;
   }
   const width = Math.max(1, Math.min(4096, Math.round(timeline.x(end) - timeline.x(start))));
+  timeline.waveformNote = 'waveform: loading…';
   const image = new Image();
   image.onload = () => { timeline.waveform = { image, start, end }; timeline.draw(); };
   image.onerror = () => { timeline.waveform = null; timeline.waveformNote = 'no audio in this part'; timeline.draw(); };
