@@ -47,6 +47,7 @@ export class ChatPane {
     this.cache = new Map(); // `${source}|${window}` -> { promise, result, error, at }
     this.failures = 0;
     this.shownKeys = '';
+    this.shownIndex = null;
     this.time = null;
   }
 
@@ -55,6 +56,7 @@ export class ChatPane {
     if (this.source && this.source.key === key) return;
     this.source = key ? { key, fetch } : null;
     this.shownKeys = '';
+    this.shownIndex = null;
     this.list.replaceChildren();
     this.setNote(key ? 'loading chat…' : 'no channel', false);
   }
@@ -69,15 +71,17 @@ export class ChatPane {
     if ((index + 1) * WINDOW - ms / 1000 < PREFETCH) this.entry(index + 1);
     const failed = entries.find((e) => e.error);
     if (entries.some((e) => !e.result && !e.error)) {
+      // the chat of another time is not left listed as if it were this time's
+      if (this.shownIndex !== index) this.render([], null, index);
       this.setNote('loading chat…', false);
       return;
     }
     if (failed) {
-      this.render([]);
+      this.render([], null, index);
       this.setNote(`Chat unavailable: ${failed.error}`, true);
       return;
     }
-    this.render(this.upTo(entries, ms));
+    this.render(this.upTo(entries, ms), ms, index);
   }
 
   /** The last KEEP messages at or before ``ms`` of the entries' windows, in time order. */
@@ -135,7 +139,10 @@ export class ChatPane {
     return !settled && now - entry.at > RECHECK;
   }
 
-  render(wanted) {
+  /** List ``wanted``, the chat up to ``ms`` (null: none yet) of window ``index``. */
+  render(wanted, ms, index) {
+    this.shownIndex = index;
+    this.list.dataset.at = ms === null ? '' : String(ms / 1000); // the time it shows
     this.setNote(wanted.length ? '' : 'No chat archived for this time.', false);
     const keys = wanted.length ? `${wanted.length}|${wanted[0].key}|${wanted[wanted.length - 1].key}` : '0';
     if (keys === this.shownKeys) return;
