@@ -2,6 +2,7 @@
 import { NodeApi } from './api.js';
 import { events, initEvents, loadEvents, showEventState, watchJob } from './events.js';
 import { Player, frameRate, SPEEDS } from './player.js';
+import { afterPaint } from './frames.js';
 import { Timeline } from './timeline.js';
 import { Edit } from './edit.js';
 import { ChatPane } from './chat.js';
@@ -337,10 +338,10 @@ async function start() {
     setUp();
     await openEvent(view.event);
   } else {
-    // The video and its timeline first; the rest of the page is set up in the next task,
-    // after the timeline has drawn (when its coverage is at hand already: see earlySpans).
+    // The video and its timeline first; the rest of the page is set up once the timeline
+    // has been drawn (when its coverage is at hand already: see earlySpans).
     const video = loadVideo(state.t || (view.live ? null : view.start));
-    await new Promise((resolve) => { setTimeout(resolve, 0); });
+    await afterPaint();
     setUp();
     await video;
   }

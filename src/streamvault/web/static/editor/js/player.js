@@ -8,18 +8,11 @@
 // hls.js is imported when the first video loads, not with this module: it is most of the
 // editor's JavaScript, and compiling and running it before the rest of the page starts would
 // hold back everything else (the timeline's first drawing waited on it). index.html preloads it.
+import { afterPaint } from './frames.js';
+
 const HLS = new URL('../vendor/hls-1.7.4.light.min.mjs', import.meta.url).href;
 const WORKER = new URL('../vendor/hls-1.7.4.worker.js', import.meta.url).href;
 let hlsModule = null;
-
-/** Resolves once the page has had a frame to show what it has (the timeline), or after
- * 50 ms where no frames come (a background tab): hls.js's first tasks are long ones. */
-function afterPaint() {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 50);
-    requestAnimationFrame(() => setTimeout(() => { clearTimeout(timer); resolve(); }, 0));
-  });
-}
 
 /** The hls.js class, imported once. */
 function loadHls() {
