@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Route
 
 from streamvault.chat.messages import Message
-from streamvault.timeutil import parse_utc_only, to_seconds
+from streamvault.timeutil import parse_time, to_seconds
 
 from .chatfill import HOSTILE_NAME, HOSTILE_TEXT
 from .conftest import BrowserPage
@@ -126,7 +126,7 @@ async def test_chat_follows_playback_and_seeks(page: BrowserPage) -> None:
     windows = []
     for url in chat_requests:
         params = parse_qs(urlsplit(url).query)
-        start, end = (parse_utc_only(params[name][0]) for name in ("start", "end"))
+        start, end = (parse_time(params[name][0], utc_only=True) for name in ("start", "end"))
         assert (end - start).total_seconds() == WINDOW
         windows.append(start)
     assert len(windows) == len(set(windows)) and len(windows) <= 6
