@@ -9,7 +9,8 @@ and opens ``/editor/`` on the whole range, playing from half an hour before its 
 navigation start, per run: the first video frame presented (``requestVideoFrameCallback``) and
 the timeline drawn with its coverage; and the bytes transferred. The first run is cold; the
 others reuse the browser's cache (warm) and the median of those is reported against the
-targets (1.5 s to the first frame, 0.5 s to the timeline).
+targets (1.5 s to the first frame, 0.5 s to the timeline). The machine's load average is
+printed before and after: other work on the machine moves these times a lot.
 
 The peer, in the same run: a bare page with only hls.js and a ``<video>`` playing the same
 playlist from the same instant, served by the same node: what any hls.js player pays. The ratio
@@ -201,6 +202,7 @@ async def main() -> int:
         )
         count = int(args.hours * 3600 / SEGMENT)
         print(f"archive: {args.hours} h, {count} segments; {args.runs} runs each")
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         try:
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=args.chromium, args=ARGS)
@@ -211,6 +213,7 @@ async def main() -> int:
                 await browser.close()
         finally:
             await runner.cleanup()
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     ratio = editor_median["frame"] / bare_median["frame"]
     print(
         f"first frame: editor {editor_median['frame']:.3f} s / bare hls.js "

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
+from pathlib import Path
 
 from aiohttp.test_utils import TestClient
+
+from streamvault.web import EDITOR_DIR
+from streamvault.web.assets import EditorAssets
 
 from .conftest import Archive
 
@@ -38,7 +45,7 @@ async def test_editor_files_are_served_with_their_types(client: TestClient) -> N
     index = await client.get("/editor/")
     assert index.status == 200 and index.content_type == "text/html"
     assert index.headers["Cache-Control"] == "no-cache"
-    assert 'src="js/main.js"' in await index.text()
+    assert f'src="js/main.js?v={version_of("js/main.js")}"' in await index.text()
     script = await client.get("/editor/js/main.js")
     assert script.status == 200 and script.content_type == "text/javascript"
     vendor = await client.get("/editor/vendor/hls-1.7.4.light.min.mjs")
@@ -53,3 +60,48 @@ async def test_editor_paths_cannot_leave_its_directory(client: TestClient) -> No
                  "/editor/js/../../landing.py", "/editor/.hidden"):  # fmt: skip
         response = await client.get(path)
         assert response.status in (403, 404), path
+
+
+def version_of(name: str) -> str:
+    digest = hashlib.sha256((EDITOR_DIR / name).read_bytes()).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:16]
+
+
+async def test_editor_scripts_have_versioned_urls_cached_for_good(client: TestClient) -> None:
+    index = await client.get("/editor/")
+    page = await index.text()
+    # every module and the stylesheet by its version; the modules' imports of one another too
+    found = re.search(r'<script type="importmap">(.*?)</script>', page, re.S)
+    assert found is not None and page.index("importmap") < page.index('<script type="module"')
+    imports = json.loads(found[1])["imports"]
+    modules = sorted(p.relative_to(EDITOR_DIR).as_posix() for p in (EDITOR_DIR / "js").glob("*.js"))
+    assert imports == {f"./{m}": f"./{m}?v={version_of(m)}" for m in modules}
+    assert f'href="editor.css?v={version_of("editor.css")}"' in page
+    assert f'href="js/chat.js?v={version_of("js/chat.js")}"' in page  # its modulepreload
+    kept = await client.get("/editor/js/chat.js", params={"v": version_of("js/chat.js")})
+    assert kept.status == 200 and "immutable" in kept.headers["Cache-Control"]
+    assert await kept.read() == (EDITOR_DIR / "js" / "chat.js").read_bytes()
+    # an old version's URL gets the file as it is now, but not to keep
+    stale = await client.get("/editor/js/chat.js", params={"v": "old"})
+    assert stale.status == 200 and stale.headers["Cache-Control"] == "no-cache"
+    # the page itself revalidates, answered 304 while nothing changed
+    again = await client.get("/editor/", headers={"If-None-Match": index.headers["ETag"]})
+    assert again.status == 304
+
+
+async def test_editor_assets_follow_a_changed_file(tmp_path: Path) -> None:
+    root = tmp_path / "editor"
+    (root / "js").mkdir(parents=True)
+    page = '<link rel="stylesheet" href="editor.css">\n<script type="module" src="js/main.js">'
+    (root / "index.html").write_text(page + "</script>")
+    (root / "editor.css").write_text("body {}")
+    (root / "js" / "main.js").write_text("import './time.js';")
+    (root / "js" / "time.js").write_text("export const a = 1;")
+    assets = EditorAssets(root)
+    first = assets.get()
+    assert first.index.decode().count("?v=") == 4  # two tags, and the map's two modules
+    (root / "js" / "time.js").write_text("export const a = 22;")
+    second = assets.get()
+    assert second.versions["js/time.js"] != first.versions["js/time.js"]
+    assert second.versions["js/main.js"] == first.versions["js/main.js"]
+    assert second.etag != first.etag

@@ -1,7 +1,8 @@
 """A node fed by the simulator, and Debian's Chromium driven by Playwright, for the editor.
 
 The node serves two channels from one store: ``past``, two minutes of the simulator's video a
-day ago with a 6 s hole, written as a downloader writes segments; and ``live``, recorded right
+day ago with a 6 s hole, written as a downloader writes segments, and the simulator's chat of
+those two minutes as chat batches; and ``live``, recorded right
 now by the real downloader from the simulated Twitch running in real time. Events live in a
 SQLite database the node's ``/api/events`` serves (SPEC §12). Chromium is the
 system binary (``.ci/run`` installs it); without it the tests fail, they do not skip.
@@ -22,6 +23,7 @@ import pytest_asyncio
 from aiohttp import web
 from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_playwright
 
+from streamvault.chat.messages import Message
 from streamvault.downloader.service import ChannelSpec, Downloader
 
 try:  # the events API comes with issue 18; until it lands, only tests/web/test_editor_events.py
@@ -34,6 +36,7 @@ from streamvault.sim import ChannelConfig, SimConfig, Simulator
 from streamvault.store.disk import SegmentStore
 from tests.simstore import fill
 
+from .chatfill import write_chat
 from .chromium import ARGS, CHROMIUM
 
 PAST_COUNT = 60
@@ -49,6 +52,7 @@ class RunningNode:
     store: SegmentStore
     events: Any  # an EventStore, or None before issue 18
     other: str  # a second restreamer over the same store: another node to switch to
+    chat: list[Message] = field(default_factory=list)  # the archived chat of past
 
     def past(self, seconds: float) -> datetime:
         return self.past_start + timedelta(seconds=seconds)
@@ -82,6 +86,7 @@ async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
     cache = tmp_path_factory.mktemp("simcache")
     past_start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     await fill(base, cache, "past", ["source", "480p"], past_start, PAST_COUNT, skip=PAST_HOLE)
+    chat = write_chat(base, "past", past_start, PAST_COUNT * 2.0)
     config = SimConfig(
         channels=[ChannelConfig("live", history=8)],
         segment_duration=2.0,
@@ -118,9 +123,8 @@ async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
             other_port = other_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             url = f"http://127.0.0.1:{port}"
             try:
-                yield RunningNode(
-                    url, base, past_start, store, events, f"http://127.0.0.1:{other_port}"
-                )
+                other_url = f"http://127.0.0.1:{other_port}"
+                yield RunningNode(url, base, past_start, store, events, other_url, chat)
             finally:
                 await other.cleanup()
                 await runner.cleanup()

@@ -51,6 +51,7 @@ async def test_editor_loads_cleanly_from_its_own_node(page: BrowserPage) -> None
     )
     await page.page.evaluate("document.getElementById('video').play()")
     await media_time_passes(page, 1.0)
+    await page.page.wait_for_function("window.editor.timeline.waveform !== null", timeout=20_000)
     await page.screenshot("editor-past-range")
     assert page.errors == []
     assert page.foreign == []

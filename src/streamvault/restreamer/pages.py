@@ -1,8 +1,10 @@
 """The pages a person opens: the landing page ``/`` and the editor at ``/editor/`` (SPEC §13).
 
 The editor is static files (:data:`streamvault.web.EDITOR_DIR`) served as they are: no build
-step. Files revalidate on every load (``no-cache`` with ``Last-Modified``), except the vendored
-hls.js, whose name carries its version and which is cached for good.
+step. ``index.html`` revalidates on every load (``no-cache``, with an ETag) and names the
+editor's scripts and stylesheet by versioned URLs (:mod:`streamvault.web.assets`), which are
+cached for good, as is the vendored hls.js, whose name carries its version. A file asked for
+without its current version revalidates (``no-cache`` with ``Last-Modified``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..coverage.spans import coverage_spans
 from ..errors import BadInput
 from ..store.select import select_segments
 from ..web import EDITOR_DIR
+from ..web.assets import INDEX, EditorAssets
 from ..web.landing import StreamView, render_landing
 from .archive import Archive
 from .http import query
@@ -65,19 +68,33 @@ async def handle_landing(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html", charset="utf-8")
 
 
-def _static(name: str) -> web.StreamResponse:
+FOR_GOOD = "public, max-age=31536000, immutable"
+EDITOR_ASSETS = web.AppKey("editor_assets", EditorAssets)
+
+
+def _static(name: str, version: str | None, versions: dict[str, str]) -> web.StreamResponse:
+    root = EDITOR_DIR.resolve()
     path = (EDITOR_DIR / name).resolve()
-    if not path.is_relative_to(EDITOR_DIR.resolve()) or not path.is_file():
+    if not path.is_relative_to(root) or not path.is_file():
         raise web.HTTPNotFound(text=f"no editor file {name!r}\n")
-    suffix = path.suffix
-    cache = "public, max-age=31536000, immutable" if "/vendor/" in path.as_posix() else "no-cache"
-    headers = {"Content-Type": _TYPES.get(suffix, "application/octet-stream")}
-    headers["Cache-Control"] = cache
+    relative = path.relative_to(root).as_posix()
+    kept = relative.startswith("vendor/") or (version and versions.get(relative) == version)
+    headers = {"Content-Type": _TYPES.get(path.suffix, "application/octet-stream")}
+    headers["Cache-Control"] = FOR_GOOD if kept else "no-cache"
     return web.FileResponse(path, headers=headers)
 
 
 async def handle_editor(request: web.Request) -> web.StreamResponse:
-    return _static(request.match_info.get("name") or "index.html")
+    name = request.match_info.get("name") or INDEX
+    assets = await asyncio.to_thread(request.app[EDITOR_ASSETS].get)
+    if name != INDEX:
+        return _static(name, request.query.get("v"), assets.versions)
+    headers = {"Cache-Control": "no-cache", "ETag": assets.etag}
+    if request.headers.get("If-None-Match") == assets.etag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(
+        body=assets.index, content_type="text/html", charset="utf-8", headers=headers
+    )
 
 
 async def handle_editor_redirect(request: web.Request) -> web.StreamResponse:
@@ -97,6 +114,7 @@ def _page(summary: str) -> dict[str, object]:
 
 
 def setup(app: web.Application) -> None:
+    app[EDITOR_ASSETS] = EditorAssets(EDITOR_DIR)
     app.router.add_get("/", handle_landing)
     app.router.add_get("/editor", handle_editor_redirect)
     app.router.add_get("/editor/", handle_editor)
@@ -114,9 +132,14 @@ def setup(app: web.Application) -> None:
         }
     ]
     app[OPENAPI_PATHS]["/"] = landing
-    app[OPENAPI_PATHS]["/editor/"] = _page(
-        "The editor: watch, mark and cut while the stream is still live"
+    editor = _page(
+        "The editor: watch, mark and cut while the stream is still live (its scripts and "
+        "stylesheet named by versioned URLs, with an import map for the modules)"
     )
+    editor["get"]["responses"]["304"] = {  # type: ignore[index]
+        "description": "not modified (If-None-Match with the page's ETag)"
+    }
+    app[OPENAPI_PATHS]["/editor/"] = editor
     app[OPENAPI_PATHS]["/editor"] = {
         "get": {
             "summary": "Redirects to /editor/",
@@ -133,7 +156,15 @@ def setup(app: web.Application) -> None:
                     "required": True,
                     "description": "path of the file under the editor, e.g. js/main.js",
                     "schema": {"type": "string"},
-                }
+                },
+                {
+                    "name": "v",
+                    "in": "query",
+                    "description": "the file's version as the editor's page names it (the "
+                    "start of its SHA-256): the answer may then be cached for good; without "
+                    "it, or with an old one, the file revalidates on every load",
+                    "schema": {"type": "string"},
+                },
             ],
             "responses": {
                 "200": {

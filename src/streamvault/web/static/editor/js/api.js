@@ -1,4 +1,4 @@
-// Talking to nodes: media (playlists, frames, waveforms, spans, cuts) from the chosen node,
+// Talking to nodes: media (playlists, frames, waveforms, spans, cuts, chat) from the chosen node,
 // events from this page's own node (every node of a cluster shares one event database).
 import { iso } from './time.js';
 
@@ -38,6 +38,11 @@ export class NodeApi {
 
   master(channel, start, end) {
     return this.url(`/playlist/${encodeURIComponent(channel)}.m3u8`, { start, end });
+  }
+
+  /** The archived chat messages of ``[start, end)`` (at most 2 h). */
+  chat(channel, start, end) {
+    return this.json(`/${encodeURIComponent(channel)}/chat.json`, { start, end });
   }
 
   frame(channel, quality, timestamp) {

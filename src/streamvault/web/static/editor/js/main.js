@@ -1,9 +1,11 @@
-// The editor (SPEC §13): wiring of player, timeline, edit form, events and nodes.
+// The editor (SPEC §13): wiring of player, timeline, edit form, events, chat and nodes.
 import { NodeApi } from './api.js';
 import { events, initEvents, loadEvents, showEventState, watchJob } from './events.js';
 import { Player, frameRate, SPEEDS } from './player.js';
+import { afterPaint } from './frames.js';
 import { Timeline } from './timeline.js';
 import { Edit } from './edit.js';
+import { ChatPane } from './chat.js';
 import { bindKeys } from './keys.js';
 import { readHash, writeHash } from './state.js';
 import { addSeconds, clock, parseTime, shortIso, seconds } from './time.js';
@@ -22,14 +24,22 @@ const player = new Player(video, {
 });
 const timeline = new Timeline($('timeline'), {
   onSeek: (date) => player.seekWall(date),
-  onView: () => { scheduleWaveform(); saveHash(); },
+  onView: () => { scheduleWaveform(); saveHashSoon(); },
 });
 const edit = new Edit({
   player,
-  onChange: () => { syncTimeline(); updateDownload(); saveHash(); },
+  onChange: () => { syncTimeline(); updateDownload(); saveHashSoon(); },
   onPreview: (date, join) => preview(date, join),
 });
 edit.onThumbnailUrl = (time) => api.frame(view.channel, view.quality, time);
+const chat = new ChatPane($('chat-list'), $('chat-note'));
+
+/** The chat pane follows the node and channel the video comes from. */
+function chatSource() {
+  const { channel } = view;
+  const from = api;
+  chat.setSource(channel ? `${from.base}|${channel}` : null, (start, end) => from.chat(channel, start, end));
+}
 
 function showMessage(text) { $('video-message').textContent = text; $('video-message').hidden = false; }
 function hideMessage() { $('video-message').hidden = true; }
@@ -42,7 +52,16 @@ function syncTimeline() {
   timeline.draw();
 }
 
+let hashTimer = null;
+/** Write the view into the link shortly: it changes in bursts (loading, zooming, seeking),
+ * and each write of the address is a round trip to the browser. */
+function saveHashSoon() {
+  if (!hashTimer) hashTimer = setTimeout(saveHash, 150);
+}
+
 function saveHash() {
+  clearTimeout(hashTimer);
+  hashTimer = null;
   const state = {
     node: view.node || null, channel: view.channel, quality: view.quality,
     start: view.live ? null : view.start, end: view.live ? null : view.end,
@@ -132,6 +151,11 @@ async function loadVideo(at = null) {
   fillRangeInputs();
   const end = view.live ? null : view.end;
   const { channel, quality } = view;
+  // The timeline first: its coverage is one small request, drawn as soon as it answers,
+  // while the player (hls.js, the playlist, the first segments) gets going.
+  timeline.setRange(view.start, end || new Date());
+  const spans = refreshSpans();
+  chatSource();
   player.open((a, b) => api.playlist(channel, quality, a, b), view.start, end, { at });
   // The real frame rate (for frame stepping) arrives while the video loads.
   // (Asked of the master playlist of the player's window: a day's master costs the node far more.)
@@ -140,16 +164,25 @@ async function loadVideo(at = null) {
     $('fps').textContent = `${fps} fps`;
   });
   $('to-live').hidden = !view.live;
-  timeline.setRange(view.start, end || new Date());
-  await refreshSpans();
+  await spans;
   if (view.live) video.play().catch(() => {});
-  saveHash();
+  saveHashSoon();
+}
+
+/** The answer index.html asked for while the modules loaded, if it is for this view (once). */
+function earlySpans(start, end) {
+  const early = window.earlySpans;
+  window.earlySpans = null;
+  if (!early || view.node || early.channel !== view.channel || early.quality !== view.quality) return null;
+  const [a, b] = [parseTime(early.start), parseTime(early.end)];
+  return a && b && +a === +start && +b === +end ? early.answer : null;
 }
 
 async function refreshSpans() {
   const end = view.live ? new Date() : view.end;
   try {
-    const body = await api.spans(view.channel, view.quality, view.start, end);
+    const early = earlySpans(view.start, end);
+    const body = (early && await early) || await api.spans(view.channel, view.quality, view.start, end);
     timeline.spans = body.spans.map((s) => ({ start: parseTime(s.start), end: parseTime(s.end), kind: s.kind }));
   } catch (err) {
     timeline.spans = [];
@@ -157,7 +190,6 @@ async function refreshSpans() {
   }
   if (view.live) timeline.setRange(view.start, end);
   else timeline.draw();
-  $('timeline').dataset.spans = String(timeline.spans.length); // drawn with coverage
   scheduleWaveform();
 }
 
@@ -177,6 +209,7 @@ function loadWaveform() {
     return;
   }
   const width = Math.max(1, Math.min(4096, Math.round(timeline.x(end) - timeline.x(start))));
+  timeline.waveformNote = 'waveform: loading…';
   const image = new Image();
   image.onload = () => { timeline.waveform = { image, start, end }; timeline.draw(); };
   image.onerror = () => { timeline.waveform = null; timeline.waveformNote = 'no audio in this part'; timeline.draw(); };
@@ -211,6 +244,7 @@ function refreshPlayhead() {
   if (now) {
     $('clock').textContent = `${shortIso(now).slice(0, 10)} ${clock(now)} UTC`;
     timeline.playhead = now;
+    chat.show(now);
     const viewMs = timeline.viewEnd - timeline.viewStart;
     if (!video.paused && (now > timeline.viewEnd || now < timeline.viewStart) && viewMs < (timeline.end - timeline.start)) {
       timeline.setView(new Date(now.getTime() - viewMs * 0.1), new Date(now.getTime() + viewMs * 0.9));
@@ -231,8 +265,8 @@ function refreshPlayhead() {
   }
 }
 video.addEventListener('timeupdate', refreshPlayhead);
-video.addEventListener('seeked', () => { refreshPlayhead(); saveHash(); });
-setInterval(() => { if (!video.paused) saveHash(); }, 2000);
+video.addEventListener('seeked', () => { refreshPlayhead(); saveHashSoon(); });
+setInterval(() => { if (!video.paused) saveHashSoon(); }, 2000);
 setInterval(() => { if (view.live && view.channel) refreshSpans(); }, 10000);
 
 // --- events -------------------------------------------------------------------------------
@@ -289,26 +323,34 @@ async function start() {
   });
   if (view.end && view.start) view.live = false;
   api = new NodeApi(view.node);
-  fillNodes();
-  bindKeys({ player, edit, timeline, setSpeed, speed });
-  initEvents({ edit, view, status, openEvent, saveHash });
-  edit.render();
+  const setUp = () => {
+    fillNodes();
+    bindKeys({ player, edit, timeline, setSpeed, speed });
+    initEvents({ edit, view, status, openEvent, saveHash: saveHashSoon });
+    edit.render();
+  };
   // A link that names its channel and quality plays at once; the lists fill in meanwhile.
   const named = view.channel && view.quality;
   const lists = loadChannels();
   if (!named) await lists;
   const wanted = [view.channel, view.quality].join('/');
   if (view.event) {
+    setUp();
     await openEvent(view.event);
   } else {
-    await loadVideo(state.t || (view.live ? null : view.start));
+    // The video and its timeline first; the rest of the page is set up once the timeline
+    // has been drawn (when its coverage is at hand already: see earlySpans).
+    const video = loadVideo(state.t || (view.live ? null : view.start));
+    await afterPaint();
+    setUp();
+    await video;
   }
   await lists;
   if (named && [view.channel, view.quality].join('/') !== wanted) await loadVideo();
   if (state.vs && state.ve) timeline.setView(state.vs, state.ve);
   loadEvents();
   document.body.dataset.ready = '1';
-  window.editor = { player, timeline, edit, view }; // for scripts and the browser tests
+  window.editor = { player, timeline, edit, view, chat }; // for scripts and the browser tests
 }
 
 start();

@@ -4,9 +4,21 @@
 // EXT-X-DISCONTINUITY, after which hls.js lays the next segment right after the previous one
 // on the media timeline. So media time is not wall time minus a constant: both ways go
 // through the fragment list (fragment start on the media timeline <-> its program date time).
-import Hls from '../vendor/hls-1.7.4.light.min.mjs';
+//
+// hls.js is imported when the first video loads, not with this module: it is most of the
+// editor's JavaScript, and compiling and running it before the rest of the page starts would
+// hold back everything else (the timeline's first drawing waited on it). index.html preloads it.
+import { afterPaint } from './frames.js';
 
+const HLS = new URL('../vendor/hls-1.7.4.light.min.mjs', import.meta.url).href;
 const WORKER = new URL('../vendor/hls-1.7.4.worker.js', import.meta.url).href;
+let hlsModule = null;
+
+/** The hls.js class, imported once. */
+function loadHls() {
+  hlsModule = hlsModule || import(HLS).then((module) => module.default);
+  return hlsModule;
+}
 
 export const SPEEDS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 4, 8];
 export const WINDOW = 20 * 60; // seconds
@@ -63,6 +75,14 @@ export class Player {
     this.fps = fps;
     this.fragments = [];
     this.pendingSeek = at;
+    const loading = {};
+    this.loading = loading;
+    afterPaint().then(loadHls).then((Hls) => {
+      if (this.loading === loading) this.attach(Hls, url);
+    }, (err) => this.onError(`hls.js did not load: ${err.message || err}`));
+  }
+
+  attach(Hls, url) {
     const hls = new Hls({
       liveSyncDurationCount: 2,
       maxBufferLength: 30,
@@ -94,6 +114,7 @@ export class Player {
   destroy() {
     if (this.hls) this.hls.destroy();
     this.hls = null;
+    this.loading = null;
   }
 
   /** The fragment playing at media time ``t`` (binary search), or null. */

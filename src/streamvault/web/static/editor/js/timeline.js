@@ -24,6 +24,7 @@ export class Timeline {
     this.chapters = [];
     this.playhead = null;
     this.drawn = 0;
+    this.frame = 0; // a drawing asked for, not yet done
     this.bind();
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
@@ -101,7 +102,13 @@ export class Timeline {
     });
   }
 
+  /** Draw in the next frame: the many changes of a moment (loading, seeking, playing, an
+   * edit) make one drawing, and none of them waits on the page's layout. */
   draw() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.paint(); });
+  }
+
+  paint() {
     const canvas = this.canvas;
     const ratio = window.devicePixelRatio || 1;
     const w = canvas.clientWidth;
@@ -189,5 +196,6 @@ export class Timeline {
     }
     this.drawn += 1;
     canvas.dataset.drawn = String(this.drawn);
+    canvas.dataset.spans = String(this.spans.length); // drawn with its coverage
   }
 }
