@@ -14,8 +14,9 @@ SCALE = 20.0
 
 
 @pytest.fixture
-async def clock() -> ScaledClock:
-    return ScaledClock(SCALE)
+async def clock(request: pytest.FixtureRequest) -> ScaledClock:
+    """``SCALE``, or the scale a test asks for (``parametrize("clock", [5.0], indirect=True)``)."""
+    return ScaledClock(getattr(request, "param", SCALE))
 
 
 @pytest.fixture

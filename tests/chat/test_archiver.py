@@ -17,6 +17,10 @@ from streamvault.sim.chat_server import ChatServer
 from .chathelp import archive, channel_of, counts, finish, start_archiver, wait_until
 
 
+# 5x, not 20x: a message without a server time is dated from its connection's last timestamped
+# one, padded 5 s either way; at 20x a quarter-second stall of one connection on a loaded
+# machine is 5 sim seconds, and the two connections' copies of a NOTICE no longer overlap.
+@pytest.mark.parametrize("clock", [5.0], indirect=True)
 async def test_reconnect_mid_stream_loses_nothing_and_doubles_nothing(
     tmp_path: Path, server: ChatServer, clock: ScaledClock
 ) -> None:
