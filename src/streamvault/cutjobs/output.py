@@ -24,17 +24,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError, StreamvaultError
+from ..errors import ConfigError, OutputFailed
 from ..store.disk import write_all
 
 #: Prefix of a local output's temp files (never a final name: those end in the cut's type).
 TEMP_PREFIX = ".partial-"
 #: Temp files a dead cutter left behind are removed once they are this old (seconds).
 STALE_TEMP = 3600.0
-
-
-class OutputFailed(StreamvaultError):
-    """The finished cut could not be stored."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from contextlib import aclosing
 
 from prometheus_client import Counter, Gauge
 
-from ..errors import StreamvaultError
+from ..errors import CutFailed
 from ..ffmpeg import ffmpeg_exe
 from ..mpegts import TsInfo, continuous, inspect
 from ..store.naming import Segment
@@ -74,10 +74,6 @@ FILE_OUTPUT: dict[str, list[str]] = {
     "mp4": [*FULL_OUTPUT["mp4"][:6], "-movflags", "+faststart", "-f", "mp4"],
     "webm": FULL_OUTPUT["webm"],
 }
-
-
-class CutFailed(StreamvaultError):
-    """ffmpeg could not produce the cut."""
 
 
 def running_pids() -> frozenset[int]:

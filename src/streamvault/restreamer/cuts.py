@@ -22,7 +22,6 @@ from aiohttp import hdrs, web
 
 from ..cutter.plan import CONTENT_TYPES, EXTENSIONS, CutPlan, CutType, plan_cut
 from ..cutter.run import (
-    CutFailed,
     Part,
     cut,
     fast_parts,
@@ -30,9 +29,10 @@ from ..cutter.run import (
     smart_parts,
     smart_remux,
 )
+from ..errors import CutFailed, NotAcceptable
 from ..store.select import TOLERANCE, Hole, select_segments
 from ..timeutil import format_iso
-from .archive import Archive, NotAcceptable
+from .archive import Archive
 from .files import send_fd
 from .http import query
 from .params import bool_param, cut_ranges, cut_type
