@@ -251,11 +251,12 @@ async def test_no_connection_is_left_corked_after_a_segment(
 
     @web.middleware
     async def cork_state(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
-        sock = request.transport.get_extra_info("socket") if request.transport else None
-        if sock is not None:
-            corked_after.append(sock.getsockopt(socket.IPPROTO_TCP, TCP_CORK))
-        return response
+        try:
+            return await handler(request)
+        finally:  # also after a refusal the handler raised (the 416)
+            sock = request.transport.get_extra_info("socket") if request.transport else None
+            if sock is not None:
+                corked_after.append(sock.getsockopt(socket.IPPROTO_TCP, TCP_CORK))
 
     app = create_app(archive.base, clock=clock)
     app.middlewares.append(cork_state)

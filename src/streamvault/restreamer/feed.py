@@ -29,7 +29,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import UnsafePath
+from ..errors import BadInput
+from ..http_errors import text_error_doc
 from ..store.disk import SegmentStore
 from ..store.naming import check_path_part
 from ..store.safeopen import is_real_dir
@@ -206,23 +207,20 @@ def _number(request: web.Request, name: str, default: float | None) -> float | N
     try:
         value = float(text) if name == "timeout" else int(text)
     except ValueError:
-        raise web.HTTPBadRequest(text=f"{name} must be a number: {text!r}") from None
+        raise BadInput(f"{name} must be a number: {text!r}") from None
     if value < 0 or value != value:
-        raise web.HTTPBadRequest(text=f"{name} may not be negative: {text!r}")
+        raise BadInput(f"{name} may not be negative: {text!r}")
     return value
 
 
 async def handle_changes(request: web.Request) -> web.Response:
     channel, quality = request.match_info["channel"], request.match_info["quality"]
-    try:
-        check_path_part(channel, "channel")
-        check_path_part(quality, "quality")
-    except UnsafePath as err:
-        raise web.HTTPForbidden(text=str(err)) from None
+    check_path_part(channel, "channel")
+    check_path_part(quality, "quality")
     cursor = _number(request, "cursor", None)
     timeout = _number(request, "timeout", DEFAULT_TIMEOUT) or 0.0
     if timeout > MAX_TIMEOUT:  # exactly what the OpenAPI description says
-        raise web.HTTPBadRequest(text=f"timeout may be at most {MAX_TIMEOUT:g} s")
+        raise BadInput(f"timeout may be at most {MAX_TIMEOUT:g} s")
     feed = request.app[FEED]
     body = feed.answer(channel, quality, None if cursor is None else int(cursor))
     if body is None and timeout > 0:
@@ -283,14 +281,8 @@ OPENAPI: dict[str, Any] = {
                     }
                 },
             },
-            "400": {
-                "description": "cursor or timeout does not parse",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-            },
-            "403": {
-                "description": "a path part starts with '.'",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-            },
+            "400": text_error_doc("cursor or timeout does not parse"),
+            "403": text_error_doc("a path part starts with '.'"),
         },
     }
 }

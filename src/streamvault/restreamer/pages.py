@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from ..coverage.spans import coverage_spans
-from ..errors import BadInput
+from ..errors import BadInput, NotFound
 from ..store.select import select_segments
 from ..web import EDITOR_DIR
 from ..web.landing import StreamView, render_landing
@@ -68,7 +68,7 @@ async def handle_landing(request: web.Request) -> web.Response:
 def _static(name: str) -> web.StreamResponse:
     path = (EDITOR_DIR / name).resolve()
     if not path.is_relative_to(EDITOR_DIR.resolve()) or not path.is_file():
-        raise web.HTTPNotFound(text=f"no editor file {name!r}\n")
+        raise NotFound(f"no editor file {name!r}")
     suffix = path.suffix
     cache = "public, max-age=31536000, immutable" if "/vendor/" in path.as_posix() else "no-cache"
     headers = {"Content-Type": _TYPES.get(suffix, "application/octet-stream")}
@@ -81,7 +81,8 @@ async def handle_editor(request: web.Request) -> web.StreamResponse:
 
 
 async def handle_editor_redirect(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/editor/")
+    # an answer, not aiohttp's HTTPFound raised: only the middleware answers with exceptions
+    return web.Response(status=302, text="302: Found", headers={"Location": "/editor/"})
 
 
 def _page(summary: str) -> dict[str, object]:
