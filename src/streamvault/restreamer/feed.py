@@ -34,12 +34,12 @@ from ..http_errors import text_error_doc
 from ..store.disk import SegmentStore
 from ..store.naming import check_path_part
 from ..store.safeopen import is_real_dir
+from ..store.settle import settled
 
 log = logging.getLogger(__name__)
 
 SCAN_INTERVAL = 0.25
 RECENT_HOURS = 2  # hour directories watched per channel and quality (the newest ones)
-RACY_NS = 2_000_000_000  # a directory modified this recently is listed again on every scan
 DEFAULT_TIMEOUT = 30.0
 MAX_TIMEOUT = 60.0
 MAX_EVENTS = 2000  # per answer
@@ -133,7 +133,7 @@ class ChangeFeed:
         except OSError:
             return []
         seen = self._seen.get(key)
-        if seen is not None and seen.mtime_ns == mtime_ns and now_ns - mtime_ns > RACY_NS:
+        if seen is not None and seen.mtime_ns == mtime_ns and settled(mtime_ns, now_ns):
             return []
         names = frozenset(self.store.segment_names(*key, tombstones=True))
         self._seen[key] = _Seen(mtime_ns, names)
