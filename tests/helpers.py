@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import re
 import signal
@@ -11,7 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,23 @@ def closed_port() -> int:
 PATIENCE = 60.0
 
 
+async def polled(
+    check: Callable[[], bool | Awaitable[bool]], seconds: float = PATIENCE, interval: float = 0.02
+) -> bool:
+    """Whether ``check()`` (a function or a coroutine function) came true within ``seconds``,
+    asked every ``interval``. For state another process changes (its files, its metrics), of
+    which no event in this process can tell."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        result = check()
+        if await result if inspect.isawaitable(result) else result:
+            return True
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(interval)
+
+
 async def eventually(
     check: Callable[[], bool],
     what: str | Callable[[], str] = "the condition",
@@ -42,14 +60,10 @@ async def eventually(
 ) -> None:
     """Wait until ``check()`` is true (it is asked every 20 ms); fail saying ``what`` was
     awaited, and (when ``what`` is a function) what it says now, after ``seconds``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not check():
-        if loop.time() >= deadline:
-            raise AssertionError(
-                f"not reached in {seconds:.0f} s: {what if isinstance(what, str) else what()}"
-            )
-        await asyncio.sleep(0.02)
+    if not await polled(check, seconds):
+        raise AssertionError(
+            f"not reached in {seconds:.0f} s: {what if isinstance(what, str) else what()}"
+        )
 
 
 @contextlib.contextmanager
@@ -175,3 +189,13 @@ class Child:
             await self._reader
         assert self.process.returncode is not None
         return self.process.returncode
+
+
+async def read_file(path: str | os.PathLike[str]) -> bytes:
+    """A file's bytes, read in a worker thread (an async test shares its loop with servers)."""
+    return await asyncio.to_thread(Path(path).read_bytes)
+
+
+async def write_file(path: str | os.PathLike[str], data: bytes = b"") -> None:
+    """Write (create or replace) a file in a worker thread; empty by default."""
+    await asyncio.to_thread(Path(path).write_bytes, data)

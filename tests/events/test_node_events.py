@@ -45,7 +45,9 @@ async def test_events_survive_a_node_restart(tmp_path: Path) -> None:
                 assert await response.json() == []  # the database's dot directory is not listed
     finally:
         await stop_node(node)
-    assert os.path.isfile(tmp_path / ".streamvault" / "streamvault.sqlite3")
+    assert await asyncio.to_thread(
+        os.path.isfile, tmp_path / ".streamvault" / "streamvault.sqlite3"
+    )
 
     url, node = await start_node(tmp_path)  # on another port: the store is what is kept
     try:
@@ -98,5 +100,5 @@ async def test_a_node_with_cutter_true_cuts_its_events(
             await asyncio.sleep(0.1)  # polling the API for the cutter's result
         async with http.get(f"{node.url}/api/events/{event['id']}") as response:
             output = (await response.json())["output"]
-    assert os.path.getsize(output["location"]) == output["size"] > 0
+    assert await asyncio.to_thread(os.path.getsize, output["location"]) == output["size"] > 0
     assert os.path.dirname(output["location"]) == str(tmp_path / "cuts")

@@ -19,6 +19,7 @@ from streamvault.restreamer.state import INFLIGHT
 from streamvault.store import settle
 from streamvault.store.disk import SegmentStore
 from streamvault.timeutil import format_iso
+from tests.helpers import write_file
 
 from .conftest import Archive, serve
 from .media import T0, populate, start_of
@@ -80,8 +81,7 @@ async def test_ffmpeg_fetches_exactly_the_selected_segments(
     fetched = [path for path in seen if path.startswith("/segments/")]
     assert fetched == [f"/segments/{s.path}" for s in wanted]
     concatenated = f"{tmp_path}/expected.ts"
-    with open(concatenated, "wb") as file:
-        file.write(b"".join(archive.datas[8:13]))
+    await write_file(concatenated, b"".join(archive.datas[8:13]))
     expected = packets(concatenated)
     assert set(expected) == {"video", "audio"}
     assert packets(out) == expected
@@ -326,6 +326,5 @@ async def test_ffmpeg_keeps_reloading_a_live_playlist(
             await proc.wait()
         await client.close()
     concatenated = f"{tmp_path}/expected.ts"
-    with open(concatenated, "wb") as file:
-        file.write(b"".join(segment_datas[:5]))
+    await write_file(concatenated, b"".join(segment_datas[:5]))
     assert packets(out) == packets(concatenated)

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import hash_bytes
-from tests.helpers import METRICS_PORT, NODE_PORT, Child, closed_port
+from tests.helpers import METRICS_PORT, NODE_PORT, Child, closed_port, write_file
 
 from .conftest import Archive, build_archive, serve
 from .hostile_client import restreamer, run_schemathesis, start_restreamer
@@ -55,8 +55,7 @@ async def test_a_coverage_map_symlink_is_not_followed(
     maps = os.path.join(fresh.base, "coverage-maps")
     os.makedirs(maps)
     os.symlink(outside_file(tmp_path), os.path.join(maps, "test_source_coverage.html"))
-    with open(os.path.join(maps, "test_480p_coverage.html"), "wb") as f:
-        f.write(b"<html>map</html>")
+    await write_file(os.path.join(maps, "test_480p_coverage.html"), b"<html>map</html>")
     response = await fresh_client.get("/coverage-maps/test_source_coverage.html")
     assert response.status == 404
     assert SECRET not in await response.read()
@@ -292,8 +291,7 @@ async def test_extra_files_and_listings_follow_no_symlink(
     secret = outside_file(tmp_path)
     emotes = os.path.join(fresh.base, "emotes")
     os.makedirs(os.path.join(emotes, "real"))
-    with open(os.path.join(emotes, "real", "a.png"), "wb") as f:
-        f.write(b"png")
+    await write_file(os.path.join(emotes, "real", "a.png"), b"png")
     os.symlink(os.path.dirname(secret), os.path.join(emotes, "linked"))  # a directory link
     os.symlink(os.path.dirname(secret), os.path.join(fresh.base, "escape"))
     assert await (await fresh_client.get("/extras/emotes")).json() == ["real/a.png"]

@@ -14,6 +14,7 @@ boto3 is synchronous; its calls run in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -100,7 +101,7 @@ class LocalOutput:
         except OSError as err:
             raise OutputFailed(f"cannot write {final}: {err.strerror or err}") from err
         finally:
-            if os.path.exists(temp):
+            with contextlib.suppress(FileNotFoundError):  # renamed, unless it failed
                 os.unlink(temp)
         return Stored(final, size, sha256)
 
