@@ -161,20 +161,25 @@ class Child:
 
     async def port(self, pattern: bytes, seconds: float = PATIENCE) -> int:
         """The port in the first line matching ``pattern`` (its group 1), once it is written."""
+        return int((await self.said(pattern, seconds))[1])
+
+    async def said(self, pattern: bytes, seconds: float = PATIENCE) -> re.Match[bytes]:
+        """The first line matching ``pattern``, waited for (the child exiting without it, or
+        ``seconds`` passing, fails the test with what it did say)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while True:
             self._news.clear()  # before looking: a line read meanwhile sets it again
             for line in self.lines:
                 if found := re.search(pattern, line):
-                    return int(found[1])
+                    return found
             assert self._reader is not None
             if self._reader.done():
-                raise AssertionError(f"exited without naming its port:\n{self.output()[-3000:]}")
+                raise AssertionError(f"exited without {pattern!r}:\n{self.output()[-3000:]}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._news.wait(), max(0.0, deadline - loop.time()))
             if loop.time() >= deadline:
-                raise AssertionError(f"no port named in {seconds:.0f} s:\n{self.output()[-3000:]}")
+                raise AssertionError(f"no {pattern!r} in {seconds:.0f} s:\n{self.output()[-3000:]}")
 
     async def stop(self, sig: signal.Signals = signal.SIGTERM, seconds: float = PATIENCE) -> int:
         """Send ``sig`` and wait for the exit (killed past ``seconds``); the exit status."""

@@ -33,8 +33,8 @@ something outside sent or holds bad data (``RemoteError``, ``BadInput``) versus 
         └── BadAnswer            a peer's 200 answer that is not what the route promises
             └── AnswerTooLarge   a peer's body longer than this node takes
 
-The HTTP statuses are those the restreamer's middleware answers with
-(:mod:`streamvault.restreamer.http`); anything else a handler raises is a logged 500.
+The HTTP statuses are those the restreamer's middleware answers with (the table is in
+:mod:`streamvault.http_errors`); anything else a handler raises is a logged 500.
 """
 
 from __future__ import annotations

@@ -214,6 +214,7 @@ async def test_node_and_download_start_with_an_unreadable_lost_and_found(
             url = f"http://127.0.0.1:{await child.port(port_line)}"
             async with aiohttp.ClientSession() as session, session.get(url + path) as response:
                 assert response.status == 200, (name, await response.text())
+            await child.said(rb"lost\+found: Permission denied")  # the download scans after
         finally:
             await child.stop()
         log = child.output()
