@@ -180,7 +180,7 @@ async def watch_lag(
     async def watcher() -> None:
         while len(arrived) < count:
             for path in list(written):
-                if path not in arrived and os.path.exists(path):
+                if path not in arrived and await asyncio.to_thread(os.path.exists, path):
                     arrived[path] = time.monotonic()
             await asyncio.sleep(0.01)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from tests.helpers import polled
 
 from streamvault.chat.store import ChatStore
 from streamvault.clock import SystemClock
@@ -81,8 +82,8 @@ async def throughput(count: int) -> None:
     process = await asyncio.create_subprocess_exec(*command)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
-        while not server.subscribers("alpha"):  # joined
-            await asyncio.sleep(0.05)
+        if not await polled(lambda: bool(server.subscribers("alpha")), 60, 0.05):
+            raise SystemExit("the archiver did not join the channel")
         async with aiohttp.ClientSession() as session:
             while True:
                 try:
@@ -94,8 +95,12 @@ async def throughput(count: int) -> None:
             for i in range(0, len(payload), 1 << 20):
                 server.inject("alpha", payload[i : i + (1 << 20)])
                 await asyncio.sleep(0)
-            while await kept(session, url) < count:
-                await asyncio.sleep(0.25)
+
+            async def all_kept() -> bool:
+                return await kept(session, url) >= count
+
+            if not await polled(all_kept, 600, 0.25):
+                raise SystemExit("the archiver did not keep every message in 10 minutes")
             wall, cpu = time.monotonic() - t0, cpu_seconds(process.pid) - cpu0
         t1 = time.monotonic()
         process.send_signal(signal.SIGTERM)

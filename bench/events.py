@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -76,10 +77,10 @@ async def seed(url: str) -> list[int]:
         await store.close()
 
 
-async def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
+async def wait_up(url: str, process: asyncio.subprocess.Process) -> None:
     async with aiohttp.ClientSession() as http:
         for _ in range(600):
-            if process.poll() is not None:
+            if process.returncode is not None:
                 raise SystemExit("the restreamer exited")
             try:
                 async with http.get(url) as response:
@@ -165,10 +166,10 @@ async def bench_api(
 ) -> None:
     ids = await seed(url)
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamvault", "restream", "--base-dir", base_dir,
-         "--database-url", url, "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "WARNING"],
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streamvault", "restream", "--base-dir", base_dir,
+        "--database-url", url, "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "WARNING",
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
@@ -183,7 +184,7 @@ async def bench_api(
             )
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        await asyncio.wait_for(process.wait(), 30)
 
 
 def render_minutes(directory: str, seconds: int) -> list[str]:
@@ -201,15 +202,31 @@ def render_minutes(directory: str, seconds: int) -> list[str]:
     return sorted(os.path.join(directory, n) for n in os.listdir(directory))
 
 
+def store_files(store: SegmentStore, files: list[str]) -> None:
+    for index, path in enumerate(files):
+        data = Path(path).read_bytes()
+        store.write_segment("bench", "source", T0 + timedelta(seconds=2 * index), 2.0, "full", data)
+
+
+def cut_by_hand(work: str, listing: str, offsets: list[float], codecs: list[str]) -> float:
+    """The peer: one ffmpeg run per cut over the concatenated files; cuts per minute."""
+    began = time.perf_counter()
+    for n, offset in enumerate(offsets):
+        subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat",
+             "-safe", "0", "-i", listing, "-ss", f"{offset:.3f}", "-t", "60", *codecs,
+             "-f", "mpegts", os.path.join(work, f"hand{n}.ts")],
+            check=True,
+        )  # fmt: skip
+    return len(offsets) / (time.perf_counter() - began) * 60
+
+
 async def bench_cutter(args: argparse.Namespace, work: str) -> None:
     raw = os.path.join(work, "raw")
     os.makedirs(raw)
-    files = render_minutes(raw, 70)
+    files = await asyncio.to_thread(render_minutes, raw, 70)
     store = SegmentStore(os.path.join(work, "store"))
-    for index, path in enumerate(files):
-        with open(path, "rb") as file:
-            data = file.read()
-        store.write_segment("bench", "source", T0 + timedelta(seconds=2 * index), 2.0, "full", data)
+    await asyncio.to_thread(store_files, store, files)
     offsets = [0.5 + 1.3 * n for n in range(args.cuts)]
     events = await EventStore.connect(f"sqlite:///{work}/cut-events.sqlite3")
     for offset in offsets:
@@ -225,22 +242,14 @@ async def bench_cutter(args: argparse.Namespace, work: str) -> None:
     await events.close()
 
     listing = os.path.join(work, "list.txt")
-    with open(listing, "w") as out:
-        out.write("ffconcat version 1.0\n" + "".join(f"file '{p}'\n" for p in files))
+    text = "ffconcat version 1.0\n" + "".join(f"file '{p}'\n" for p in files)
+    await asyncio.to_thread(Path(listing).write_text, text)
     exact = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "copy"]
     for label, codecs in (
         ("re-encoded (exact)", exact),
         ("-c copy (keyframe-aligned)", ["-c", "copy"]),
     ):
-        began = time.perf_counter()
-        for n, offset in enumerate(offsets):
-            subprocess.run(
-                [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat",
-                 "-safe", "0", "-i", listing, "-ss", f"{offset:.3f}", "-t", "60", *codecs,
-                 "-f", "mpegts", os.path.join(work, f"hand{n}.ts")],
-                check=True,
-            )  # fmt: skip
-        hand = len(offsets) / (time.perf_counter() - began) * 60
+        hand = await asyncio.to_thread(cut_by_hand, work, listing, offsets, codecs)
         print(
             f"cutter fast 1-minute cuts: {ours:6.1f} events/min   ffmpeg by hand, {label}: "
             f"{hand:6.1f} cuts/min   ratio {ours / hand:5.2f}"

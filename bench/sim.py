@@ -175,7 +175,7 @@ async def main() -> None:
     parser.add_argument(
         "--client",
         choices=("curl", "aiohttp"),
-        default="curl" if os.path.exists(CURL) else "aiohttp",
+        default="curl" if await asyncio.to_thread(os.path.exists, CURL) else "aiohttp",
         help="curl costs the client far less CPU per request, so it loads the sim harder",
     )
     args = parser.parse_args()

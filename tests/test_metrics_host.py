@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import METRICS_PORT, Child
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -27,23 +24,18 @@ def listening_addresses(port: int) -> set[str]:
 @pytest.mark.parametrize(
     ("flags", "expected"), [([], "0100007F"), (["--metrics-host", "0.0.0.0"], "00000000")]
 )
-def test_standalone_metrics_port_binds_loopback_by_default(
+async def test_standalone_metrics_port_binds_loopback_by_default(
     tmp_path: Path, flags: list[str], expected: str
 ) -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamvault", "coverage", "--base-dir", str(tmp_path),
-         "--interval", "3600", "--metrics-port", str(port), *flags],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    child = await Child.start(
+        "coverage", "--base-dir", str(tmp_path), "--interval", "3600", "--metrics-port", "0",
+        *flags,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while not listening_addresses(port):
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        port = await child.port(METRICS_PORT)  # logged once it listens
         assert listening_addresses(port) == {expected}
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
-            assert b"streamvault_build_info" in answer.read()
+        metrics = f"http://127.0.0.1:{port}/metrics"
+        async with aiohttp.ClientSession() as session, session.get(metrics) as answer:
+            assert b"streamvault_build_info" in await answer.read()
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        await child.stop()

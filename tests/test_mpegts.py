@@ -73,9 +73,9 @@ def test_shift_moves_every_stream_and_wraps(piece: bytes) -> None:
 
 
 def test_shift_refuses_data_that_is_not_ts() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a whole number of packets"):
         shift_timestamps(b"\x47" * 100, 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no TS sync byte"):
         shift_timestamps(b"\x00" * PACKET_SIZE, 1)
 
 
@@ -84,7 +84,7 @@ def test_null_packets_are_valid_and_sized() -> None:
     assert len(packet) == PACKET_SIZE and packet[0] == 0x47
     assert ((packet[1] & 0x1F) << 8 | packet[2]) == NULL_PID
     assert len(padding(1000)) == 5 * PACKET_SIZE
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at most 184 bytes"):
         null_packet(b"x" * 185)
     assert inspect(packet * 3) == inspect(b"")  # null packets say nothing
 

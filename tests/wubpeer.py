@@ -23,6 +23,7 @@ What it does, as the tests rely on it:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import html
@@ -35,6 +36,7 @@ import aiohttp
 from aiohttp import web
 
 from streamvault.store.naming import parse_name
+from tests.helpers import write_file
 
 
 def _listdir(path: str) -> list[str]:
@@ -95,7 +97,11 @@ def restreamer_app(base_dir: str, gone: set[str] | None = None) -> web.Applicati
     async def segments(request: web.Request) -> web.StreamResponse:
         parts = request.match_info["path"].split("/")
         path = os.path.join(base_dir, *parts)
-        if _unsafe(*parts) or parts[-1] in gone or not os.path.isfile(path):
+        if (
+            _unsafe(*parts)
+            or parts[-1] in gone
+            or not await asyncio.to_thread(os.path.isfile, path)
+        ):
             raise web.HTTPNotFound()
         return web.FileResponse(path)
 
@@ -179,8 +185,7 @@ async def backfill_pass(
                 data = await response.read()
             target = os.path.join(base_dir, directory, path)
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            with open(target, "wb") as f:
-                f.write(data)
+            await write_file(target, data)
             log.extras.append(f"{directory}/{path}")
     return log
 
@@ -211,7 +216,7 @@ async def _backfill_hour(
         path = os.path.join(directory, name)
         os.makedirs(directory, exist_ok=True)
         if name.endswith(".tombstone"):
-            open(path, "w").close()
+            await write_file(path)
             log.tombstones.append(f"{channel}/{quality}/{hour}/{name}")
             continue
         if quality == "chat":
@@ -230,7 +235,7 @@ async def _backfill_hour(
                 continue
             padded = segment.hash + "=" * (-len(segment.hash) % 4)
             expected = base64.urlsafe_b64decode(padded)
-        if os.path.exists(path):
+        if await asyncio.to_thread(os.path.exists, path):
             continue
         url = f"{node}/segments/{channel}/{quality}/{hour}/{name}"
         async with session.get(url) as response:
@@ -243,7 +248,6 @@ async def _backfill_hour(
             log.mismatches.append(name)
             continue
         temp = os.path.join(directory, f"{name}.{uuid.uuid4()}.temp")
-        with open(temp, "wb") as f:
-            f.write(data)
+        await write_file(temp, data)
         os.rename(temp, path)
         log.copied.append(f"{channel}/{quality}/{hour}/{name}")

@@ -11,8 +11,16 @@ something outside sent or holds bad data (``RemoteError``, ``BadInput``) versus 
     │   ├── ConfigError          a configuration file or flag that makes no sense
     │   └── BadEvent             an event field or state change that is refused (HTTP 400)
     ├── MalformedName            a file name that is not a valid segment name (counted as "bad")
-    ├── EventConflict            an event changed since the version an update was based on
-    ├── EventNotFound            no event has that id
+    ├── NotFound                 an unknown channel, quality, hour or file (HTTP 404)
+    │   └── EventNotFound        no event has that id
+    ├── NotAcceptable            a range with holes or without video (HTTP 406)
+    │   └── ImageFailed          ffmpeg gave no image for the video there
+    ├── EventConflict            an event changed since the version an update was based on (409)
+    ├── RangeNotSatisfiable      a byte range outside the file (HTTP 416)
+    ├── PreconditionRequired     a change without the If-Match it needs (HTTP 428)
+    ├── CutFailed                ffmpeg could not produce a cut
+    │   └── CutRefused           an event that cannot be cut as asked (no video, holes, ...)
+    ├── OutputFailed             a finished cut could not be stored
     ├── StoreError               the segment store could not do what was asked
     │   └── DiskFull             ENOSPC / EDQUOT: nothing was written under a final name
     └── RemoteError              a peer or upstream server sent something bad
@@ -21,7 +29,12 @@ something outside sent or holds bad data (``RemoteError``, ``BadInput``) versus 
         ├── HTTPStatusError      an unexpected HTTP status
         ├── TooLarge             a body past its byte cap (or a line count past its cap)
         ├── HashMismatch         downloaded bytes do not match the hash in their name
-        └── BadIrcLine           a chat server line that is not an IRC message
+        ├── BadIrcLine           a chat server line that is not an IRC message
+        └── BadAnswer            a peer's 200 answer that is not what the route promises
+            └── AnswerTooLarge   a peer's body longer than this node takes
+
+The HTTP statuses are those the restreamer's middleware answers with (the table is in
+:mod:`streamvault.http_errors`); anything else a handler raises is a logged 500.
 """
 
 from __future__ import annotations
@@ -51,8 +64,45 @@ class BadEvent(BadInput):
     """An event field that does not validate, or a state change SPEC §12 forbids."""
 
 
-class EventNotFound(StreamvaultError, LookupError):
+class NotFound(StreamvaultError, LookupError):
+    """An unknown channel, quality, hour or file; the API answers 404."""
+
+
+class EventNotFound(NotFound):
     """No event has that id."""
+
+
+class NotAcceptable(StreamvaultError):
+    """The range holds holes (without ``allow_holes=true``) or no video at all; HTTP 406."""
+
+
+class ImageFailed(NotAcceptable):
+    """ffmpeg gave no image for the video there (HTTP 406)."""
+
+
+class RangeNotSatisfiable(StreamvaultError):
+    """A byte range outside the file (HTTP 416); ``headers`` go on the answer (its
+    ``Content-Range: bytes */SIZE``)."""
+
+    def __init__(self, message: str, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.headers = headers
+
+
+class PreconditionRequired(StreamvaultError):
+    """A change that must say which version it is based on and does not (HTTP 428)."""
+
+
+class CutFailed(StreamvaultError):
+    """ffmpeg could not produce the cut."""
+
+
+class CutRefused(CutFailed):
+    """The event cannot be cut as asked (no video, holes, unknown stream)."""
+
+
+class OutputFailed(StreamvaultError):
+    """The finished cut could not be stored."""
 
 
 class EventConflict(StreamvaultError):
@@ -107,3 +157,11 @@ class HashMismatch(RemoteError):
 
 class BadIrcLine(RemoteError, ValueError):
     """A chat server line that is not an IRC message (no command, a NUL byte, ...)."""
+
+
+class BadAnswer(RemoteError):
+    """A peer answered 200 with something that is not what the route promises."""
+
+
+class AnswerTooLarge(BadAnswer):
+    """A body longer than this node takes from a peer."""

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
-from tests.helpers import closed_port
+from tests.helpers import closed_port, read_file
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 CHANNEL = "ch"
@@ -89,10 +89,9 @@ def peer_app(
     async def segment(request: web.Request) -> web.StreamResponse:
         m = request.match_info
         path = os.path.join(store.hour_dir(m["channel"], m["quality"], m["hour"]), m["name"])
-        if not os.path.exists(path):
+        if not await asyncio.to_thread(os.path.exists, path):
             raise web.HTTPNotFound()
-        with open(path, "rb") as f:
-            data = f.read()
+        data = await read_file(path)
         if m["name"] in corrupt:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         if stall is not None:

@@ -21,7 +21,7 @@ from streamvault.clock import FakeClock, SystemClock
 from streamvault.restreamer.app import create_app
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
-from tests.helpers import eventually
+from tests.helpers import eventually, read_file, write_file
 
 from .conftest import NOW, Serve, at, closed_port_url, peer_app, tree, write
 
@@ -107,8 +107,8 @@ async def test_three_nodes_with_different_holes_converge(
     assert views[0] == views[1] == views[2]
     assert len(views[0]) == 120 * 2 - 1 + 4  # 239 visible segments, 2 hours x 2 listings
     # the hidden segment was never copied to a; b and c keep their bytes, hidden
-    assert not os.path.exists(stores[0].segment_path(hidden))
-    assert os.path.exists(stores[1].segment_path(hidden))
+    assert not await asyncio.to_thread(os.path.exists, stores[0].segment_path(hidden))
+    assert await asyncio.to_thread(os.path.exists, stores[1].segment_path(hidden))
     for store in stores:
         names = store.segment_names("ch", "source", hidden.hour)
         assert hidden.name not in names
@@ -124,8 +124,8 @@ async def test_a_peer_with_a_corrupted_file_on_disk(
     good, bad, mine = (node_store(tmp_path, name) for name in ("good", "bad", "mine"))
     segment = write(good, at(1))
     write(bad, at(1))
-    with open(bad.segment_path(segment), "r+b") as f:
-        f.write(b"X")  # bit rot under a final name
+    rotten = await read_file(bad.segment_path(segment))
+    await write_file(bad.segment_path(segment), b"X" + rotten[1:])  # bit rot under a final name
     bad_url, good_url = (
         await serve(create_app(bad.base_dir)),
         await serve(create_app(good.base_dir)),
@@ -163,9 +163,9 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
         # the young one is left to the local downloader until it is 60 s old: announced,
         # put off (by the fake clock), not copied
         await eventually(lambda: young.path in node.followers._deferred, "the young one put off")
-        assert not os.path.exists(b.segment_path(young))
+        assert not await asyncio.to_thread(os.path.exists, b.segment_path(young))
         await clock.advance(49)
-        assert not os.path.exists(b.segment_path(young))
+        assert not await asyncio.to_thread(os.path.exists, b.segment_path(young))
         await clock.advance(2)
         await eventually(lambda: os.path.exists(b.segment_path(young)), "the young one copied")
         # a tombstone travels the same way
@@ -196,11 +196,13 @@ async def test_a_peer_without_a_feed_is_polled(
         await eventually(lambda: len(passes) == 1, "the first pass")
         segment = write(a, NOW - timedelta(seconds=120))
         await clock.advance(9.9)
-        assert not os.path.exists(b.segment_path(segment))  # no feed: nothing until a pass
+        assert not await asyncio.to_thread(
+            os.path.exists, b.segment_path(segment)
+        )  # no feed: nothing until a pass
         await clock.advance(0.1)
         await eventually(lambda: len(passes) == 2, "the second pass")
         assert passes[1].copied == 1
-        assert os.path.exists(b.segment_path(segment))
+        assert await asyncio.to_thread(os.path.exists, b.segment_path(segment))
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -269,12 +271,12 @@ async def test_a_restarted_feed_makes_a_pass_check_the_recent_hours(
             lambda: len(passes) == 1 and ("source", "first") in polls, "a first pass and poll"
         )
         segment = write(a, NOW - timedelta(seconds=120))  # missed: the feed "restarted"
-        assert not os.path.exists(b.segment_path(segment))
+        assert not await asyncio.to_thread(os.path.exists, b.segment_path(segment))
         instance["id"] = "second"
         restarted.set()
         await eventually(lambda: len(passes) == 2, "a pass asked for by the restarted feed")
         assert passes[1].copied == 1
-        assert os.path.exists(b.segment_path(segment))
+        assert await asyncio.to_thread(os.path.exists, b.segment_path(segment))
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -13,6 +13,7 @@ from streamvault.restreamer.app import create_app
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
 from streamvault.timeutil import format_iso
+from tests.helpers import read_file
 
 from .conftest import Serve, at, closed_port_url, write
 from .test_cluster import backfiller, node_store, visible
@@ -81,11 +82,12 @@ async def test_a_majority_replaces_the_short_copy_everywhere(
     for store in stores:
         assert whole.name in names(store, whole)
         assert short.name not in names(store, whole)
-        with open(store.segment_path(whole), "rb") as f:
-            assert f.read() == WHOLE
+        assert await read_file(store.segment_path(whole)) == WHOLE
     # the short copy was never copied anywhere; b hid its own once it had the winner
-    assert not os.path.exists(stores[0].segment_path(short))
-    assert os.path.exists(stores[1].segment_path(short))  # kept, hidden by a tombstone
+    assert not await asyncio.to_thread(os.path.exists, stores[0].segment_path(short))
+    assert await asyncio.to_thread(
+        os.path.exists, stores[1].segment_path(short)
+    )  # kept, hidden by a tombstone
     # counted once per node that saw it (a and c see it too), logged, recorded, listed
     assert counted("majority") - before == 3
     [record] = await coverage_records(session, urls[1], whole)

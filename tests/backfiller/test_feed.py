@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler
 
 from streamvault.restreamer import feed
 from streamvault.restreamer.feed import ChangeLog
+from streamvault.restreamer.http import answer_middleware
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import tombstone_name
 from tests.helpers import eventually
@@ -49,7 +50,7 @@ def feed_app(store: SegmentStore, waiting: Waiting | None = None) -> web.Applica
         finally:
             counts[quality] -= 1
 
-    app = web.Application(middlewares=[count])
+    app = web.Application(middlewares=[answer_middleware, count])  # the restreamer's errors
     feed.setup(app, store, interval=0.05)
     return app
 
@@ -154,7 +155,10 @@ async def test_other_channels_do_not_wake_a_poll_and_bad_requests_are_refused(
     _, woken = await source
     assert woken["changes"] == [{"hour": news.hour, "name": news.name}]
 
-    assert (await get(session, f"{base}/changes/ch/source", cursor="abc"))[0] == 400
+    assert await get(session, f"{base}/changes/ch/source", cursor="abc") == (
+        400,
+        "cursor must be a number: 'abc'\n",
+    )
     assert (await get(session, f"{base}/changes/ch/source", timeout="-1"))[0] == 400
     assert (await get(session, f"{base}/changes/ch/source", timeout="nan"))[0] == 400
     assert (await get(session, f"{base}/changes/.ch/source"))[0] == 403

@@ -141,7 +141,7 @@ def test_order_and_start() -> None:
     assert hours_to_check(listed, NOW, START + timedelta(minutes=30), "forward")[0] == (
         "2025-12-30T12"
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="order must be one of"):
         hours_to_check(listed, NOW, START, "random")  # type: ignore[arg-type]
 
 

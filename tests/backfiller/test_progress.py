@@ -16,7 +16,7 @@ from streamvault.backfiller.progress import ETA, PENDING, Progress, format_line
 from streamvault.clock import FakeClock
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment, hash_bytes
-from tests.helpers import eventually
+from tests.helpers import eventually, read_file
 
 from .conftest import NOW, Serve, at, closed_port_url, peer_app, tree, write
 
@@ -131,9 +131,8 @@ async def test_progress_reaches_its_end_when_the_downloader_wrote_a_segment_mean
     running = asyncio.create_task(backfiller.run_pass())
     await asyncio.wait_for(asked.wait(), 10)
     for segment in segments:  # the local downloader catches up while the copy waits
-        if not os.path.exists(store.segment_path(segment)):
-            with open(peer.segment_path(segment), "rb") as file:
-                write(store, segment.start, data=file.read())
+        if not await asyncio.to_thread(os.path.exists, store.segment_path(segment)):
+            write(store, segment.start, data=await read_file(peer.segment_path(segment)))
     release.set()
     result = await asyncio.wait_for(running, 10)
     assert (result.copied, result.failed) == (3, 0)

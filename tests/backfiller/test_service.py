@@ -150,7 +150,7 @@ async def test_tombstones_replicate_and_hidden_segments_are_never_copied(
     result = await backfiller.run_pass()
     assert result.tombstones == 1
     assert store.segment_names("ch", "source", hidden.hour) == [kept.name]
-    assert not os.path.exists(store.segment_path(hidden))
+    assert not await asyncio.to_thread(os.path.exists, store.segment_path(hidden))
 
     peer.write_tombstone(kept)
     result = await backfiller.run_pass()
@@ -172,8 +172,8 @@ async def test_segments_younger_than_the_cutoff_are_left_alone(
     write(store, NOW - timedelta(seconds=4), data=b"recorded here")  # the downloader is at work
     result = await backfiller.run_pass()
     assert result.copied == 1
-    assert os.path.exists(store.segment_path(old))
-    assert not os.path.exists(store.segment_path(young))
+    assert await asyncio.to_thread(os.path.exists, store.segment_path(old))
+    assert not await asyncio.to_thread(os.path.exists, store.segment_path(young))
     assert result.ok  # not copying a young segment is not a failure
 
 
@@ -186,11 +186,11 @@ async def test_the_cutoff_holds_only_while_the_stream_is_recorded_here(
     # nothing records the stream here: a young segment is copied at once
     idle, backfiller = make(tmp_path, [url], session, name="idle")
     assert (await backfiller.run_pass()).copied == 1
-    assert os.path.exists(idle.segment_path(young))
+    assert await asyncio.to_thread(os.path.exists, idle.segment_path(young))
     # its own copies are no recording: a newer young segment is copied at once too
     younger = write(peer, NOW - timedelta(seconds=10))
     assert (await backfiller.run_pass()).copied == 1
-    assert os.path.exists(idle.segment_path(younger))
+    assert await asyncio.to_thread(os.path.exists, idle.segment_path(younger))
     # a recorder that stopped 90 s ago (down, or behind) holds nothing back either
     stale, backfiller = make(tmp_path, [url], session, name="stale")
     write(stale, NOW - timedelta(seconds=90), data=b"last recorded")
@@ -206,7 +206,7 @@ async def test_a_quality_without_listed_hours_still_gets_them_checked(
     url = await serve(peer_app(peer, no_hours_for={"480p"}))
     store, backfiller = make(tmp_path, [url], session, qualities=("source", "480p"))
     await backfiller.run_pass()
-    assert os.path.exists(store.segment_path(low))
+    assert await asyncio.to_thread(os.path.exists, store.segment_path(low))
 
 
 async def test_per_peer_metrics(
@@ -225,7 +225,7 @@ async def test_per_peer_metrics(
     await backfiller.run_pass()
     assert sample("streamvault_backfill_segments_total", peer=urls[1]) == before_copied + 1
     assert sample("streamvault_backfill_bytes_total", peer=urls[1]) == before_bytes + len(
-        tree(good)[os.path.relpath(good.segment_path(segment), good.base_dir)]
+        tree(good)[os.path.join(segment.channel, segment.quality, segment.hour, segment.name)]
     )
     assert sample("streamvault_backfill_hash_mismatches_total", peer=urls[0]) == before_bad + 1
     assert sample("streamvault_backfill_replication_lag_seconds_count", peer=urls[1]) == (

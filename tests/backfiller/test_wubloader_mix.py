@@ -3,6 +3,7 @@ that behaves as wubloader nodes do (:mod:`tests.wubpeer`), replicating in both d
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -21,6 +22,7 @@ from streamvault.store.chat_naming import batch_name_for
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment, tombstone_name
 from tests import wubpeer
+from tests.helpers import read_file, write_file
 
 from .conftest import NOW, Serve, at, tree, write
 from .test_cluster import backfiller
@@ -87,9 +89,9 @@ async def test_a_tombstone_made_on_either_side_hides_the_segment_on_both(
     sv_dir = os.path.join(pair.sv.base_dir, "ch", "source", by_wub.hour)
     # hidden on the wubloader node, in its form (an empty X.tombstone)
     for hidden in (by_wub, only_wub):
-        open(os.path.join(wub_dir, tombstone_name(hidden.name)), "w").close()
+        await write_file(os.path.join(wub_dir, tombstone_name(hidden.name)))
     pair.sv.write_tombstone(by_sv)  # hidden here
-    open(os.path.join(sv_dir, by_old_sv.name + ".tombstone"), "w").close()  # by an old version
+    await write_file(os.path.join(sv_dir, by_old_sv.name + ".tombstone"))  # by an old version
     assert pair.sv.upgrade_tombstones() == 1  # start-up
     await pair.start(serve)
 
@@ -110,7 +112,9 @@ async def test_a_tombstone_made_on_either_side_hides_the_segment_on_both(
         url = f"{pair.sv_url}/segments/ch/source/{hidden.hour}/{hidden.name}"
         async with session.get(url) as response:
             assert response.status == 404, hidden.name
-    assert not os.path.exists(pair.sv.segment_path(only_wub))  # never copied
+    assert not await asyncio.to_thread(
+        os.path.exists, pair.sv.segment_path(only_wub)
+    )  # never copied
 
     # a fresh wubloader node that backfills from the streamvault node never gets them either
     fresh = tmp_path / "fresh"
@@ -189,7 +193,7 @@ async def test_unsafe_extras_paths_and_unusable_names_are_logged_once_and_counte
     segment = write(pair.wub, at(1))
     hour_dir = os.path.join(pair.wub.base_dir, "ch", "source", segment.hour)
     for junk in ("notes.ts", "2-full.ts"):
-        open(os.path.join(hour_dir, junk), "w").close()
+        await write_file(os.path.join(hour_dir, junk))
     os.makedirs(os.path.join(pair.wub.base_dir, "emotes", ".git"))
     extra(pair.wub, ".git/config", b"hidden")
     await pair.start(serve)
@@ -202,8 +206,10 @@ async def test_unsafe_extras_paths_and_unusable_names_are_logged_once_and_counte
     assert len(warnings) == 3, warnings  # two names and one path, each once
     assert any("notes.ts" in w for w in warnings) and any(".git/config" in w for w in warnings)
     assert UNUSABLE.labels(pair.wub_url, "ch", "source")._value.get() - before == 2
-    assert os.path.exists(pair.sv.segment_path(segment))
-    assert not os.path.exists(os.path.join(pair.sv.base_dir, "emotes", ".git"))
+    assert await asyncio.to_thread(os.path.exists, pair.sv.segment_path(segment))
+    assert not await asyncio.to_thread(
+        os.path.exists, os.path.join(pair.sv.base_dir, "emotes", ".git")
+    )
 
 
 IMG = re.compile(r'<img src="([^"?]+)')
@@ -232,14 +238,14 @@ async def test_each_sides_page_reaches_the_other_sides_map(
         [Node(name, url) for name, url in nodes.items()],
     )
     service.run_pass()
-    with open(os.path.join(pair.sv.base_dir, "coverage-maps", "ch_source_coverage.png"), "rb") as f:
-        sv_png = f.read()
+    sv_png = await read_file(
+        os.path.join(pair.sv.base_dir, "coverage-maps", "ch_source_coverage.png")
+    )
     expected = [sv_png, wub_png]
     # our page, as served by our restreamer, and the wubloader node's page
     async with session.get(f"{pair.sv_url}/segments/coverage-maps/ch_source_coverage.html") as r:
         ours = await r.text()
-    with open(page) as f:
-        theirs = f.read()
+    theirs = (await read_file(page)).decode()
     for html in (ours, theirs):
         sources = IMG.findall(html)
         assert len(sources) == 2

@@ -34,6 +34,7 @@ import aiohttp
 
 from streamvault.clock import ScaledClock
 from streamvault.sim import ChannelConfig, Fault, SimConfig, Simulator
+from tests.helpers import polled
 
 from .netns import Network
 from .verdict import judge, read_node
@@ -127,10 +128,13 @@ class Campaign:
             "STREAMVAULT_BACKFILL_INTERVAL": "4",
             "STREAMVAULT_COVERAGE_INTERVAL": "120",
         }
-        with open(node.log_path, "ab") as log:
+        log = await asyncio.to_thread(open, node.log_path, "ab")
+        try:
             node.process = await asyncio.create_subprocess_exec(
                 *args, stdout=log, stderr=log, env=env, start_new_session=True
             )
+        finally:
+            log.close()  # the child holds its own descriptor
         await self.wait_up(name)
         if self._first_listed is None:
             # segments that left the live playlist before any node was up: nobody could get them
@@ -178,10 +182,8 @@ class Campaign:
                       to_sequence=live + 3, stall_seconds=120.0)  # fmt: skip
         self.sim.add_fault(stall)
         node = self.nodes[name]
-        deadline = time.monotonic() + 30
         try:
-            while time.monotonic() < deadline and not _temp_files(node.base_dir):
-                await asyncio.sleep(0.01)
+            await polled(lambda: bool(_temp_files(node.base_dir)), 30, 0.01)
             self._killed_mid_write += bool(_temp_files(node.base_dir))
             await self.stop_node(name, signal.SIGKILL)
         finally:

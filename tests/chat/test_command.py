@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from streamvault.node.runtime import Node
 from streamvault.sim import ChannelConfig, SimConfig, Simulator
 from streamvault.sim.chat_server import ChatServer
 from streamvault.sim.emotes import emotes_url
-from tests.helpers import free_port
+from tests.helpers import METRICS_PORT, Child
 
 from .chathelp import archive, counts, wait_until
 
@@ -39,28 +38,23 @@ async def _kept(url: str) -> float:
 async def test_chat_command_archives_and_flushes_everything_on_sigterm(tmp_path: Path) -> None:
     server = ChatServer(SystemClock(), ["alpha"], rate=40.0)
     await server.start()
-    metrics_port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "streamvault", "chat", "--base-dir", str(tmp_path),
+    child = await Child.start(
+        "chat", "--base-dir", str(tmp_path),
         "--irc-host", "127.0.0.1", "--irc-port", str(server.port), "--no-tls",
-        "--node-name", "node-x", "--metrics-port", str(metrics_port), "alpha",
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        "--node-name", "node-x", "--metrics-port", "0", "alpha",
     )  # fmt: skip
     try:
+        url = f"http://127.0.0.1:{await child.port(METRICS_PORT)}/metrics"
         await wait_until(lambda: len(server.sent["alpha"]) >= 60)
         server.paused = True
         sent = list(server.sent["alpha"])
-        url = f"http://127.0.0.1:{metrics_port}/metrics"
         kept = 0.0
         while kept < len(sent):  # the archiver has counted every message it was sent
             kept = await _kept(url)
             await asyncio.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        assert await child.stop(signal.SIGTERM, 30) == 0, child.output()[-3000:]
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await child.stop(signal.SIGKILL)
         await server.stop()
     _, messages = archive(tmp_path)  # batches of the last minutes, written at stop
     found = counts(messages)

@@ -15,7 +15,6 @@ from streamvault.clock import ScaledClock
 from streamvault.node.config import NodeConfig
 from streamvault.node.runtime import Node
 from streamvault.sim.chat_server import ChatServer
-from tests.helpers import free_port
 
 from .chathelp import archive, channel_of, counts, finish, key_of, start_archiver, wait_until
 
@@ -87,21 +86,26 @@ async def test_after_exchanging_batches_and_merging_both_nodes_hold_the_same_arc
 async def test_two_nodes_converge_through_the_backfiller(
     tmp_path: Path, server: ChatServer, clock: ScaledClock
 ) -> None:
-    ports = {"node-a": free_port(), "node-b": free_port()}
+    # Each node binds port 0; once both listen, the node file they re-read every pass names
+    # both (each leaves itself out), so neither port is guessed before it is bound.
+    node_file = tmp_path / "nodes.txt"
+    node_file.write_text("")
 
-    def config(name: str, peer: str) -> NodeConfig:
+    def config(name: str) -> NodeConfig:
         return NodeConfig(
             base_dir=str(tmp_path / name), channels=["alpha"],
-            host="127.0.0.1", port=ports[name], nodes=[f"http://127.0.0.1:{ports[peer]}"],
+            host="127.0.0.1", port=0, node_file=str(node_file),
             downloader=False, coverage=False, backfill_interval=2.0,
             chat=True, irc_host="127.0.0.1", irc_port=server.port, irc_tls=False,
             node_name=name, chat_merge_interval=5.0,
         )  # fmt: skip
 
     async with (
-        Node(config("node-a", "node-b"), clock=clock) as a,
-        Node(config("node-b", "node-a"), clock=clock) as b,
+        Node(config("node-a"), clock=clock) as a,
+        Node(config("node-b"), clock=clock) as b,
     ):
+        (tmp_path / "nodes.new").write_text(f"{a.url}\n{b.url}\n")
+        (tmp_path / "nodes.new").replace(node_file)  # at once: a pass never reads half of it
         assert a.chat is not None and b.chat is not None
         nodes = await record_with_an_outage(server, clock, a.chat, b.chat)
         a.chat = b.chat = None

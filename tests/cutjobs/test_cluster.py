@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from streamvault.events.schema import events
 from streamvault.events.store import EventStore
 
 from ..dbfixtures import fresh_database
-from ..helpers import free_port
+from ..helpers import Child
 from ..pgserver import PostgresServer
 from .conftest import duration, edited_event
 
@@ -126,20 +126,18 @@ async def test_three_cutters_one_database_each_event_rendered_once(
     assert "reclaim" in [action for action, _ in actions]
 
 
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's S3-compatible server on a free port of 127.0.0.1; yields its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1",
-         "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+MOTO_PORT = rb"Running on http://127\.0\.0\.1:(\d+)"
+
+
+@contextlib.asynccontextmanager
+async def moto_server() -> AsyncIterator[str]:
+    """moto's S3-compatible server on the port it chose on 127.0.0.1; yields its URL."""
+    moto = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    child = await Child.spawn([moto, "-H", "127.0.0.1", "-p", "0"])
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{await child.port(MOTO_PORT)}"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        await child.stop()
 
 
 async def wait_http(url: str) -> None:
@@ -172,7 +170,7 @@ async def test_cutter_once_writes_to_s3_compatible_storage(
     try:
         good = await store.create(edited_event((4.2, 9.9)), "ed")
         bad = await store.create(edited_event((3000.0, 3005.0)), "ed")
-        with moto_server() as endpoint:
+        async with moto_server() as endpoint:
             await wait_http(endpoint)
             s3 = boto3.session.Session().client("s3", endpoint_url=endpoint)
             s3.create_bucket(Bucket="videos")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from pathlib import Path
@@ -57,7 +58,9 @@ async def test_an_edited_event_is_cut_stored_and_done(
     output = done["output"]
     path = output["location"]
     assert os.path.dirname(path) == str(tmp_path / "cuts")
-    assert output["size"] == os.path.getsize(path) and output["sha256"] == sha256(path)
+    assert output["size"] == await asyncio.to_thread(os.path.getsize, path) and output[
+        "sha256"
+    ] == sha256(path)
     assert abs(duration(path) - seconds) < 0.1
     assert [n for n in os.listdir(tmp_path / "cuts")] == [os.path.basename(path)]  # no temp left
     history = [h["action"] for h in await event_store.history(event["id"])]

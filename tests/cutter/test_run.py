@@ -8,7 +8,8 @@ from contextlib import aclosing
 import pytest
 
 from streamvault.cutter.plan import CutPlan, plan_cut
-from streamvault.cutter.run import CutFailed, cut, ffmpeg_stream, running_pids
+from streamvault.cutter.run import cut, ffmpeg_stream, running_pids
+from streamvault.errors import CutFailed
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
 from streamvault.store.select import select_segments

@@ -39,7 +39,7 @@ def test_the_deployments_run_streamvault() -> None:
     assert {"Dockerfile", "node.yml", "cluster.yml", "statefulset", "workflow"} <= sources
 
 
-@pytest.mark.parametrize("where,args", COMMANDS, ids=[where for where, _ in COMMANDS])
+@pytest.mark.parametrize(("where", "args"), COMMANDS, ids=[where for where, _ in COMMANDS])
 def test_command_and_flags_exist(where: str, args: list[str]) -> None:
     command = args[0] if args and not args[0].startswith("-") else ""
     text = help_text(command)
@@ -51,7 +51,7 @@ def test_command_and_flags_exist(where: str, args: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "where,args",
+    ("where", "args"),
     [(w, a) for w, a in COMMANDS if a[:1] == ["node"] and "--help" not in a],
     ids=lambda v: v if isinstance(v, str) else "",
 )

@@ -47,7 +47,7 @@ def shown_commands() -> list[tuple[str, list[str]]]:
     return found
 
 
-@pytest.mark.parametrize("command,flags", shown_commands(), ids=lambda v: str(v))
+@pytest.mark.parametrize(("command", "flags"), shown_commands(), ids=lambda v: str(v))
 def test_flags_the_guide_shows_exist(command: str, flags: list[str]) -> None:
     for flag in flags:
         assert flag in options(command), f"the guide shows `streamvault {command} {flag}`"

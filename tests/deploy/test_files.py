@@ -61,7 +61,7 @@ def toml_files() -> list[tuple[str, str]]:
     return files
 
 
-@pytest.mark.parametrize("where,text", toml_files(), ids=lambda v: v if "\n" not in v else "")
+@pytest.mark.parametrize(("where", "text"), toml_files(), ids=lambda v: v if "\n" not in v else "")
 def test_node_configs_are_accepted_by_the_node(where: str, text: str) -> None:
     """The node refuses unknown keys; every config file shipped must pass its own parser."""
     assert tomllib.loads(text), where

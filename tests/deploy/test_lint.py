@@ -31,7 +31,7 @@ def test_hadolint_finds_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    "schema,path",
+    ("schema", "path"),
     [
         ("vendor.github-workflows", WORKFLOW),
         ("vendor.compose-spec", COMPOSE_NODE),

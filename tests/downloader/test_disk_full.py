@@ -3,6 +3,7 @@ it had, leaves no temp files, and records again once there is room."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 from collections.abc import Iterator
@@ -48,7 +49,8 @@ async def test_full_disk_loses_nothing_already_stored_and_recovers(
                 assert path.endswith(f"-{hash_bytes(data)}.ts")
             assert temp_files(small_disk) == []
             # Room again: recording resumes by itself, and nothing it had is lost.
-            subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+            remount = ["mount", "-o", "remount,size=64m", str(small_disk)]
+            await asyncio.to_thread(subprocess.run, remount, check=True)
             before = len(stored(small_disk, "full1", "source"))
             await sim_wait(sim, 30)
             after = snapshot(small_disk)

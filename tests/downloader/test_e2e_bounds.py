@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from streamvault.sim import ChannelConfig, Fault, Simulator
+from tests.helpers import eventually
 
 from .simhelp import assert_complete, downloader, sim_config, sim_wait, stored, temp_files, until
 
@@ -160,8 +161,9 @@ async def until_stored(base: Path, sim: Simulator, channel: str, sequence: int) 
     timeline = sim.channel(channel)
     assert timeline is not None
     start = timeline.start_of(sequence)
-    while start not in stored(base, channel, "source"):
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: start in stored(base, channel, "source"), f"{channel} {sequence} stored"
+    )
 
 
 async def test_stop_with_twenty_attempts_stalled_ends_within_the_grace(

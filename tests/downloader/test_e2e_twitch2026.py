@@ -3,6 +3,7 @@ asked), and a ``twitch-trigger`` date range over content, which must not drop a 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,8 @@ async def test_an_fmp4_variant_is_recorded_with_its_init_section_first(
     files = stored(tmp_path, "mp4a", "source")
     store = SegmentStore(str(tmp_path))
     for segment in published:
-        data = Path(store.segment_path(files[segment.program_date_time][0])).read_bytes()
+        data = await asyncio.to_thread(
+            Path(store.segment_path(files[segment.program_date_time][0])).read_bytes
+        )
         assert data == init + fragments[segment.sequence]
     assert 1 <= counters["requests"]["init"] <= 2  # once per worker, not once per segment

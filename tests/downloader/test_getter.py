@@ -102,7 +102,9 @@ async def test_records_master_url_as_source_byte_identical(origin: Origin, tmp_p
         segment = segments[seq][0]
         assert segment.type == "full" and segment.duration == 2.0
         assert segment.hash == origin.hash("source", seq)
-        assert Path(store.segment_path(segment)).read_bytes() == origin.data("source", seq)
+        assert await asyncio.to_thread(Path(store.segment_path(segment)).read_bytes) == origin.data(
+            "source", seq
+        )
     assert temp_files(tmp_path) == []
     assert not (tmp_path / "chan" / "low").exists()
 
@@ -142,7 +144,7 @@ async def test_segment_faults(
     assert {s.type for s in partial} == {"partial"}
     assert len(partial) == 1  # identical partial bytes are saved once
     half = origin.data("source", base + 1)[: len(origin.data("source", base + 1)) // 2]
-    assert Path(store.segment_path(partial[0])).read_bytes() == half
+    assert await asyncio.to_thread(Path(store.segment_path(partial[0])).read_bytes) == half
     assert [s.type for s in segments[base + 2]] == ["suspect"]  # empty body
     assert segments[base + 2][0].hash == hash_bytes(b"") == EMPTY_HASH
     stalled = segments[base + 3]
@@ -202,7 +204,7 @@ async def test_fmp4_init_section_is_written_first_and_fetched_once(
         await until(lambda: len(stored(store, "chan")) >= 12)
     for segment in stored(store, "chan"):
         seq = round((segment.start - origin.clock.origin).total_seconds() / origin.duration)
-        data = Path(store.segment_path(segment)).read_bytes()
+        data = await asyncio.to_thread(Path(store.segment_path(segment)).read_bytes)
         assert data == init + origin.data("source", seq)
         assert segment.hash == hash_bytes(data)
     assert origin.requests["init"] == 1

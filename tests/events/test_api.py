@@ -264,3 +264,21 @@ async def test_a_body_past_a_megabyte_is_400(client: TestClient) -> None:
     huge = b'{"title": "' + b"x" * (1024 * 1024 + 10) + b'"}'
     response = await client.post("/api/events", data=huge)
     assert response.status == 400 and "larger" in (await response.json())["error"]
+
+
+async def test_errors_are_json_on_every_method_but_the_path_check_answers_text(
+    client: TestClient,
+) -> None:
+    """One middleware answers every error: the API's in JSON, readable by other origins; the
+    path check that runs before any route in the restreamer's one line of text."""
+    missing = await client.get("/api/events/999")
+    assert missing.status == 404
+    assert missing.content_type == "application/json"
+    assert await missing.json() == {"error": "no event 999"}
+    refused = await client.post("/api/events", data=b"{not json", headers={"X-Editor": "me"})
+    assert refused.status == 400 and await refused.json() == {"error": "the body is not JSON"}
+    assert refused.headers["Access-Control-Allow-Origin"] == "*"
+    assert refused.headers["Access-Control-Expose-Headers"] == "ETag, Location"
+    unsafe = await client.get("/api/events/.1")
+    assert unsafe.status == 403 and unsafe.content_type == "text/plain"
+    assert (await unsafe.text()).endswith("\n") and "'.'" in await unsafe.text()

@@ -4,47 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
 
-from tests.helpers import free_port
+from tests.helpers import NODE_PORT, Child
 
 RANGE = {"start": "2026-11-28T04:00:00Z", "end": "2026-11-28T04:00:10Z", "transition": None}
 
 
-async def start_node(base: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamvault", "node", "--base-dir", str(base),
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"],
-        env={**os.environ, "STREAMVAULT_DATABASE_URL": ""},
+async def start_node(base: Path) -> tuple[str, Child]:
+    """The quick-start node on the port it chose (``--port 0``), and its URL."""
+    child = await Child.start(
+        "node", "--base-dir", str(base), "--host", "127.0.0.1", "--port", "0",
+        env={"STREAMVAULT_DATABASE_URL": ""},
     )  # fmt: skip
-    deadline = asyncio.get_running_loop().time() + 60
-    async with aiohttp.ClientSession() as http:
-        while True:
-            assert process.poll() is None, "the node exited"
-            assert asyncio.get_running_loop().time() < deadline, "the node did not come up"
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/api/events") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)  # polling for the node to listen
+    return f"http://127.0.0.1:{await child.port(NODE_PORT)}", child
 
 
-def stop_node(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == 0
+async def stop_node(node: Child) -> None:
+    assert await node.stop() == 0, node.output()[-3000:]
 
 
 async def test_events_survive_a_node_restart(tmp_path: Path) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    node = await start_node(tmp_path, port)
+    url, node = await start_node(tmp_path)
     try:
         async with aiohttp.ClientSession() as http:
             body = {"channel": "desertbus", "ranges": [RANGE], "title": "kept"}
@@ -61,10 +44,12 @@ async def test_events_survive_a_node_restart(tmp_path: Path) -> None:
             async with http.get(f"{url}/files") as response:
                 assert await response.json() == []  # the database's dot directory is not listed
     finally:
-        stop_node(node)
-    assert os.path.isfile(tmp_path / ".streamvault" / "streamvault.sqlite3")
+        await stop_node(node)
+    assert await asyncio.to_thread(
+        os.path.isfile, tmp_path / ".streamvault" / "streamvault.sqlite3"
+    )
 
-    node = await start_node(tmp_path, port)
+    url, node = await start_node(tmp_path)  # on another port: the store is what is kept
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{url}/api/events/{event['id']}") as response:
@@ -78,7 +63,7 @@ async def test_events_survive_a_node_restart(tmp_path: Path) -> None:
                 ("update", "alice"),
             ]
     finally:
-        stop_node(node)
+        await stop_node(node)
 
 
 async def test_a_node_with_cutter_true_cuts_its_events(
@@ -115,5 +100,5 @@ async def test_a_node_with_cutter_true_cuts_its_events(
             await asyncio.sleep(0.1)  # polling the API for the cutter's result
         async with http.get(f"{node.url}/api/events/{event['id']}") as response:
             output = (await response.json())["output"]
-    assert os.path.getsize(output["location"]) == output["size"] > 0
+    assert await asyncio.to_thread(os.path.getsize, output["location"]) == output["size"] > 0
     assert os.path.dirname(output["location"]) == str(tmp_path / "cuts")

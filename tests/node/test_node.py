@@ -11,11 +11,12 @@ from pathlib import Path
 
 import aiohttp
 
-from streamvault.node.config import NodeConfig
 from streamvault.node.runtime import Node
 from streamvault.sim import ChannelConfig, SimConfig, Simulator
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import is_temp_name
+
+from .simnode import sim_node_config
 
 
 async def wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -37,16 +38,8 @@ def stored_hashes(base: Path, channel: str, quality: str) -> set[str]:
 async def test_node_records_serves_and_has_a_console(tmp_path: Path) -> None:
     config = SimConfig(channels=[ChannelConfig("alpha", ["source"], history=3)], time_scale=10.0)
     async with Simulator(config) as sim:
-        node_config = NodeConfig(
-            base_dir=str(tmp_path),
-            channels=["alpha"],
-            host="127.0.0.1",
-            port=0,
-            twitch_gql_url=sim.base_url,
-            twitch_usher_url=sim.base_url,
-            console_port=0,
-            backfiller=False,
-            coverage_interval=0.5,
+        node_config = sim_node_config(
+            sim, tmp_path, console_port=0, coverage=True, coverage_interval=0.5
         )
         async with Node(node_config, clock=sim.clock) as node:
             await wait_for(lambda: len(stored_hashes(tmp_path, "alpha", "source")) >= 5)

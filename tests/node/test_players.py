@@ -8,10 +8,10 @@ from pathlib import Path
 
 import aiohttp
 
-from streamvault.node.config import NodeConfig
 from streamvault.node.runtime import Node
 from streamvault.sim import ChannelConfig, SimConfig, Simulator
 
+from .simnode import sim_node_config
 from .test_node import stored_hashes, wait_for
 
 QUALITIES = ["source", "480p", "360p"]
@@ -30,17 +30,7 @@ async def test_streamlink_best_is_source_and_variants_carry_what_players_choose_
 
     config = SimConfig(channels=[ChannelConfig("alpha", QUALITIES, history=3)], time_scale=10.0)
     async with Simulator(config) as sim:
-        node_config = NodeConfig(
-            base_dir=str(tmp_path),
-            channels=["alpha"],
-            qualities=QUALITIES,
-            host="127.0.0.1",
-            port=0,
-            twitch_gql_url=sim.base_url,
-            twitch_usher_url=sim.base_url,
-            backfiller=False,
-            coverage=False,
-        )
+        node_config = sim_node_config(sim, tmp_path, qualities=QUALITIES)
         async with Node(node_config, clock=sim.clock) as node:
             for quality in QUALITIES:
                 await wait_for(lambda q=quality: len(stored_hashes(tmp_path, "alpha", q)) >= 2)

@@ -5,32 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streamvault.node.config import NodeConfig
 from streamvault.node.runtime import Node
 from streamvault.sim import ChannelConfig, SimConfig, Simulator
 from streamvault.store.disk import SegmentStore
 
+from .simnode import sim_node_config
 from .test_node import wait_for
 
 
 async def test_a_node_without_a_recorder_is_not_a_cutoff_behind(tmp_path: Path) -> None:
     config = SimConfig(channels=[ChannelConfig("alpha", ["source"], history=3)], time_scale=10.0)
     async with Simulator(config) as sim:
-        common = {
-            "host": "127.0.0.1",
-            "port": 0,
-            "channels": ["alpha"],
-            "twitch_gql_url": sim.base_url,
-            "twitch_usher_url": sim.base_url,
-            "coverage": False,
-        }
-        recorder = NodeConfig(base_dir=str(tmp_path / "a"), backfiller=False, **common)  # type: ignore[arg-type]
+        recorder = sim_node_config(sim, tmp_path / "a")
         async with Node(recorder, clock=sim.clock) as a:
-            mirror = NodeConfig(
-                base_dir=str(tmp_path / "b"),
-                downloader=False,
-                nodes=[a.url],
-                **common,  # type: ignore[arg-type]
+            mirror = sim_node_config(
+                sim, tmp_path / "b", downloader=False, backfiller=True, nodes=[a.url]
             )
             async with Node(mirror, clock=sim.clock) as b:
                 store = SegmentStore(b.store.base_dir)

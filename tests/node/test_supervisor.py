@@ -13,11 +13,12 @@ from prometheus_client import REGISTRY
 
 from streamvault.clock import FakeClock
 from streamvault.downloader.manager import ChannelManager
-from streamvault.node.config import NodeConfig
 from streamvault.node.runtime import Node
 from streamvault.node.supervisor import RestartBackoff, supervise
 from streamvault.sim import ChannelConfig, SimConfig, Simulator
 from streamvault.store.disk import SegmentStore
+
+from .simnode import sim_node_config
 
 
 def sample(name: str, component: str) -> float:
@@ -101,16 +102,7 @@ async def test_the_node_restarts_a_failed_downloader_and_recording_resumes(
     restarts = sample("streamvault_component_restarts_total", "downloader")
     config = SimConfig(channels=[ChannelConfig("alpha", ["source"], history=3)], time_scale=10.0)
     async with Simulator(config) as sim:
-        node_config = NodeConfig(
-            base_dir=str(tmp_path),
-            channels=["alpha"],
-            host="127.0.0.1",
-            port=0,
-            twitch_gql_url=sim.base_url,
-            twitch_usher_url=sim.base_url,
-            backfiller=False,
-            coverage=False,
-        )
+        node_config = sim_node_config(sim, tmp_path)
         with caplog.at_level(logging.ERROR):
             async with Node(node_config, clock=sim.clock):
                 await wait_until(lambda: stored(tmp_path), "a segment on disk after the restart")

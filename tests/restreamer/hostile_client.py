@@ -7,27 +7,11 @@ import asyncio
 import contextlib
 import os
 import resource
-import subprocess
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 
-import aiohttp
-
-from tests.helpers import free_port
-
-
-async def wait_until_up(url: str, process: subprocess.Popen[bytes], path: str = "/files") -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(400):  # bounded: 20 s
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                async with session.get(url + path) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("the restreamer did not start")
+from tests.helpers import RESTREAMER_PORT, Child
 
 
 def _common_fd_limit() -> None:
@@ -36,32 +20,39 @@ def _common_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
 
 
+async def start_restreamer(
+    base_dir: str,
+    *flags: str,
+    prefix: Sequence[str] = (),
+    preexec: Callable[[], None] | None = None,
+) -> tuple[str, Child]:
+    """``streamvault restream --port 0`` with the common 1,024-descriptor limit, and the URL
+    its log names once it listens."""
+    child = await Child.start(
+        "restream", "--base-dir", base_dir, "--host", "127.0.0.1", "--port", "0", *flags,
+        prefix=prefix, preexec_fn=preexec or _common_fd_limit,
+    )  # fmt: skip
+    try:
+        return f"http://127.0.0.1:{await child.port(RESTREAMER_PORT)}", child
+    except BaseException:
+        await child.stop(signal.SIGKILL)
+        raise
+
+
 @contextlib.asynccontextmanager
 async def restreamer(
     base_dir: str,
     *flags: str,
     prefix: Sequence[str] = (),
     preexec: Callable[[], None] | None = None,
-) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A ``streamvault restream`` subprocess, started with the common 1,024-descriptor limit;
-    yields its URL and the process (whose stderr the caller may read after it ended)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [*prefix, sys.executable, "-m", "streamvault", "restream", "--base-dir", base_dir,
-         "--host", "127.0.0.1", "--port", str(port), *flags],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=preexec or _common_fd_limit,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+) -> AsyncIterator[tuple[str, Child]]:
+    """:func:`start_restreamer`, stopped (SIGTERM, then killed) at the end; the caller may
+    stop it earlier and read its output."""
+    url, child = await start_restreamer(base_dir, *flags, prefix=prefix, preexec=preexec)
     try:
-        await wait_until_up(url, process)
-        yield url, process
+        yield url, child
     finally:
-        if process.poll() is None:
-            process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=20)
-        if process.poll() is None:
-            process.kill()
+        await child.stop()
 
 
 class Trickler:

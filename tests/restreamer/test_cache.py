@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from datetime import datetime
 
-from streamvault.restreamer import cache
 from streamvault.restreamer.cache import HourListingCache, InFlight
+from streamvault.store import settle
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
 
@@ -17,7 +18,7 @@ def START(segment: Segment) -> datetime:
 
 
 def test_listing_is_reused_until_the_directory_changes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(cache, "SETTLE_NS", 0)  # trust listings at once (mtime is coarse)
+    monkeypatch.setattr(settle, "SETTLE_NS", 0)  # trust listings at once (mtime is coarse)
     store = SegmentStore(str(tmp_path))
     first = store.write_segment("c", "q", T0, 2.0, "full", b"one")
     directory = store.hour_dir("c", "q", first.hour)
@@ -43,6 +44,24 @@ def test_a_listing_taken_just_after_a_change_is_not_trusted(tmp_path) -> None:  
     stat = os.stat(directory)
     second = store.write_segment("c", "q", T0.replace(second=32), 2.0, "full", b"two")
     os.utime(directory, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert sorted(listings.get(directory, "c", "q", first.hour).segments, key=START) == [
+        first,
+        second,
+    ]
+
+
+def test_a_listing_within_a_two_second_mtime_tick_is_not_trusted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """FAT stamps mtimes in 2 s steps: a directory changed 1.1 s before it was listed may
+    still take a file in the same tick, which the next request must see."""
+    store = SegmentStore(str(tmp_path))
+    first = store.write_segment("c", "q", T0, 2.0, "full", b"one")
+    directory = store.hour_dir("c", "q", first.hour)
+    tick = time.time_ns() - 1_100_000_000
+    os.utime(directory, ns=(tick, tick))
+    listings = HourListingCache()
+    assert listings.get(directory, "c", "q", first.hour).segments == [first]
+    second = store.write_segment("c", "q", T0.replace(second=32), 2.0, "full", b"two")
+    os.utime(directory, ns=(tick, tick))  # the same tick: the mtime says nothing changed
     assert sorted(listings.get(directory, "c", "q", first.hour).segments, key=START) == [
         first,
         second,
@@ -82,7 +101,7 @@ async def test_finished_playlists_are_kept_within_a_byte_bound(
 ) -> None:  # type: ignore[no-untyped-def]
     from streamvault.restreamer.state import ARCHIVE
 
-    monkeypatch.setattr(cache, "SETTLE_NS", 0)  # the store was just written: trust it now
+    monkeypatch.setattr(settle, "SETTLE_NS", 0)  # the store was just written: trust it now
 
     from .conftest import serve
 

@@ -90,7 +90,7 @@ async def test_connections_past_the_cap_are_refused_at_once(tmp_path: Path) -> N
 
 
 async def test_malformed_requests_are_one_info_line(tmp_path: Path) -> None:
-    async with restreamer(small_store(tmp_path)) as (url, process):
+    async with restreamer(small_store(tmp_path)) as (url, child):
         port = int(url.rsplit(":", 1)[1])
         for raw in (
             b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
@@ -102,9 +102,8 @@ async def test_malformed_requests_are_one_info_line(tmp_path: Path) -> None:
             answer = await asyncio.wait_for(reader.read(), timeout=10)
             writer.close()
             assert answer.split(b" ", 2)[1] == b"400", answer
-        process.terminate()
-        _, stderr = await asyncio.to_thread(process.communicate, timeout=20)
-    log = stderr.decode()
+        await child.stop()
+    log = child.output()
     assert "Traceback" not in log and "ERROR" not in log, log
     lines = [line for line in log.splitlines() if "malformed request" in line]
     assert len(lines) == 3 and all(" INFO " in line for line in lines), lines

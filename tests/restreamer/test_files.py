@@ -19,7 +19,7 @@ from streamvault.restreamer.http import Handler
 from streamvault.restreamer.sendfile import TCP_CORK
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import encode_hash, parse_name, tombstone_name
-from tests.helpers import eventually, tcp_queues
+from tests.helpers import eventually, tcp_queues, write_file
 
 from .conftest import Archive, serve
 from .rawhttp import raw_request
@@ -55,7 +55,9 @@ async def test_tombstones_only_when_asked_and_temp_files_never(
     assert tombstone not in plain and archive.tombstoned.name not in plain
     assert sorted([*plain, tombstone]) == with_tombstones
     assert archive.temp_name not in with_tombstones
-    assert os.path.exists(os.path.join(archive.base, "test", "source", HOUR3, archive.temp_name))
+    assert await asyncio.to_thread(
+        os.path.exists, os.path.join(archive.base, "test", "source", HOUR3, archive.temp_name)
+    )
     response = await client.get(f"/files/test/source/{HOUR3}?tombstones=perhaps")
     assert response.status == 400
 
@@ -153,8 +155,7 @@ async def test_symlinks_out_of_the_base_directory_are_never_followed(
     outside = os.path.join(str(tmp_path), "secret")
     os.makedirs(os.path.join(outside, "q", HOUR3))
     name = "00:00.000000-2.0-full-" + encode_hash(hashlib.sha256(b"secret").digest()) + ".ts"
-    with open(os.path.join(outside, "q", HOUR3, name), "wb") as file:
-        file.write(b"secret")
+    await write_file(os.path.join(outside, "q", HOUR3, name), b"secret")
     link = os.path.join(archive.base, "escape")
     os.symlink(outside, link)
     file_link = os.path.join(archive.base, "test", "source", HOUR3, name)
@@ -251,11 +252,12 @@ async def test_no_connection_is_left_corked_after_a_segment(
 
     @web.middleware
     async def cork_state(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
-        sock = request.transport.get_extra_info("socket") if request.transport else None
-        if sock is not None:
-            corked_after.append(sock.getsockopt(socket.IPPROTO_TCP, TCP_CORK))
-        return response
+        try:
+            return await handler(request)
+        finally:  # also after a refusal the handler raised (the 416)
+            sock = request.transport.get_extra_info("socket") if request.transport else None
+            if sock is not None:
+                corked_after.append(sock.getsockopt(socket.IPPROTO_TCP, TCP_CORK))
 
     app = create_app(archive.base, clock=clock)
     app.middlewares.append(cork_state)

@@ -24,7 +24,9 @@ async def test_coverage_maps_are_served_and_nothing_else(tmp_path: Path) -> None
         assert await response.read() == b"\x89PNG fake but served as is"
         page = await client.get("/coverage-maps/demo_source_coverage.html")
         assert page.status == 200 and "text/html" in page.headers["Content-Type"]
-        assert (await client.get("/coverage-maps/missing.png")).status == 404
+        missing = await client.get("/coverage-maps/missing.png")
+        assert missing.status == 404 and missing.content_type == "text/plain"
+        assert await missing.text() == "no such coverage map\n"
         assert (await client.get("/coverage-maps/notes.txt")).status == 404
         assert (await client.get("/coverage-maps/.secret.png")).status == 403
         assert (await client.get("/coverage-maps/..%2foutside.png")).status in (403, 404)

@@ -14,10 +14,12 @@ from aiohttp.test_utils import TestClient
 
 from streamvault.clock import FakeClock
 from streamvault.ffmpeg import ffmpeg_exe
-from streamvault.restreamer import cache, playlists
+from streamvault.restreamer import playlists
 from streamvault.restreamer.state import INFLIGHT
+from streamvault.store import settle
 from streamvault.store.disk import SegmentStore
 from streamvault.timeutil import format_iso
+from tests.helpers import write_file
 
 from .conftest import Archive, serve
 from .media import T0, populate, start_of
@@ -79,8 +81,7 @@ async def test_ffmpeg_fetches_exactly_the_selected_segments(
     fetched = [path for path in seen if path.startswith("/segments/")]
     assert fetched == [f"/segments/{s.path}" for s in wanted]
     concatenated = f"{tmp_path}/expected.ts"
-    with open(concatenated, "wb") as file:
-        file.write(b"".join(archive.datas[8:13]))
+    await write_file(concatenated, b"".join(archive.datas[8:13]))
     expected = packets(concatenated)
     assert set(expected) == {"video", "audio"}
     assert packets(out) == expected
@@ -219,7 +220,7 @@ async def test_identical_concurrent_requests_share_one_computation(
     assert (calls, inflight.started, computed) == (5, 1, 1)
 
 
-@pytest.mark.parametrize("settle_ns", [0, 1_000_000_000])
+@pytest.mark.parametrize("settle_ns", [0, settle.SETTLE_NS])
 async def test_a_backfilled_segment_appears_in_the_next_closed_playlist(
     tmp_path: pytest.TempPathFactory,
     segment_datas: list[bytes],
@@ -227,7 +228,7 @@ async def test_a_backfilled_segment_appears_in_the_next_closed_playlist(
     monkeypatch: pytest.MonkeyPatch,
     settle_ns: int,
 ) -> None:
-    monkeypatch.setattr(cache, "SETTLE_NS", settle_ns)  # 0: cached results are trusted at once
+    monkeypatch.setattr(settle, "SETTLE_NS", settle_ns)  # 0: cached results are trusted at once
     store = SegmentStore(str(tmp_path))
     populate(store, "c", "source", segment_datas[:8], skip=(4,))
     for directory, _, _ in os.walk(str(tmp_path)):
@@ -325,6 +326,5 @@ async def test_ffmpeg_keeps_reloading_a_live_playlist(
             await proc.wait()
         await client.close()
     concatenated = f"{tmp_path}/expected.ts"
-    with open(concatenated, "wb") as file:
-        file.write(b"".join(segment_datas[:5]))
+    await write_file(concatenated, b"".join(segment_datas[:5]))
     assert packets(out) == packets(concatenated)

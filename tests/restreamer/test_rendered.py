@@ -6,12 +6,12 @@ import asyncio
 import os
 
 from streamvault.restreamer.rendered import RenderedCuts
+from tests.helpers import read_file, write_file
 
 
 def writer(data: bytes):  # type: ignore[no-untyped-def]
     async def render(path: str) -> None:
-        with open(path, "wb") as file:
-            file.write(data)
+        await write_file(path, data)
 
     return render
 
@@ -25,19 +25,24 @@ async def test_kept_files_are_bounded_and_removed_on_close() -> None:
     paths = []
     for key in ("a", "b", "c"):
         async with cuts.lease(key, writer(key.encode() * 100), ".mp4", never_gone) as path:
-            with open(path, "rb") as file:
-                assert file.read() == key.encode() * 100
+            assert await read_file(path) == key.encode() * 100
             paths.append(path)
-    assert [os.path.exists(p) for p in paths] == [False, True, True]  # at most 2 files
+    assert [await asyncio.to_thread(os.path.exists, p) for p in paths] == [
+        False,
+        True,
+        True,
+    ]  # at most 2 files
     async with cuts.lease("b", writer(b"other"), ".mp4", never_gone) as path:
         assert path == paths[1]  # kept: not rendered again
     assert cuts.renders == 3
     async with cuts.lease("big", writer(b"x" * 900), ".mp4", never_gone):
         pass
-    assert sum(os.path.exists(p) for p in paths) == 1  # at most 1000 bytes: b or c went
+    assert (
+        sum([await asyncio.to_thread(os.path.exists, p) for p in paths]) == 1
+    )  # at most 1000 bytes: b or c went
     directory = os.path.dirname(paths[0])
     await cuts.close()
-    assert not os.path.exists(directory)
+    assert not await asyncio.to_thread(os.path.exists, directory)
 
 
 async def test_a_render_nobody_waits_for_is_cancelled() -> None:

@@ -8,8 +8,6 @@ import contextlib
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,10 +18,10 @@ from aiohttp.test_utils import TestClient
 
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import hash_bytes
-from tests.helpers import closed_port, free_port
+from tests.helpers import METRICS_PORT, NODE_PORT, Child, closed_port, write_file
 
 from .conftest import Archive, build_archive, serve
-from .hostile_client import restreamer, run_schemathesis, wait_until_up
+from .hostile_client import restreamer, run_schemathesis, start_restreamer
 from .media import start_of
 
 HOUR3, HOUR4 = "2026-11-28T03", "2026-11-28T04"
@@ -57,8 +55,7 @@ async def test_a_coverage_map_symlink_is_not_followed(
     maps = os.path.join(fresh.base, "coverage-maps")
     os.makedirs(maps)
     os.symlink(outside_file(tmp_path), os.path.join(maps, "test_source_coverage.html"))
-    with open(os.path.join(maps, "test_480p_coverage.html"), "wb") as f:
-        f.write(b"<html>map</html>")
+    await write_file(os.path.join(maps, "test_480p_coverage.html"), b"<html>map</html>")
     response = await fresh_client.get("/coverage-maps/test_source_coverage.html")
     assert response.status == 404
     assert SECRET not in await response.read()
@@ -162,16 +159,9 @@ def hazardous_store(segment_datas: list[bytes]) -> Iterator[Archive]:
 
 
 async def test_unreadable_entries_are_skipped_with_one_warning(hazardous_store: Archive) -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [*UNPRIVILEGED, sys.executable, "-m", "streamvault", "restream",
-         "--base-dir", hazardous_store.base, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    url, child = await start_restreamer(hazardous_store.base, prefix=UNPRIVILEGED)
     locked_file = hazardous_store.source[1]
     try:
-        await wait_until_up(url, process)
         async with aiohttp.ClientSession() as session:
             checks = {
                 "/files": 200,
@@ -198,9 +188,8 @@ async def test_unreadable_entries_are_skipped_with_one_warning(hazardous_store: 
                 metrics = await response.text()
             assert "streamvault_restreamer_internal_errors_total 0.0" in metrics
     finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=20)
-    log = stderr.decode()
+        await child.stop()
+    log = child.output()
     assert "Traceback" not in log, log
     warnings = [line for line in log.splitlines() if "WARNING" in line and "skipping" in line]
     for entry in ("lost+found", "test/locked", f"holes/source/{HOUR4}"):
@@ -210,30 +199,25 @@ async def test_unreadable_entries_are_skipped_with_one_warning(hazardous_store: 
 async def test_node_and_download_start_with_an_unreadable_lost_and_found(
     hazardous_store: Archive,
 ) -> None:
-    port = free_port()
     dead = f"http://127.0.0.1:{closed_port()}"  # Twitch is not reachable: it need not be
     commands = {
-        "node": ["node", "--base-dir", hazardous_store.base, "--host", "127.0.0.1",
-                 "--port", str(port), "--no-backfiller", "--channel", "x",
-                 "--twitch-gql-url", dead, "--twitch-usher-url", dead],
-        "download": ["download", "--base-dir", hazardous_store.base, "--metrics-port",
-                     str(free_port()), "--twitch-gql-url", dead, "--twitch-usher-url", dead, "x"],
+        "node": (["node", "--base-dir", hazardous_store.base, "--host", "127.0.0.1",
+                  "--port", "0", "--no-backfiller", "--channel", "x",
+                  "--twitch-gql-url", dead, "--twitch-usher-url", dead], NODE_PORT, "/files"),
+        "download": (["download", "--base-dir", hazardous_store.base, "--metrics-port", "0",
+                      "--twitch-gql-url", dead, "--twitch-usher-url", dead, "x"],
+                     METRICS_PORT, "/metrics"),
     }  # fmt: skip
-    for name, args in commands.items():
-        process = subprocess.Popen(
-            [*UNPRIVILEGED, sys.executable, "-m", "streamvault", *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+    for name, (args, port_line, path) in commands.items():
+        child = await Child.start(*args, prefix=UNPRIVILEGED)
         try:
-            if name == "node":
-                await wait_until_up(f"http://127.0.0.1:{port}", process)
-            else:
-                metrics = f"http://127.0.0.1:{args[4]}"
-                await wait_until_up(metrics, process, "/metrics")
+            url = f"http://127.0.0.1:{await child.port(port_line)}"
+            async with aiohttp.ClientSession() as session, session.get(url + path) as response:
+                assert response.status == 200, (name, await response.text())
+            await child.said(rb"lost\+found: Permission denied")  # the download scans after
         finally:
-            process.terminate()
-            _, stderr = process.communicate(timeout=20)
-        log = stderr.decode()
+            await child.stop()
+        log = child.output()
         assert "Traceback" not in log and "PermissionError" not in log, (name, log)
         assert "lost+found: Permission denied" in log, (name, log)
 
@@ -308,8 +292,7 @@ async def test_extra_files_and_listings_follow_no_symlink(
     secret = outside_file(tmp_path)
     emotes = os.path.join(fresh.base, "emotes")
     os.makedirs(os.path.join(emotes, "real"))
-    with open(os.path.join(emotes, "real", "a.png"), "wb") as f:
-        f.write(b"png")
+    await write_file(os.path.join(emotes, "real", "a.png"), b"png")
     os.symlink(os.path.dirname(secret), os.path.join(emotes, "linked"))  # a directory link
     os.symlink(os.path.dirname(secret), os.path.join(fresh.base, "escape"))
     assert await (await fresh_client.get("/extras/emotes")).json() == ["real/a.png"]

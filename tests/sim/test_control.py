@@ -69,7 +69,8 @@ async def test_faults_over_http(sim: Simulator, session: aiohttp.ClientSession) 
 async def test_tls_with_self_signed_certificate(make_sim: MakeSim) -> None:
     sim = await make_sim(tls=True)
     assert sim.base_url.startswith("https://127.0.0.1:")
-    assert sim.ca_file is not None and Path(sim.ca_file).is_file()
+    assert sim.ca_file is not None
+    assert await asyncio.to_thread(Path(sim.ca_file).is_file)
     connector = aiohttp.TCPConnector(ssl=client_context(sim.ca_file))
     async with aiohttp.ClientSession(connector=connector) as secure:
         url = await media_url(secure, sim.base_url, "alpha", "source")

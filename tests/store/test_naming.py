@@ -104,7 +104,7 @@ def test_malformed_paths_raise(path: str) -> None:
 
 @pytest.mark.parametrize("duration", [-1.0, float("nan"), float("inf"), 1e-05, 1e17])
 def test_unstorable_durations_are_refused(duration: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a storable segment duration"):
         format_name(datetime(2026, 1, 1, tzinfo=UTC), duration, "full", "A" * 43)
 
 

@@ -42,7 +42,7 @@ def test_files_and_directories_open_through_no_symlink(tmp_path: Path, way: str)
     assert read(safeopen.open_file(base, ("ch", "q", "h", "seg.ts"))) == b"inside"
     for parts in (("ch", "q", "linked", "seg.ts"), ("ch", "q", "h", "link.ts"),
                   ("alias", "q", "h", "seg.ts")):  # fmt: skip
-        with pytest.raises(OSError) as caught:
+        with pytest.raises(OSError, match=r"symbolic links|Not a directory") as caught:
             safeopen.open_file(base, parts)
         assert caught.value.errno in (errno.ELOOP, errno.ENOTDIR), (way, parts)
         assert safeopen.is_refused(caught.value)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import RemoteError
+from ..errors import BadAnswer
 
 #: A listing of one hour holds about 1,800 names of some 90 bytes (2 s segments), a list of
 #: hours a few thousand short names; these bounds leave a hundredfold room.
@@ -24,10 +24,6 @@ MAX_DEPTH = 4
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-
-
-class BadAnswer(RemoteError):
-    """A peer answered 200 with something that is not what the route promises."""
 
 
 @dataclass(frozen=True, slots=True)

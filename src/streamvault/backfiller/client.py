@@ -21,13 +21,12 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from ..errors import HTTPStatusError, RemoteError
+from ..errors import AnswerTooLarge, HTTPStatusError, RemoteError
 from ..store.chat_naming import ChatBatch
 from ..store.disk import TempFile
 from ..store.naming import Segment
 from .answers import (
     MAX_BODY_BYTES,
-    BadAnswer,
     Change,
     FeedAnswer,
     parse_feed_answer,
@@ -36,7 +35,7 @@ from .answers import (
 )
 from .peers import Peer
 
-__all__ = ["BadAnswer", "Change", "FeedAnswer", "PeerClient", "TooLarge", "parse_feed_answer"]
+__all__ = ["Change", "FeedAnswer", "PeerClient", "parse_feed_answer"]
 
 #: Segment bodies may be large and the peer busy, but a stalled body is abandoned.
 SEGMENT_TIMEOUT = aiohttp.ClientTimeout(total=300, sock_connect=5, sock_read=30)
@@ -47,10 +46,6 @@ MAX_SEGMENT_BYTES = 256 * 1024 * 1024
 
 def _path(*parts: str) -> str:
     return "/".join(quote(part, safe=":") for part in parts)
-
-
-class TooLarge(BadAnswer):
-    """A body longer than this node takes from a peer."""
 
 
 class PeerClient:
@@ -136,7 +131,7 @@ class PeerClient:
 
     async def _stream_into(self, path: str, temp: TempFile) -> None:
         """Stream the body of ``path`` into ``temp``; a body past the size limit is refused
-        (:class:`TooLarge`) as soon as its length says so, or its bytes pass it."""
+        (:class:`AnswerTooLarge`) as soon as its length says so, or its bytes pass it."""
         url, shown = self.url(path), self.shown(path)
         limit = self.max_segment_bytes
         try:
@@ -145,10 +140,10 @@ class PeerClient:
                     raise HTTPStatusError(response.status, shown)
                 length = response.content_length
                 if length is not None and length > limit:
-                    raise TooLarge(f"{shown}: a body of {length} bytes (at most {limit})")
+                    raise AnswerTooLarge(f"{shown}: a body of {length} bytes (at most {limit})")
                 async for chunk in response.content.iter_chunked(CHUNK):
                     if temp.size + len(chunk) > limit:
-                        raise TooLarge(f"{shown}: a body of more than {limit} bytes")
+                        raise AnswerTooLarge(f"{shown}: a body of more than {limit} bytes")
                     # disk writes and hashing release the GIL: off the loop, other copies'
                     # bytes keep flowing while this chunk is written
                     await asyncio.to_thread(temp.write, chunk)
@@ -160,12 +155,12 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int, shown: str)
     """The whole body, refused (unread) as soon as it would pass ``limit`` bytes."""
     length = response.content_length
     if length is not None and length > limit:
-        raise TooLarge(f"{shown}: an answer of {length} bytes (at most {limit})")
+        raise AnswerTooLarge(f"{shown}: an answer of {length} bytes (at most {limit})")
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"{shown}: an answer of more than {limit} bytes")
+            raise AnswerTooLarge(f"{shown}: an answer of more than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from ..clock import Clock
-from ..errors import HashMismatch, HTTPStatusError, RemoteError, StoreError
+from ..errors import BadAnswer, HashMismatch, HTTPStatusError, RemoteError, StoreError
 from ..logs import stream_logger
 from ..store.chat_naming import ChatBatch
 from ..store.disk import SegmentStore, TempFile
-from .answers import BadAnswer
 from .client import MAX_SEGMENT_BYTES, PeerClient
 from .cutoff import OwnCopies
 from .peers import Peer

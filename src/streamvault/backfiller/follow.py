@@ -18,9 +18,9 @@ from datetime import timedelta
 from typing import Any
 
 from ..clock import Clock
-from ..errors import RemoteError
+from ..errors import BadAnswer, RemoteError
 from ..store.disk import SegmentStore
-from .answers import BadAnswer, Change
+from .answers import Change
 from .copy import Copier
 from .peers import Peer
 from .plan import Replica, plan_hour

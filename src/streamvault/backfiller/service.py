@@ -21,10 +21,9 @@ from datetime import datetime, timedelta
 import aiohttp
 
 from ..clock import Clock, SystemClock
-from ..errors import RemoteError
+from ..errors import BadAnswer, RemoteError
 from ..store.chat_naming import CHAT_QUALITY
 from ..store.disk import SegmentStore
-from .answers import BadAnswer
 from .arbiter import Arbiter
 from .client import MAX_SEGMENT_BYTES
 from .copy import Copier

@@ -102,7 +102,7 @@ class EmoteFetcher:
 
     async def _fetch(self, ident: str, theme: str, scale: str) -> None:
         path = self.path(ident, theme, scale)
-        if os.path.exists(path):
+        if await asyncio.to_thread(os.path.exists, path):
             return
         url = self.url.format(id=ident, theme=theme, scale=scale)
         assert self._session is not None

@@ -23,13 +23,11 @@ from datetime import timedelta
 from ..errors import BadTime
 from ..store.disk import UNREADABLE, HourListing, SegmentStore
 from ..store.naming import Segment
+from ..store.settle import settled
 from ..timeutil import hour_name, parse_hour
 from .compute import HourCoverage, hour_coverage, spill_over
 
 log = logging.getLogger(__name__)
-
-#: A directory changed this recently may change again within the same mtime tick: re-list it.
-SETTLE_NS = 2_000_000_000
 
 
 @dataclass(slots=True)
@@ -142,7 +140,7 @@ class CoverageScanner:
         """Record a fresh listing's facts; returns the hours whose figures may have changed."""
         new = _Hour(
             mtime_ns,
-            now_ns - mtime_ns >= SETTLE_NS,
+            settled(mtime_ns, now_ns),  # else listed again next pass
             bool(listing.segments),
             spill_over(listing.segments, hour),
         )

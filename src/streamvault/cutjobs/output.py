@@ -14,6 +14,7 @@ boto3 is synchronous; its calls run in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -24,17 +25,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError, StreamvaultError
+from ..errors import ConfigError, OutputFailed
 from ..store.disk import write_all
 
 #: Prefix of a local output's temp files (never a final name: those end in the cut's type).
 TEMP_PREFIX = ".partial-"
 #: Temp files a dead cutter left behind are removed once they are this old (seconds).
 STALE_TEMP = 3600.0
-
-
-class OutputFailed(StreamvaultError):
-    """The finished cut could not be stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +101,7 @@ class LocalOutput:
         except OSError as err:
             raise OutputFailed(f"cannot write {final}: {err.strerror or err}") from err
         finally:
-            if os.path.exists(temp):
+            with contextlib.suppress(FileNotFoundError):  # renamed, unless it failed
                 os.unlink(temp)
         return Stored(final, size, sha256)
 

@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from ..cutter.plan import EXTENSIONS, CutPlan, CutType, Run
-from ..cutter.run import FULL_OUTPUT, CutFailed, cut, ffmpeg_stream, write_concat_list
+from ..cutter.run import FULL_OUTPUT, cut, ffmpeg_stream, write_concat_list
+from ..errors import CutRefused, NotAcceptable, NotFound
 from ..mpegts import inspect
-from ..restreamer.archive import Archive, NotAcceptable, NotFound
+from ..restreamer.archive import Archive
 from ..restreamer.cuts import check_plan, plan_for
 from ..timeutil import parse_time
 from .xfade import Input, Join, build_graph
@@ -65,10 +66,6 @@ class EventCut:
     @property
     def extension(self) -> str:
         return EXTENSIONS.get(self.type, "ts")
-
-
-class CutRefused(CutFailed):
-    """The event cannot be cut as asked (no video, holes, unknown stream)."""
 
 
 def plan_ranges(archive: Archive, job: EventCut) -> list[CutPlan]:

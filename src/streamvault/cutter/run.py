@@ -22,10 +22,11 @@ import shutil
 import tempfile
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
+from typing import BinaryIO
 
 from prometheus_client import Counter, Gauge
 
-from ..errors import StreamvaultError
+from ..errors import CutFailed
 from ..ffmpeg import ffmpeg_exe
 from ..mpegts import TsInfo, continuous, inspect
 from ..store.naming import Segment
@@ -76,10 +77,6 @@ FILE_OUTPUT: dict[str, list[str]] = {
 }
 
 
-class CutFailed(StreamvaultError):
-    """ffmpeg could not produce the cut."""
-
-
 def running_pids() -> frozenset[int]:
     """Process ids of the cut ffmpeg processes running now."""
     return frozenset(_running)
@@ -120,11 +117,20 @@ async def ffmpeg_stream(args: Sequence[str]) -> AsyncGenerator[bytes, None]:
         ffmpeg_running.dec()
 
 
+def _open_at(path: str, offset: int) -> BinaryIO:
+    file = open(path, "rb")  # noqa: SIM115 - closed by read_file
+    file.seek(offset)
+    return file
+
+
 async def read_file(path: str, offset: int = 0) -> AsyncGenerator[bytes, None]:
-    with open(path, "rb") as file:
-        file.seek(offset)
+    """The bytes of ``path`` from ``offset``, a megabyte at a time, read in a worker thread."""
+    file = await asyncio.to_thread(_open_at, path, offset)
+    try:
         while chunk := await asyncio.to_thread(file.read, 1024 * 1024):
             yield chunk
+    finally:
+        file.close()
 
 
 def _head(path: str, size: int = HEAD) -> bytes:

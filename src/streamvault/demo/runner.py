@@ -110,7 +110,7 @@ async def start_node(node: DemoNode, peer: DemoNode, sim_url: str) -> None:
         "--node", peer.url, "--localhost", node.url, "--recent-cutoff", str(RECENT_CUTOFF),
         "--coverage-node", f"{node.name}={node.url}", "--coverage-node", f"{peer.name}={peer.url}",
     ]  # fmt: skip
-    log = open(node.log_path, "ab")  # noqa: SIM115 - handed to the child process
+    log = await asyncio.to_thread(open, node.log_path, "ab")  # handed to the child process
     env = {**os.environ, "STREAMVAULT_BACKFILL_INTERVAL": "2", "STREAMVAULT_COVERAGE_INTERVAL": "5"}
     node.process = await asyncio.create_subprocess_exec(
         sys.executable, *args, stdout=log, stderr=log, env=env

@@ -1,60 +1,42 @@
 """``/api/events`` (SPEC §12): JSON over HTTP for editors, scripts and cutters.
 
-Every answer is JSON. Errors are ``{"error": "one line"}`` (400 bad input or an illegal state
-change, 404 unknown id, 428 an update without ``If-Match``), and a stale ``If-Match`` is 409
-``{"error": ..., "current": EVENT}`` so the editor can show the other version. Who made a
+Every answer is JSON. Handlers raise and the restreamer's middleware answers errors as
+``{"error": "one line"}`` (400 bad input or an illegal state change, 404 unknown id, 428 an
+update without ``If-Match``), and a stale ``If-Match`` as 409 ``{"error": ..., "current":
+EVENT}`` so the editor can show the other version (:mod:`streamvault.http_errors`). Who made a
 change is the ``X-Editor`` header, else the ``editor`` field of the change, else
 ``anonymous``; it goes into the history.
 
 :func:`add_routes` puts the routes on an application; :func:`openapi_paths` describes them.
-The restreamer's app wires both in; this module knows nothing of the restreamer.
+The restreamer's app wires both in, and answers the routes under :data:`PREFIX` in JSON
+with :data:`EXPOSED` readable by any origin; this module knows nothing of the restreamer.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from ..errors import BadInput, EventConflict, EventNotFound
+from ..errors import BadInput, EventNotFound, PreconditionRequired
 from ..timeutil import parse_time
 from . import model
 from .openapi import openapi_paths
 from .store import DEFAULT_LIMIT, MAX_LIMIT, EventFilter, EventStore
 
-__all__ = ["EVENTS", "add_routes", "openapi_paths"]
+__all__ = ["EVENTS", "EXPOSED", "PREFIX", "add_routes", "openapi_paths"]
 
 log = logging.getLogger(__name__)
 
 EVENTS = web.AppKey("events", EventStore)
 MAX_BODY = 1024 * 1024
 MAX_QUERY_TEXT = 200
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _error(status: int, message: str, **extra: Any) -> web.Response:
-    line = " ".join(str(message).split())
-    return web.json_response({"error": line, **extra}, status=status)
-
-
-def answers(handler: Handler) -> Handler:
-    """Turn the store's exceptions into the API's answers."""
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except BadInput as err:
-            return _error(400, str(err))
-        except EventNotFound as err:
-            return _error(404, str(err))
-        except EventConflict as err:
-            return _error(409, str(err), current=err.current)
-
-    return wrapped
+PREFIX = "/api/events"
+#: Readable by any origin on every answer: an editor served by another node may use the API
+#: (SPEC §13, "switch to another node"); the restreamer's middleware answers the preflights.
+EXPOSED = "ETag, Location"
 
 
 def _event_id(request: web.Request) -> int:
@@ -73,6 +55,15 @@ def if_match(request: web.Request) -> int | None:
     if not text.isdigit() or len(text) > 12:
         raise BadInput(f'If-Match must be an event version like "3", not {header!r}')
     return int(text)
+
+
+def based_on(request: web.Request, change: str) -> int:
+    """The ``If-Match`` version ``change`` ("an update") needs; 428 without one."""
+    version = if_match(request)
+    if version is None:
+        text = f'{change} needs If-Match: "VERSION" (the version it is based on)'
+        raise PreconditionRequired(text)
+    return version
 
 
 async def _body(request: web.Request) -> Any:
@@ -134,13 +125,11 @@ def parse_filter(request: web.Request) -> EventFilter:
     )
 
 
-@answers
 async def handle_list(request: web.Request) -> web.StreamResponse:
     events, cursor = await request.app[EVENTS].list(parse_filter(request))
     return web.json_response({"events": events, "next": None if cursor is None else str(cursor)})
 
 
-@answers
 async def handle_create(request: web.Request) -> web.StreamResponse:
     data = await _body(request)
     event = await request.app[EVENTS].create(data, _who(request, data))
@@ -150,54 +139,32 @@ async def handle_create(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@answers
 async def handle_get(request: web.Request) -> web.StreamResponse:
     return _with_etag(await request.app[EVENTS].get(_event_id(request)))
 
 
-@answers
 async def handle_update(request: web.Request) -> web.StreamResponse:
     event_id = _event_id(request)
-    version = if_match(request)
-    if version is None:
-        return _error(428, 'an update needs If-Match: "VERSION" (the version it is based on)')
+    version = based_on(request, "an update")
     data = await _body(request)
     event = await request.app[EVENTS].update(event_id, version, data, _who(request, data))
     return _with_etag(event)
 
 
-@answers
 async def handle_delete(request: web.Request) -> web.StreamResponse:
     event_id = _event_id(request)
-    version = if_match(request)
-    if version is None:
-        return _error(428, 'a delete needs If-Match: "VERSION" (the version it is based on)')
+    version = based_on(request, "a delete")
     await request.app[EVENTS].delete(event_id, version, _who(request, None))
     log.info("event %d deleted", event_id)
     return web.Response(status=204)
 
 
-@answers
 async def handle_history(request: web.Request) -> web.StreamResponse:
     return web.json_response(await request.app[EVENTS].history(_event_id(request)))
 
 
-#: On every answer of the events API: an editor served by another node may use it (SPEC §13,
-#: "switch to another node"); the restreamer's middleware answers the preflights.
-CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, Location",
-}
-
-
-async def add_cors(request: web.Request, response: web.StreamResponse) -> None:
-    if request.path.startswith("/api/events"):
-        response.headers.update(CORS)
-
-
 def add_routes(app: web.Application, store: EventStore) -> None:
     app[EVENTS] = store
-    app.on_response_prepare.append(add_cors)
     app.router.add_get("/api/events", handle_list)
     app.router.add_post("/api/events", handle_create)
     app.router.add_get("/api/events/{id}", handle_get)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import os
 import sys
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..cliargs import add_base_dir, add_database_url
 from ..errors import BadInput, ConfigError
+from ..store.disk import atomic_write
 from . import model
 from .csvio import Sheet, read_sheet, write_sheet
 from .db import database_url
@@ -124,9 +124,6 @@ async def export_file(store: EventStore, path: str, channel: str | None, state: 
     if path == "-":
         sys.stdout.write(text)
     else:
-        temp = f"{path}.tmp"
-        with open(temp, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temp, path)
+        await asyncio.to_thread(atomic_write, path, text.encode("utf-8"))
     print(f"{len(events)} event(s) exported to {path}", file=sys.stderr)
     return 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..cutter.plan import CUT_TYPES
+from ..http_errors import JSON, JSON_ERROR, json_doc, text_error_doc
 from . import model
 
-JSON = "application/json"
 _TIME = {"type": "string", "format": "date-time", "example": "2026-11-28T04:05:06.789Z"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
 
@@ -85,21 +85,12 @@ EVENT: dict[str, Any] = {
         **EVENT_FIELDS,
     },
 }
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {"error": {"type": "string", "description": "the reason, in one line"}},
-}
 _CONFLICT = {
     "type": "object",
     "required": ["error", "current"],
     "properties": {"error": {"type": "string"}, "current": EVENT},
 }
 _ETAG = {"ETag": {"description": 'the event\'s version, quoted: "3"', "schema": {"type": "string"}}}
-
-
-def _json(description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": schema}}, **extra}
 
 
 def _errors(*statuses: str) -> dict[str, Any]:
@@ -111,14 +102,11 @@ def _errors(*statuses: str) -> dict[str, Any]:
         "428": "If-Match is missing",
     }
     answers = {
-        status: _json(reasons[status], _CONFLICT if status == "409" else _ERROR)
+        status: json_doc(reasons[status], _CONFLICT if status == "409" else JSON_ERROR)
         for status in statuses
     }
     if "403" in answers:  # answered by the restreamer's path check, before this API, as text
-        answers["403"] = {
-            "description": reasons["403"],
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-        }
+        answers["403"] = text_error_doc(reasons["403"])
     return answers
 
 
@@ -176,7 +164,7 @@ _BODY = {
 
 
 def openapi_paths() -> dict[str, Any]:
-    event = _json("the event", EVENT, headers=_ETAG)
+    event = json_doc("the event", EVENT, headers=_ETAG)
     page = {
         "type": "object",
         "required": ["events", "next"],
@@ -206,7 +194,7 @@ def openapi_paths() -> dict[str, Any]:
             },
         },
     }
-    created = _json(
+    created = json_doc(
         "the stored event; Location names it",
         EVENT,
         headers={**_ETAG, "Location": {"schema": {"type": "string"}}},
@@ -216,7 +204,7 @@ def openapi_paths() -> dict[str, Any]:
             "get": {
                 "summary": "Events, newest first, filtered and paged",
                 "parameters": _LIST_PARAMETERS,
-                "responses": {"200": _json("a page of events", page), **_errors("400")},
+                "responses": {"200": json_doc("a page of events", page), **_errors("400")},
             },
             "post": {
                 "summary": "Create an event (state UNEDITED unless given)",
@@ -251,7 +239,7 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "Every change of an event, oldest first: who, when, old -> new",
                 "parameters": [_ID],
                 "responses": {
-                    "200": _json("the changes", {"type": "array", "items": change}),
+                    "200": json_doc("the changes", {"type": "array", "items": change}),
                     **_errors("403", "404"),
                 },
             }

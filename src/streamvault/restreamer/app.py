@@ -24,7 +24,7 @@ from ..store.disk import SegmentStore
 from . import chat, coverage, cuts, feed, files, maps, pages, playlists, stills
 from .archive import Archive
 from .cache import InFlight
-from .http import add_cors, answer_middleware
+from .http import JSON_APIS, JsonApi, add_cors, answer_middleware
 from .openapi import build_paths, handle_openapi
 from .rendered import RenderedCuts
 from .state import ARCHIVE, CLOCK, INFLIGHT, OPENAPI_PATHS, RENDERED
@@ -83,6 +83,7 @@ def create_app(
 
 def _add_events(app: web.Application, events: EventStore) -> None:
     events_api.add_routes(app, events)
+    app[JSON_APIS] = (*app.get(JSON_APIS, ()), JsonApi(events_api.PREFIX, events_api.EXPOSED))
     app[OPENAPI_PATHS].update(events_api.openapi_paths())
 
     async def migrate(app: web.Application) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..errors import NotFound
 from ..store import safeopen
 from ..store.disk import UNREADABLE, SegmentStore
 from ..store.naming import Segment, check_path_part
@@ -19,14 +20,6 @@ from ..store.select import hours_for_range
 from ..timeutil import hour_name, parse_hour
 from .cache import EMPTY_HOUR, CachedHour, HourListingCache, ResultCache, Version, directory_version
 from .probe import VideoInfos
-
-
-class NotFound(LookupError):
-    """An unknown channel, quality, hour or file (HTTP 404)."""
-
-
-class NotAcceptable(Exception):
-    """The range holds holes (without ``allow_holes=true``) or no video at all (HTTP 406)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,8 @@
 """Caches of the restreamer: parsed hour listings, and shared in-flight computations.
 
-An hour listing is reused while its directory's modification time is unchanged. Because file
-systems stamp directories with a coarse clock (a few milliseconds, a second on some), a listing
-taken less than :data:`SETTLE_NS` after the directory last changed is not trusted next time:
-a file added in the same clock tick would otherwise stay invisible ("racy git" problem).
+An hour listing is reused while its directory's modification time is unchanged; a listing
+taken less than :data:`~streamvault.store.settle.SETTLE_NS` after the directory last changed
+is not trusted next time (:mod:`streamvault.store.settle` says why).
 """
 
 from __future__ import annotations
@@ -18,9 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store.disk import HourListing, list_hour
+from ..store.settle import settled
 from .render import entry_from_name
-
-SETTLE_NS = 1_000_000_000
 
 #: What a directory looked like: its mtime, or None when it changed too recently to trust.
 Version = int | None
@@ -59,7 +57,7 @@ def directory_version(path: str) -> Version:
         mtime_ns = os.stat(path).st_mtime_ns
     except OSError:
         return None
-    return mtime_ns if time.time_ns() - mtime_ns > SETTLE_NS else None
+    return mtime_ns if settled(mtime_ns, time.time_ns()) else None
 
 
 class HourListingCache:
@@ -99,7 +97,7 @@ class HourListingCache:
             self.misses += 1
         listed_at = time.time_ns()
         listing = list_hour(directory if fd is None else fd, channel, quality, hour, directory)
-        entry = CachedHour(listing, mtime_ns, listed_at - mtime_ns > SETTLE_NS)
+        entry = CachedHour(listing, mtime_ns, settled(mtime_ns, listed_at))
         size = len(listing.visible) + len(listing.tombstones)
         with self._lock:
             old = self._entries.pop(directory, None)

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from ..chat.store import ChatStore
-from ..errors import BadInput
+from ..errors import BadInput, NotFound
 from ..store.naming import check_path_part
 from .http import json_response, query
 from .params import parse_time, single
@@ -42,7 +42,7 @@ async def handle_chat(request: web.Request) -> web.Response:
         raise BadInput("a chat range may be at most 2 hours long")
     store = request.app[CHAT_STORE]
     if not store.has_channel(channel):
-        raise web.HTTPNotFound(text=f"unknown channel {channel!r}")
+        raise NotFound(f"unknown channel {channel!r}")
     messages = await asyncio.to_thread(store.messages_between, channel, start, end)
     return json_response(messages)
 

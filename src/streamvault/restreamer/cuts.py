@@ -22,7 +22,6 @@ from aiohttp import hdrs, web
 
 from ..cutter.plan import CONTENT_TYPES, EXTENSIONS, CutPlan, CutType, plan_cut
 from ..cutter.run import (
-    CutFailed,
     Part,
     cut,
     fast_parts,
@@ -30,9 +29,10 @@ from ..cutter.run import (
     smart_parts,
     smart_remux,
 )
+from ..errors import CutFailed, NotAcceptable
 from ..store.select import TOLERANCE, Hole, select_segments
 from ..timeutil import format_iso
-from .archive import Archive, NotAcceptable
+from .archive import Archive
 from .files import send_fd
 from .http import query
 from .params import bool_param, cut_ranges, cut_type
@@ -131,10 +131,13 @@ async def send_parts(request: web.Request, response: web.StreamResponse, parts: 
         if isinstance(part, bytes):
             await response.write(part)
             continue
-        with open(part, "rb") as file:
-            if os.fstat(file.fileno()).st_size != size:
+        fd = await asyncio.to_thread(os.open, part, os.O_RDONLY)
+        try:
+            if os.fstat(fd).st_size != size:
                 raise ConnectionResetError(f"segment changed while cutting: {part}")
-            await send_file(request, response, file.fileno(), 0, size, sock)
+            await send_file(request, response, fd, 0, size, sock)
+        finally:
+            os.close(fd)
 
 
 async def _parts(plan: CutPlan, type: CutType, archive: Archive) -> list[Part] | None:

@@ -29,16 +29,17 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import UnsafePath
+from ..errors import BadInput
+from ..http_errors import text_error_doc
 from ..store.disk import SegmentStore
 from ..store.naming import check_path_part
 from ..store.safeopen import is_real_dir
+from ..store.settle import settled
 
 log = logging.getLogger(__name__)
 
 SCAN_INTERVAL = 0.25
 RECENT_HOURS = 2  # hour directories watched per channel and quality (the newest ones)
-RACY_NS = 2_000_000_000  # a directory modified this recently is listed again on every scan
 DEFAULT_TIMEOUT = 30.0
 MAX_TIMEOUT = 60.0
 MAX_EVENTS = 2000  # per answer
@@ -132,7 +133,7 @@ class ChangeFeed:
         except OSError:
             return []
         seen = self._seen.get(key)
-        if seen is not None and seen.mtime_ns == mtime_ns and now_ns - mtime_ns > RACY_NS:
+        if seen is not None and seen.mtime_ns == mtime_ns and settled(mtime_ns, now_ns):
             return []
         names = frozenset(self.store.segment_names(*key, tombstones=True))
         self._seen[key] = _Seen(mtime_ns, names)
@@ -206,23 +207,20 @@ def _number(request: web.Request, name: str, default: float | None) -> float | N
     try:
         value = float(text) if name == "timeout" else int(text)
     except ValueError:
-        raise web.HTTPBadRequest(text=f"{name} must be a number: {text!r}") from None
+        raise BadInput(f"{name} must be a number: {text!r}") from None
     if value < 0 or value != value:
-        raise web.HTTPBadRequest(text=f"{name} may not be negative: {text!r}")
+        raise BadInput(f"{name} may not be negative: {text!r}")
     return value
 
 
 async def handle_changes(request: web.Request) -> web.Response:
     channel, quality = request.match_info["channel"], request.match_info["quality"]
-    try:
-        check_path_part(channel, "channel")
-        check_path_part(quality, "quality")
-    except UnsafePath as err:
-        raise web.HTTPForbidden(text=str(err)) from None
+    check_path_part(channel, "channel")
+    check_path_part(quality, "quality")
     cursor = _number(request, "cursor", None)
     timeout = _number(request, "timeout", DEFAULT_TIMEOUT) or 0.0
     if timeout > MAX_TIMEOUT:  # exactly what the OpenAPI description says
-        raise web.HTTPBadRequest(text=f"timeout may be at most {MAX_TIMEOUT:g} s")
+        raise BadInput(f"timeout may be at most {MAX_TIMEOUT:g} s")
     feed = request.app[FEED]
     body = feed.answer(channel, quality, None if cursor is None else int(cursor))
     if body is None and timeout > 0:
@@ -283,14 +281,8 @@ OPENAPI: dict[str, Any] = {
                     }
                 },
             },
-            "400": {
-                "description": "cursor or timeout does not parse",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-            },
-            "403": {
-                "description": "a path part starts with '.'",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-            },
+            "400": text_error_doc("cursor or timeout does not parse"),
+            "403": text_error_doc("a path part starts with '.'"),
         },
     }
 }

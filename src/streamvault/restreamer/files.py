@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from aiohttp import hdrs, web
 
-from ..errors import MalformedName
+from ..errors import MalformedName, NotFound, RangeNotSatisfiable
 from ..store import safeopen
 from ..store.chat_naming import CHAT_SUFFIX, parse_batch_name
 from ..store.extras import check_extra_path, list_extra_files
@@ -34,7 +34,6 @@ from ..store.naming import (
     name_hash,
     parse_name,
 )
-from .archive import NotFound
 from .http import JSON, MP2T, json_response, query
 from .params import bool_param
 from .sendfile import plain_socket, send_file, set_cork
@@ -223,7 +222,7 @@ async def send_fd(
             part = parse_range(wanted, size)
         except ValueError:
             headers[hdrs.CONTENT_RANGE] = f"bytes */{size}"
-            return web.Response(status=416, headers=headers, text="range not satisfiable\n")
+            raise RangeNotSatisfiable("range not satisfiable", headers) from None
         if part is not None:
             offset, count = part
             status = 206

@@ -1,13 +1,10 @@
 """HTTP plumbing shared by every route: errors, path safety, CORS, request metrics.
 
-Handlers raise plain exceptions and this module turns them into answers with a one-line
-``text/plain`` reason:
-
-- :class:`~streamvault.errors.UnsafePath` -> 403, any other
-  :class:`~streamvault.errors.BadInput` -> 400,
-- :class:`NotFound` -> 404, :class:`NotAcceptable` -> 406,
-- anything else -> a logged 500, as a last resort (tests make sure hostile input never gets
-  there).
+Handlers raise the exceptions of :mod:`streamvault.errors` and the middleware here answers
+them, the one place that does (:mod:`streamvault.http_errors` says which is which status):
+a one-line ``text/plain`` reason, or ``{"error": ...}`` on the routes of a :class:`JsonApi`
+(``/api/events``). Anything else is a logged 500, as a last resort (tests make sure hostile
+input never gets there). No route builds an error answer or raises aiohttp's own.
 """
 
 from __future__ import annotations
@@ -15,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,13 +20,13 @@ from aiohttp import web
 from prometheus_client import Counter, Histogram
 
 from ..errors import BadInput, UnsafePath
-from .archive import NotAcceptable, NotFound
+from ..http_errors import JSON as JSON
+from ..http_errors import error_answer, text_error
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-JSON = "application/json"
 M3U8 = "application/vnd.apple.mpegurl"
 MP2T = "video/mp2t"
 
@@ -48,9 +46,23 @@ internal_errors = Counter(
 )
 
 
-def text_error(status: int, reason: str) -> web.Response:
-    line = " ".join(reason.split()) or web.Response(status=status).reason
-    return web.Response(status=status, text=line + "\n", content_type="text/plain")
+@dataclass(frozen=True, slots=True)
+class JsonApi:
+    """The routes under ``prefix`` answer errors in JSON and, on every method, let any origin
+    read the ``exposed`` headers (an editor served by another node uses them, SPEC §13)."""
+
+    prefix: str
+    exposed: str
+
+
+JSON_APIS: web.AppKey[tuple[JsonApi, ...]] = web.AppKey("json_apis", tuple)
+
+
+def _json_api(request: web.Request) -> JsonApi | None:
+    for api in request.app.get(JSON_APIS, ()):
+        if request.path.startswith(api.prefix):
+            return api
+    return None
 
 
 #: No file system takes a longer name; a longer path part can name nothing (400, not a 500).
@@ -102,18 +114,12 @@ def _observe(request: web.Request, status: int, began: float) -> None:
     children[1].observe(time.perf_counter() - began)
 
 
-_ANSWERS: tuple[tuple[type[Exception], int], ...] = (
-    (UnsafePath, 403),
-    (BadInput, 400),
-    (NotFound, 404),
-    (NotAcceptable, 406),
-)
-
-
-def _error_answer(request: web.Request, err: Exception) -> web.Response:
-    for kind, status in _ANSWERS:
-        if isinstance(err, kind):
-            return text_error(status, str(err))
+def _error_answer(request: web.Request, err: Exception, by_handler: bool) -> web.Response:
+    """The answer to ``err``: in the route's form when its handler raised it, as text when
+    the path check did (before any route)."""
+    answer = error_answer(err, by_handler and _json_api(request) is not None)
+    if answer is not None:
+        return answer
     internal_errors.inc()
     log.exception("internal error answering %s %s", request.method, request.path_qs)
     return text_error(500, "internal error (logged)")
@@ -128,11 +134,13 @@ async def answer_middleware(request: web.Request, handler: Handler) -> web.Strea
     began = time.perf_counter()
     status = 500  # counted as such when the client went away mid-answer
     response: web.StreamResponse | None = None
+    by_handler = False
     try:
         check_raw_path(request.raw_path)
         if request.method == "OPTIONS":
             response = preflight(request)
         else:
+            by_handler = True
             response = await handler(request)
     except web.HTTPException as err:
         status = err.status
@@ -140,7 +148,7 @@ async def answer_middleware(request: web.Request, handler: Handler) -> web.Strea
     except ConnectionError:
         raise  # the client went away during a streamed answer: nothing to answer
     except Exception as err:
-        response = _error_answer(request, err)
+        response = _error_answer(request, err, by_handler)
     finally:
         _observe(request, status if response is None else response.status, began)
     return response
@@ -182,8 +190,13 @@ def preflight(request: web.Request) -> web.Response:
 
 
 async def add_cors(request: web.Request, response: web.StreamResponse) -> None:
-    """Any origin may GET (SPEC §5): players and editors run in browsers on other hosts."""
-    if request.method in ("GET", "HEAD"):
+    """Any origin may GET (SPEC §5): players and editors run in browsers on other hosts; and
+    use a :class:`JsonApi` with any method."""
+    api = _json_api(request)
+    if api is not None:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = api.exposed
+    elif request.method in ("GET", "HEAD"):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = EXPOSED
 

@@ -12,17 +12,14 @@ import stat
 from aiohttp import web
 
 from ..coverage.maps import MAPS_DIR
-from ..errors import UnsafePath
+from ..errors import NotFound
+from ..http_errors import text_error_doc
 from ..store import safeopen
 from ..store.disk import SegmentStore
 from ..store.naming import check_path_part
-from .http import text_error
 from .state import OPENAPI_PATHS
 
-_TEXT_ERROR = {
-    "description": "a one-line reason",
-    "content": {"text/plain": {"schema": {"type": "string"}}},
-}
+_TEXT_ERROR = text_error_doc("a one-line reason")
 _TYPES = {".png": "image/png", ".html": "text/html; charset=utf-8"}
 
 
@@ -51,17 +48,13 @@ def read_map(base_dir: str, name: str) -> bytes | None:
 
 def setup(app: web.Application, store: SegmentStore) -> None:
     async def handle_map(request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        try:
-            check_path_part(name, "file name")
-        except UnsafePath as err:
-            return text_error(403, str(err))
+        name = check_path_part(request.match_info["name"], "file name")
         content_type = _TYPES.get(os.path.splitext(name)[1])
         body = None
         if content_type is not None:
             body = await asyncio.to_thread(read_map, store.base_dir, name)
         if body is None:
-            return text_error(404, "no such coverage map")
+            raise NotFound("no such coverage map")
         # Maps are redrawn in place every pass: always revalidate.
         headers = {"Content-Type": content_type or "", "Cache-Control": "no-cache"}
         return web.Response(body=body, headers=headers)

@@ -12,10 +12,10 @@ from aiohttp import web
 
 from .. import __version__
 from ..cutter.plan import CUT_TYPE_DESCRIPTIONS, CUT_TYPES
+from ..http_errors import TEXT, text_error_doc
 from .http import JSON, M3U8, MP2T
 from .state import OPENAPI_PATHS
 
-TEXT = "text/plain"
 #: The UTC ISO 8601 times the API accepts (``timeutil.parse_time(text, utc_only=True)``).
 TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00:?00)?$"
 HOUR_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}$"
@@ -64,20 +64,18 @@ def _cut_types() -> str:
     return "how to cut:\n" + "\n".join(lines)
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {TEXT: {"schema": {"type": "string"}}}}
-
-
 ERRORS = {
-    "400": _error(
+    "400": text_error_doc(
         "a parameter does not parse, or a path part is longer than 255 bytes (the body gives "
         "the reason in one line)"
     ),
-    "403": _error("a path part starts with '.' or leaves the base directory"),
-    "404": _error("unknown channel, quality or file"),
+    "403": text_error_doc("a path part starts with '.' or leaves the base directory"),
+    "404": text_error_doc("unknown channel, quality or file"),
 }
 NOT_ACCEPTABLE = {
-    "406": _error("the range holds no video (for cuts: or holes, or video ffmpeg cannot cut)")
+    "406": text_error_doc(
+        "the range holds no video (for cuts: or holes, or video ffmpeg cannot cut)"
+    )
 }
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
@@ -217,7 +215,7 @@ def build_paths() -> dict[str, Any]:
                 "content": {MP2T: {"schema": _BINARY}},
             },
             "304": {"description": "not modified (If-None-Match matched)"},
-            "416": _error("byte range not satisfiable"),
+            "416": text_error_doc("byte range not satisfiable"),
         },
     )
     tombstones = _query(

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from ..coverage.spans import coverage_spans
-from ..errors import BadInput
+from ..errors import BadInput, NotFound
 from ..store.select import select_segments
 from ..web import EDITOR_DIR
 from ..web.assets import INDEX, EditorAssets
@@ -76,7 +76,7 @@ def _static(name: str, version: str | None, versions: dict[str, str]) -> web.Str
     root = EDITOR_DIR.resolve()
     path = (EDITOR_DIR / name).resolve()
     if not path.is_relative_to(root) or not path.is_file():
-        raise web.HTTPNotFound(text=f"no editor file {name!r}\n")
+        raise NotFound(f"no editor file {name!r}")
     relative = path.relative_to(root).as_posix()
     kept = relative.startswith("vendor/") or (version and versions.get(relative) == version)
     headers = {"Content-Type": _TYPES.get(path.suffix, "application/octet-stream")}
@@ -98,7 +98,8 @@ async def handle_editor(request: web.Request) -> web.StreamResponse:
 
 
 async def handle_editor_redirect(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/editor/")
+    # an answer, not aiohttp's HTTPFound raised: only the middleware answers with exceptions
+    return web.Response(status=302, text="302: Found", headers={"Location": "/editor/"})
 
 
 def _page(summary: str) -> dict[str, object]:

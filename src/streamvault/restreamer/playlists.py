@@ -15,10 +15,11 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from ..errors import NotAcceptable, NotFound
 from ..store.naming import Segment
 from ..store.select import segments_only, select_segments
 from ..timeutil import format_iso
-from .archive import Archive, NotAcceptable, NotFound
+from .archive import Archive
 from .http import M3U8, query
 from .params import TimeRange, check_implicit, range_params
 from .render import Variant, bandwidth, base_uri, master_playlist, media_playlist

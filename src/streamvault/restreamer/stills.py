@@ -23,12 +23,12 @@ from PIL import Image
 
 from ..coverage.spans import coverage_spans
 from ..cutter.plan import Run, plan_cut
-from ..errors import BadInput
+from ..errors import BadInput, ImageFailed, NotAcceptable
 from ..ffmpeg import ffmpeg_exe
 from ..store.naming import Segment
 from ..store.select import select_segments
 from ..timeutil import format_iso
-from .archive import Archive, NotAcceptable
+from .archive import Archive
 from .http import JSON, query
 from .images import ByteCache, WaveformRequest, frame_time, place_runs, waveform_request
 from .params import check_implicit, range_params
@@ -46,10 +46,6 @@ MAX_OUTPUT = 48 * 1024 * 1024
 WAVE_COLOUR = "#3d7bd9"
 _IMAGES = web.AppKey("images", ByteCache)
 _WORKERS = web.AppKey("image_workers", asyncio.Semaphore)
-
-
-class ImageFailed(NotAcceptable):
-    """ffmpeg gave no image for the video there (HTTP 406)."""
 
 
 async def run_ffmpeg(args: Sequence[str], deadline: float = DEADLINE) -> bytes:

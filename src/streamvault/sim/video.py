@@ -153,6 +153,11 @@ async def render_loop(spec: LoopSpec, cache_dir: Path | None = None) -> Loop:
     )
 
 
+def _scratch_dir(parent: Path) -> str:
+    parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkdtemp(prefix="render-", dir=parent)
+
+
 async def render_cached(
     final: Path,
     command: Callable[[Path], list[str]],
@@ -161,10 +166,10 @@ async def render_cached(
 ) -> T:
     """What ``load`` finds in ``final``, or run ``command`` in a scratch directory beside it,
     load that and rename it to ``final`` (another process may win the race: same files)."""
-    if final.is_dir() and (found := load(final)) is not None:
+    found = await asyncio.to_thread(lambda: load(final) if final.is_dir() else None)
+    if found is not None:
         return found
-    final.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="render-", dir=final.parent))
+    work = Path(await asyncio.to_thread(_scratch_dir, final.parent))
     try:
         process = await asyncio.create_subprocess_exec(
             *command(work),
@@ -174,11 +179,11 @@ async def render_cached(
         _, stderr = await process.communicate()
         if process.returncode != 0:
             raise RuntimeError(f"ffmpeg failed rendering {what}: {stderr.decode()[-500:]}")
-        loaded = load(work)
+        loaded = await asyncio.to_thread(load, work)
         if loaded is None:
             raise RuntimeError(f"ffmpeg rendered the wrong number of pieces for {what}")
         try:
-            work.rename(final)
+            await asyncio.to_thread(work.rename, final)
         except OSError:
             pass  # another process won the race; its files are identical in every way we use
         log.info("rendered simulator video loop %s", what)
