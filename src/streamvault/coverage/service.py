@@ -112,8 +112,4 @@ class CoverageService:
                 log.exception("coverage pass failed; retrying in %s s", self.interval)
             if once:
                 return
-            sleeper = asyncio.ensure_future(self.clock.sleep(self.interval))
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (sleeper, stopper):
-                task.cancel()
+            await self.clock.wait(stop, self.interval)

@@ -152,8 +152,7 @@ class Cutter:
             else:
                 delay = self.settings.poll
             if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                await self.clock.wait(stop, delay)
 
     async def update_counts(self) -> None:
         for state, count in (await self.events.counts()).items():

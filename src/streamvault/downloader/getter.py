@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from ..clock import Clock, wait_event
+from ..clock import Clock
 from ..errors import DiskFull, HTTPStatusError, TooLarge
 from ..sources.http import (
     IDENTITY,
@@ -34,7 +34,6 @@ from ..sources.http import (
     BoundedBody,
     error_reason,
     new_session,
-    wait_any,
 )
 from ..store.disk import SegmentStore, TempFile
 from . import metrics
@@ -125,7 +124,7 @@ class SegmentGetter:
                 metrics.GAVE_UP.labels(context.channel, context.quality, "timeout").inc()
                 return "gave_up"
             self.log.debug("%s: retrying in %.1f s on a fresh connection", self.name, delay)
-            if await wait_event(clock, context.stopping, delay):
+            if await clock.wait(context.stopping, delay):
                 self.log.warning("%s: stopping, not retrying", self.name)
                 return "abandoned"
 
@@ -156,7 +155,7 @@ class SegmentGetter:
                 if len(attempts) == 1:
                     deadlines.append(first.started + soft)
                 if running:
-                    await wait_any(clock, running, max(0.0, min(deadlines) - now) + 0.001)
+                    await clock.wait_any(running, max(0.0, min(deadlines) - now) + 0.001)
                 outcome = await self._settle(attempts)
                 if outcome is not None:
                     return outcome

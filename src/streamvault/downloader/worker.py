@@ -22,7 +22,7 @@ from typing import Literal
 
 import aiohttp
 
-from ..clock import Clock, wait_event
+from ..clock import Clock
 from ..errors import BadPlaylist, HTTPStatusError, TooLarge
 from ..hls.models import MediaPlaylist
 from ..logs import stream_logger
@@ -158,7 +158,7 @@ class StreamWorker:
                 pause = min(self.env.retry_interval, pause * 2.0 ** (self._failures - 1))
                 pause *= random.uniform(0.8, 1.2)
             if not self.stopping:
-                await wait_event(self.clock, self._wake, pause - elapsed)
+                await self.clock.wait(self._wake, pause - elapsed)
 
     async def _poll(self) -> bool:
         """One playlist poll; False when this worker has ended."""
