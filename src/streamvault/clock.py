@@ -226,6 +226,11 @@ class FakeClock(Clock):
         """Sleeps and timeouts waiting for their time."""
         return sum(1 for _, _, alarm in self._alarms if alarm.ring is not None)
 
+    @property
+    def deadlines(self) -> list[float]:
+        """When the waiting sleeps and timeouts are due, in :meth:`monotonic` seconds."""
+        return sorted(due for due, _, alarm in self._alarms if alarm.ring is not None)
+
     async def advance(self, seconds: float, step: float | None = None) -> None:
         """Move time forward, in ``step``s if given, letting woken tasks run at each step."""
         target = self._elapsed + seconds

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from streamvault.backfiller.follow import QUICK
 from streamvault.backfiller.peers import PeerDiscovery
 from streamvault.backfiller.service import Backfiller, PassResult, Settings
 from streamvault.clock import FakeClock, SystemClock
@@ -298,3 +299,37 @@ async def test_sigterm_mid_copy_leaves_no_temp_file(tmp_path: Path, serve: Serve
     process.terminate()
     assert await asyncio.wait_for(process.wait(), 20) == 0
     assert os.listdir(hour_dir) == []
+
+
+async def test_a_peer_that_answers_long_polls_at_once_is_asked_once_per_pause(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    """A feed that never waits (empty answers at once) is asked again only after the pause,
+    in the node's clock time: with the fake clock standing still, the follower waits."""
+    a, b = node_store(tmp_path, "a"), node_store(tmp_path, "b")
+    app = peer_app(a)
+    polls: list[str] = []
+
+    async def changes(request: web.Request) -> web.Response:
+        if "cursor" in request.query:
+            polls.append(request.match_info["quality"])
+        return web.json_response({"cursor": 7, "instance": "x", "reset": False, "changes": []})
+
+    app.router.add_get("/changes/{channel}/{quality}", changes)
+    url = await serve(app)
+    clock = FakeClock(NOW)
+    node = backfiller(b, [url], session, clock, interval=1000.0, qualities=("source",))
+    task = asyncio.create_task(node.run())
+    try:
+        # the first request takes the cursor; the long-poll with it, empty at once, marks
+        # the peer quick: the follower pauses QUICK seconds of the clock before the next
+        pause = clock.monotonic() + QUICK
+        await eventually(lambda: pause in clock.deadlines, "the follower pausing on the clock")
+        assert polls == ["source"]
+        await clock.advance(QUICK)
+        await eventually(lambda: len(polls) == 2, "a poll after the pause")
+        await eventually(lambda: pause + QUICK in clock.deadlines, "the next pause")
+        assert len(polls) == 2
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
