@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ from typing import Any, Literal
 
 import aiohttp
 
+from ..backoff import Backoff
 from ..clock import Clock
 from ..errors import DiskFull, HTTPStatusError, TooLarge
 from ..sources.http import (
@@ -42,6 +42,9 @@ from .settings import Settings
 from .tracker import Fetch
 
 log = logging.getLogger(__name__)
+
+#: A failed round's retry waits this share of its back-off (retry_min doubling to retry_max).
+RETRY_JITTER = (0.8, 1.2)
 
 Outcome = Literal["full", "suspect", "gone", "failed", "refused"]
 
@@ -113,8 +116,8 @@ class SegmentGetter:
                 metrics.GAVE_UP.labels(context.channel, context.quality, "too_large").inc()
                 return "refused"
             rounds += 1
-            delay = min(settings.retry_max, settings.retry_min * 2 ** (rounds - 1))
-            delay *= random.uniform(0.8, 1.2)
+            backoff = Backoff(settings.retry_min, settings.retry_max, jitter=RETRY_JITTER)
+            delay = backoff.delay(rounds)
             if clock.monotonic() + delay - self.first_seen >= settings.give_up_after:
                 self.log.error(
                     "%s: still failing %.0f s after it was first seen, giving up",
