@@ -48,6 +48,8 @@ class ChatSettings:
     handover_grace: float = 10.0
     ping_after: float = 240.0
     idle_timeout: float = 330.0
+    #: the stop's deadlines bound real work (closing sockets, a disk write in a thread), so
+    #: they are real seconds, not the clock's
     stop_timeout: float = 5.0
     #: at stop, how long a batch write already under way may take to finish
     write_timeout: float = 60.0
@@ -315,7 +317,7 @@ class ChannelArchiver:
             )
 
     async def merge_once(self) -> int:
-        began = time.monotonic()
+        began = time.monotonic()  # for the duration metric: real seconds, whatever the clock
         try:
             merges = await asyncio.to_thread(self.store.merge_duplicates, self.channel)
         except OSError as err:
