@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -226,3 +228,35 @@ async def test_a_long_poll_without_news_ends_when_the_clock_passes_its_timeout(
     status, answer = await poll
     assert status == 200
     assert answer["changes"] == [] and answer["cursor"] == first["cursor"]
+
+
+async def test_news_found_while_a_long_poll_is_being_set_up_answers_it_at_once(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan that finds news after the handler looked (nothing) but before it waits must
+    still wake it: without that, the poll sleeps through its whole timeout."""
+    store = SegmentStore(str(tmp_path))
+    write(store, at(1))
+    clock = FakeClock()
+    app = feed_app(store, clock=clock)
+    base = await serve(app)
+    url = f"{base}/changes/ch/source"
+    _, first = await get(session, url)
+    looking, go_on = threading.Event(), threading.Event()
+    real_is_real_dir = feed.is_real_dir
+
+    def slow_is_real_dir(base_dir: str, parts: tuple[str, ...]) -> bool:
+        looking.set()  # the handler found nothing and looks whether the stream is held
+        go_on.wait(60)
+        return real_is_real_dir(base_dir, parts)
+
+    monkeypatch.setattr(feed, "is_real_dir", slow_is_real_dir)
+    poll = asyncio.create_task(get(session, url, cursor=str(first["cursor"]), timeout="30"))
+    assert await asyncio.to_thread(looking.wait, 60)
+    news = write(store, at(2))
+    assert await app[feed.FEED].scan() == 1  # announced while nobody waits yet
+    go_on.set()
+    # the fake clock stands still: only the news can answer it
+    await eventually(poll.done, "the news answering the long-poll")
+    _, answer = await poll
+    assert answer["changes"] == [{"hour": news.hour, "name": news.name}]

@@ -176,12 +176,16 @@ class ChangeFeed:
                     failing = ""
             await self.clock.sleep(self.interval)
 
-    async def wait(self, channel: str, quality: str, timeout: float, held: bool) -> None:
-        """Wait for news of a stream (``held``: one the store holds) for at most ``timeout``."""
+    async def wait(
+        self, channel: str, quality: str, cursor: int, timeout: float, held: bool
+    ) -> None:
+        """Wait for news of a stream after ``cursor`` (``held``: one the store holds) for at
+        most ``timeout``; at once if a scan found some since the caller last looked."""
         event = (
             self._wakeups.setdefault((channel, quality), asyncio.Event()) if held else self._news
         )
-        await self.clock.wait(event, timeout)
+        if self.answer(channel, quality, cursor) is None:  # the event is ours: no news missed
+            await self.clock.wait(event, timeout)
 
     def answer(self, channel: str, quality: str, cursor: int | None) -> dict[str, Any] | None:
         """The JSON answer, or None when the caller should wait for news."""
@@ -232,7 +236,7 @@ async def handle_changes(request: web.Request) -> web.Response:
         # that it begins (a 404 would tell a backfiller "no change feed here"). Nothing is
         # kept per such name, so what clients ask about cannot grow the server's state.
         held = await asyncio.to_thread(is_real_dir, feed.store.base_dir, (channel, quality))
-        await feed.wait(channel, quality, timeout, held)
+        await feed.wait(channel, quality, int(cursor or 0), timeout, held)
         body = feed.answer(channel, quality, int(cursor or 0))
     if body is None:
         body = feed._json(feed.log.head, False, [])
