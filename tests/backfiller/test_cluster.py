@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from streamvault.backfiller.peers import PeerDiscovery
 from streamvault.backfiller.service import Backfiller, PassResult, Settings
 from streamvault.clock import FakeClock, SystemClock
 from streamvault.restreamer.app import create_app
+from streamvault.restreamer.feed import FEED
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
 from tests.helpers import eventually, read_file, write_file
@@ -143,7 +143,8 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
 ) -> None:
     a, b = node_store(tmp_path, "a"), node_store(tmp_path, "b")
     clock = FakeClock(NOW)
-    url = await serve(create_app(a.base_dir))
+    app = create_app(a.base_dir, clock=clock)  # its feed scans and long-polls on the fake clock
+    url = await serve(app)
     # passes every 1000 fake seconds: only the feed can bring anything in this test
     # an hour of two segments: a tombstone hides half of it, past the default valve
     node = backfiller(
@@ -158,9 +159,10 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
         await eventually(lambda: len(passes) == 1, "the first pass")  # the next is 1000 s away
         old = write(a, NOW - timedelta(seconds=120))
         young = write(a, NOW - timedelta(seconds=10))
-        started = time.monotonic()
+        await app[FEED].scan()  # the peer's next look at its disk
         await eventually(lambda: os.path.exists(b.segment_path(old)), "the old segment copied")
-        assert time.monotonic() - started < 5
+        # within the scan: no time passed, so neither a pass nor a long-poll timeout brought it
+        assert clock.monotonic() == 0
         # the young one is left to the local downloader until it is 60 s old: announced,
         # put off (by the fake clock), not copied
         await eventually(lambda: young.path in node.followers._deferred, "the young one put off")
@@ -171,6 +173,7 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
         await eventually(lambda: os.path.exists(b.segment_path(young)), "the young one copied")
         # a tombstone travels the same way
         a.write_tombstone(old)
+        await app[FEED].scan()
         await eventually(
             lambda: old.name not in b.segment_names("ch", "source", old.hour), "the tombstone"
         )
