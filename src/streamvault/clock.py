@@ -2,16 +2,27 @@
 
 The pure core takes a ``now`` value; the async shells take a :class:`Clock`, so tests run
 long behaviours (59 s stalls, 20-minute give-ups, 20-hour URL expiry) in seconds.
+
+A clock owns its waits as well as its time: :meth:`Clock.sleep`, :meth:`Clock.timeout`
+(``asyncio.timeout`` in the clock's seconds), :meth:`Clock.wait` (sleep unless an event wakes
+you) and :meth:`Clock.wait_any` (until a task is done or the time is up). Code that waits never
+asks which clock it has; the system, scaled and fake clocks each say what a second is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -24,8 +35,64 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of this clock's time."""
 
+    def timeout(self, seconds: float) -> AbstractAsyncContextManager[None]:
+        """``asyncio.timeout`` in this clock's time: once ``seconds`` pass, the block is
+        cancelled and ``TimeoutError`` raised."""
 
-class SystemClock:
+    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
+        """Sleep ``seconds`` unless ``event`` is set first; whether it is set."""
+        if event.is_set():
+            return True
+        with contextlib.suppress(TimeoutError):
+            async with self.timeout(seconds):
+                await event.wait()
+        return event.is_set()
+
+    async def wait_any(
+        self, tasks: Collection[asyncio.Future[T]], seconds: float
+    ) -> set[asyncio.Future[T]]:
+        """Wait until one of ``tasks`` is done or ``seconds`` pass; the done ones (the tasks
+        themselves are left running)."""
+        if not tasks:
+            await self.sleep(seconds)
+            return set()
+        with contextlib.suppress(TimeoutError):
+            async with self.timeout(seconds):
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return {task for task in tasks if task.done()}
+
+
+@contextlib.asynccontextmanager
+async def _timeout(
+    seconds: float, arm: Callable[[asyncio.Timeout], Callable[[], None]]
+) -> AsyncIterator[None]:
+    """An ``asyncio.timeout`` that ``arm`` schedules (returning how to disarm it), whose
+    ``TimeoutError`` says how long it waited in clock seconds."""
+    deadline = asyncio.timeout(None)
+    try:
+        async with deadline:
+            disarm = arm(deadline)
+            try:
+                yield
+            finally:
+                disarm()
+    except TimeoutError as err:
+        if deadline.expired():
+            raise TimeoutError(f"no answer within {seconds:g} s") from err
+        raise
+
+
+def _after(real_seconds: float) -> Callable[[asyncio.Timeout], Callable[[], None]]:
+    """Arms a timeout on the event loop's own clock, ``real_seconds`` from now."""
+
+    def arm(deadline: asyncio.Timeout) -> Callable[[], None]:
+        deadline.reschedule(asyncio.get_running_loop().time() + max(0.0, real_seconds))
+        return lambda: None  # leaving the asyncio.Timeout disarms it
+
+    return arm
+
+
+class SystemClock(Clock):
     def now(self) -> datetime:
         return datetime.now(UTC)
 
@@ -35,8 +102,11 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
+    def timeout(self, seconds: float) -> AbstractAsyncContextManager[None]:
+        return _timeout(seconds, _after(seconds))
 
-class ScaledClock:
+
+class ScaledClock(Clock):
     """Real time running ``scale`` times faster from ``origin``.
 
     The simulator and the components under test share one, so "2 s" segments can come every
@@ -67,8 +137,11 @@ class ScaledClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.scale)
 
+    def timeout(self, seconds: float) -> AbstractAsyncContextManager[None]:
+        return _timeout(seconds, _after(seconds / self.scale))
 
-class OffsetClock:
+
+class OffsetClock(Clock):
     """Another clock's time, ``offset`` seconds off (a node whose clock is wrong); waits and
     the monotonic clock are the other clock's."""
 
@@ -85,14 +158,25 @@ class OffsetClock:
     async def sleep(self, seconds: float) -> None:
         await self.clock.sleep(seconds)
 
+    def timeout(self, seconds: float) -> AbstractAsyncContextManager[None]:
+        return self.clock.timeout(seconds)
 
-class FakeClock:
-    """A clock that moves only when told: ``advance`` wakes every sleeper whose time has come."""
+
+@dataclass(slots=True, eq=False)
+class _Alarm:
+    """Something a :class:`FakeClock` does when its time comes; ``ring`` None once done."""
+
+    ring: Callable[[], None] | None
+
+
+class FakeClock(Clock):
+    """A clock that moves only when told: ``advance`` wakes every sleeper whose time has come
+    and expires every timeout whose deadline has passed."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._start = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._elapsed = 0.0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._alarms: list[tuple[float, int, _Alarm]] = []
         self._counter = itertools.count()
 
     def now(self) -> datetime:
@@ -101,17 +185,51 @@ class FakeClock:
     def monotonic(self) -> float:
         return self._elapsed
 
+    def _set(self, seconds: float, ring: Callable[[], None]) -> _Alarm:
+        alarm = _Alarm(ring)
+        heapq.heappush(self._alarms, (self._elapsed + seconds, next(self._counter), alarm))
+        return alarm
+
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._counter), future))
-        await future
+
+        def wake() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        alarm = self._set(seconds, wake)
+        try:
+            await future
+        finally:
+            alarm.ring = None
+
+    def timeout(self, seconds: float) -> AbstractAsyncContextManager[None]:
+        def arm(deadline: asyncio.Timeout) -> Callable[[], None]:
+            # expire on the next loop turn (asyncio.timeout's own way of expiring)
+            if seconds <= 0:
+                deadline.reschedule(0.0)
+                return lambda: None
+            alarm = self._set(seconds, lambda: deadline.reschedule(0.0))
+
+            def disarm() -> None:
+                alarm.ring = None
+
+            return disarm
+
+        return _timeout(seconds, arm)
 
     @property
     def sleepers(self) -> int:
-        return sum(1 for _, _, f in self._sleepers if not f.done())
+        """Sleeps and timeouts waiting for their time."""
+        return sum(1 for _, _, alarm in self._alarms if alarm.ring is not None)
+
+    @property
+    def deadlines(self) -> list[float]:
+        """When the waiting sleeps and timeouts are due, in :meth:`monotonic` seconds."""
+        return sorted(due for due, _, alarm in self._alarms if alarm.ring is not None)
 
     async def advance(self, seconds: float, step: float | None = None) -> None:
         """Move time forward, in ``step``s if given, letting woken tasks run at each step."""
@@ -119,23 +237,10 @@ class FakeClock:
         step = step or seconds
         while self._elapsed < target:
             self._elapsed = min(target, self._elapsed + step)
-            while self._sleepers and self._sleepers[0][0] <= self._elapsed:
-                _, _, future = heapq.heappop(self._sleepers)
-                if not future.done():
-                    future.set_result(None)
+            while self._alarms and self._alarms[0][0] <= self._elapsed:
+                _, _, alarm = heapq.heappop(self._alarms)
+                ring, alarm.ring = alarm.ring, None
+                if ring is not None:
+                    ring()
             for _ in range(5):
                 await asyncio.sleep(0)
-
-
-async def wait_event(clock: Clock, event: asyncio.Event, seconds: float) -> bool:
-    """Wait until ``event`` is set or ``seconds`` of ``clock`` time pass; whether it is set."""
-    if event.is_set():
-        return True
-    waiter = asyncio.ensure_future(event.wait())
-    timer = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        await asyncio.wait({waiter, timer}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-        timer.cancel()
-    return event.is_set()

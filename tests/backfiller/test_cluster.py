@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -15,10 +14,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from streamvault.backfiller.follow import QUICK
 from streamvault.backfiller.peers import PeerDiscovery
 from streamvault.backfiller.service import Backfiller, PassResult, Settings
 from streamvault.clock import FakeClock, SystemClock
 from streamvault.restreamer.app import create_app
+from streamvault.restreamer.feed import FEED
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import Segment
 from tests.helpers import eventually, read_file, write_file
@@ -142,7 +143,8 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
 ) -> None:
     a, b = node_store(tmp_path, "a"), node_store(tmp_path, "b")
     clock = FakeClock(NOW)
-    url = await serve(create_app(a.base_dir))
+    app = create_app(a.base_dir, clock=clock)  # its feed scans and long-polls on the fake clock
+    url = await serve(app)
     # passes every 1000 fake seconds: only the feed can bring anything in this test
     # an hour of two segments: a tombstone hides half of it, past the default valve
     node = backfiller(
@@ -157,9 +159,10 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
         await eventually(lambda: len(passes) == 1, "the first pass")  # the next is 1000 s away
         old = write(a, NOW - timedelta(seconds=120))
         young = write(a, NOW - timedelta(seconds=10))
-        started = time.monotonic()
+        await app[FEED].scan()  # the peer's next look at its disk
         await eventually(lambda: os.path.exists(b.segment_path(old)), "the old segment copied")
-        assert time.monotonic() - started < 5
+        # within the scan: no time passed, so neither a pass nor a long-poll timeout brought it
+        assert clock.monotonic() == 0
         # the young one is left to the local downloader until it is 60 s old: announced,
         # put off (by the fake clock), not copied
         await eventually(lambda: young.path in node.followers._deferred, "the young one put off")
@@ -170,6 +173,7 @@ async def test_the_change_feed_brings_new_segments_within_seconds(
         await eventually(lambda: os.path.exists(b.segment_path(young)), "the young one copied")
         # a tombstone travels the same way
         a.write_tombstone(old)
+        await app[FEED].scan()
         await eventually(
             lambda: old.name not in b.segment_names("ch", "source", old.hour), "the tombstone"
         )
@@ -298,3 +302,37 @@ async def test_sigterm_mid_copy_leaves_no_temp_file(tmp_path: Path, serve: Serve
     process.terminate()
     assert await asyncio.wait_for(process.wait(), 20) == 0
     assert os.listdir(hour_dir) == []
+
+
+async def test_a_peer_that_answers_long_polls_at_once_is_asked_once_per_pause(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    """A feed that never waits (empty answers at once) is asked again only after the pause,
+    in the node's clock time: with the fake clock standing still, the follower waits."""
+    a, b = node_store(tmp_path, "a"), node_store(tmp_path, "b")
+    app = peer_app(a)
+    polls: list[str] = []
+
+    async def changes(request: web.Request) -> web.Response:
+        if "cursor" in request.query:
+            polls.append(request.match_info["quality"])
+        return web.json_response({"cursor": 7, "instance": "x", "reset": False, "changes": []})
+
+    app.router.add_get("/changes/{channel}/{quality}", changes)
+    url = await serve(app)
+    clock = FakeClock(NOW)
+    node = backfiller(b, [url], session, clock, interval=1000.0, qualities=("source",))
+    task = asyncio.create_task(node.run())
+    try:
+        # the first request takes the cursor; the long-poll with it, empty at once, marks
+        # the peer quick: the follower pauses QUICK seconds of the clock before the next
+        pause = clock.monotonic() + QUICK
+        await eventually(lambda: pause in clock.deadlines, "the follower pausing on the clock")
+        assert polls == ["source"]
+        await clock.advance(QUICK)
+        await eventually(lambda: len(polls) == 2, "a poll after the pause")
+        await eventually(lambda: pause + QUICK in clock.deadlines, "the next pause")
+        assert len(polls) == 2
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

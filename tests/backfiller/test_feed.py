@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from streamvault.clock import Clock, FakeClock
 from streamvault.restreamer import feed
 from streamvault.restreamer.feed import ChangeLog
 from streamvault.restreamer.http import answer_middleware
@@ -34,9 +37,12 @@ print(seg.name)
 Waiting = dict[str, int]
 
 
-def feed_app(store: SegmentStore, waiting: Waiting | None = None) -> web.Application:
-    """The feed alone; ``waiting`` counts the long-polls (with a cursor) inside the handler,
-    per quality, so a test knows when the server holds one."""
+def feed_app(
+    store: SegmentStore, waiting: Waiting | None = None, clock: Clock | None = None
+) -> web.Application:
+    """The feed alone (on ``clock``: its scans and long-polls keep that clock's time);
+    ``waiting`` counts the long-polls (with a cursor) inside the handler, per quality, so a
+    test knows when the server holds one."""
     counts: Waiting = {} if waiting is None else waiting
 
     @web.middleware
@@ -51,7 +57,7 @@ def feed_app(store: SegmentStore, waiting: Waiting | None = None) -> web.Applica
             counts[quality] -= 1
 
     app = web.Application(middlewares=[answer_middleware, count])  # the restreamer's errors
-    feed.setup(app, store, interval=0.05)
+    feed.setup(app, store, interval=0.05, clock=clock)
     return app
 
 
@@ -68,7 +74,8 @@ async def test_announces_a_segment_written_by_another_process(
     store = SegmentStore(str(tmp_path))
     existing = write(store, at(1))  # there before the server: not news
     waiting: Waiting = {}
-    app = feed_app(store, waiting)
+    clock = FakeClock()
+    app = feed_app(store, waiting, clock)
     base = await serve(app)
     url = f"{base}/changes/ch/source"
     status, first = await get(session, url)
@@ -80,14 +87,16 @@ async def test_announces_a_segment_written_by_another_process(
     assert await app[feed.FEED].scan() == 0  # a scan that finds nothing new...
     await get(session, f"{base}/changes/ch/480p")  # ...and a request after it, answered
     assert not poll.done() and waiting["source"] == 1  # a long-poll waits for news
-    started = time.monotonic()
     writer = await asyncio.create_subprocess_exec(
         sys.executable, "-c", WRITER, str(tmp_path), at(2).isoformat(),
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, _ = await writer.communicate()
+    while not poll.done():  # scan after scan, in the feed's clock time
+        await clock.advance(0.05)
+        await asyncio.sleep(0.01)  # the scan runs in a thread, the answer on a real socket
     status, answer = await poll
-    assert time.monotonic() - started < 5
+    assert clock.monotonic() < 5  # woken by the news within scans, not by its 20 s timeout
     assert answer["changes"] == [{"hour": existing.hour, "name": out.decode().strip()}]
     assert answer["cursor"] > first["cursor"]
     assert answer["instance"] == first["instance"]
@@ -200,3 +209,54 @@ async def test_an_odd_directory_does_not_stop_the_feed(
     _, answer = await get(session, f"{base}/changes/ch/source", cursor=str(first["cursor"]),
                           timeout="5")  # fmt: skip
     assert answer["changes"] == [{"hour": segment.hour, "name": segment.name}]
+
+
+async def test_a_long_poll_without_news_ends_when_the_clock_passes_its_timeout(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession
+) -> None:
+    store = SegmentStore(str(tmp_path))
+    write(store, at(1))
+    clock = FakeClock()
+    base = await serve(feed_app(store, clock=clock))
+    url = f"{base}/changes/ch/source"
+    _, first = await get(session, url)
+    poll = asyncio.create_task(get(session, url, cursor=str(first["cursor"]), timeout="30"))
+    await eventually(lambda: 30.0 in clock.deadlines, "the long-poll waiting on the clock")
+    await clock.advance(29.9)
+    assert 30.0 in clock.deadlines  # still held
+    await clock.advance(0.1)
+    status, answer = await poll
+    assert status == 200
+    assert answer["changes"] == [] and answer["cursor"] == first["cursor"]
+
+
+async def test_news_found_while_a_long_poll_is_being_set_up_answers_it_at_once(
+    tmp_path: Path, serve: Serve, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan that finds news after the handler looked (nothing) but before it waits must
+    still wake it: without that, the poll sleeps through its whole timeout."""
+    store = SegmentStore(str(tmp_path))
+    write(store, at(1))
+    clock = FakeClock()
+    app = feed_app(store, clock=clock)
+    base = await serve(app)
+    url = f"{base}/changes/ch/source"
+    _, first = await get(session, url)
+    looking, go_on = threading.Event(), threading.Event()
+    real_is_real_dir = feed.is_real_dir
+
+    def slow_is_real_dir(base_dir: str, parts: tuple[str, ...]) -> bool:
+        looking.set()  # the handler found nothing and looks whether the stream is held
+        go_on.wait(60)
+        return real_is_real_dir(base_dir, parts)
+
+    monkeypatch.setattr(feed, "is_real_dir", slow_is_real_dir)
+    poll = asyncio.create_task(get(session, url, cursor=str(first["cursor"]), timeout="30"))
+    assert await asyncio.to_thread(looking.wait, 60)
+    news = write(store, at(2))
+    assert await app[feed.FEED].scan() == 1  # announced while nobody waits yet
+    go_on.set()
+    # the fake clock stands still: only the news can answer it
+    await eventually(poll.done, "the news answering the long-poll")
+    _, answer = await poll
+    assert answer["changes"] == [{"hour": news.hour, "name": news.name}]

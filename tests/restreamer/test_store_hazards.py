@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from streamvault.clock import FakeClock
 from streamvault.store.disk import SegmentStore
 from streamvault.store.naming import hash_bytes
 from tests.helpers import METRICS_PORT, NODE_PORT, Child, closed_port, write_file
@@ -222,18 +223,30 @@ async def test_node_and_download_start_with_an_unreadable_lost_and_found(
         assert "lost+found: Permission denied" in log, (name, log)
 
 
+async def _long_poll(client: TestClient, clock: FakeClock, path: str) -> aiohttp.ClientResponse:
+    """A long-poll's answer: the feed waits in the app's (fake) clock time, so that time is
+    moved on until the server lets the request go."""
+    request = asyncio.ensure_future(client.get(path))
+    while not request.done():
+        await clock.advance(0.01)
+        await asyncio.sleep(0.001)  # the answer travels on a real socket
+    return await request
+
+
 async def test_the_change_feed_keeps_nothing_per_name_a_client_asks_about(
-    fresh_client: TestClient,
+    fresh_client: TestClient, clock: FakeClock
 ) -> None:
     from streamvault.restreamer.feed import FEED
 
     feed = fresh_client.app[FEED]
     cursor = (await (await fresh_client.get("/changes/test/source")).json())["cursor"]
     for i in range(200):  # long-polls on names the store does not hold: answered, not kept
-        response = await fresh_client.get(f"/changes/nothing{i}/q{i}?cursor={cursor}&timeout=0.01")
+        path = f"/changes/nothing{i}/q{i}?cursor={cursor}&timeout=0.01"
+        response = await _long_poll(fresh_client, clock, path)
         assert response.status == 200 and (await response.json())["changes"] == []
     assert len(feed._wakeups) == 0
-    response = await fresh_client.get(f"/changes/test/source?cursor={cursor}&timeout=0.01")
+    path = f"/changes/test/source?cursor={cursor}&timeout=0.01"
+    response = await _long_poll(fresh_client, clock, path)
     assert response.status == 200 and len(feed._wakeups) <= 1  # a held stream: one, at most
 
 

@@ -1,55 +1,78 @@
+"""fetch_text's timeout is in the clock's seconds, on a real socket: a server that never
+answers is given up on when the fake clock passes the timeout, not before."""
+
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
+from prometheus_client import REGISTRY
 
 from streamvault.clock import FakeClock, ScaledClock
-from streamvault.sources.http import wait_any, within
+from streamvault.sources.http import fetch_text, new_session
 
 
-async def settle() -> None:
-    """Let newly created tasks start (and register their sleeps with the fake clock)."""
-    for _ in range(5):
-        await asyncio.sleep(0)
+@pytest.fixture
+async def silent() -> AsyncIterator[tuple[str, asyncio.Event]]:
+    """A server whose handler never answers; the event is set once a request is inside."""
+    inside = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        inside.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def fine(request: web.Request) -> web.Response:
+        return web.Response(text="#EXTM3U\n")
+
+    app = web.Application()
+    app.router.add_get("/hang.m3u8", hang)
+    app.router.add_get("/fine.m3u8", fine)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}", inside
+    await runner.cleanup()
 
 
-async def test_within_times_out_in_fake_clock_time() -> None:
+def timeouts() -> float:
+    labels = {"endpoint": "test_playlist", "reason": "timeout"}
+    return REGISTRY.get_sample_value("streamvault_http_errors_total", labels) or 0.0
+
+
+async def test_a_silent_server_times_out_in_fake_clock_time(
+    silent: tuple[str, asyncio.Event],
+) -> None:
+    url, inside = silent
     clock = FakeClock()
-    never = asyncio.get_running_loop().create_future()
-    task = asyncio.ensure_future(within(clock, 5.0, never))
-    await settle()
-    await clock.advance(4.9)
-    assert not task.done()
-    await clock.advance(0.2)
-    with pytest.raises(TimeoutError):
-        await task
-    assert never.cancelled()
+    before = timeouts()
+    session = new_session(None)
+    try:
+        task = asyncio.ensure_future(
+            fetch_text(session, clock, f"{url}/hang.m3u8", "test_playlist", 5.0)
+        )
+        await inside.wait()
+        await clock.advance(4.9)
+        assert not task.done()
+        await clock.advance(0.1)
+        with pytest.raises(TimeoutError, match="within 5 s"):
+            await task
+    finally:
+        await session.close()
+    assert timeouts() == before + 1
 
 
-async def test_within_returns_the_result() -> None:
-    async def answer() -> int:
-        return 42
-
-    assert await within(FakeClock(), 1.0, answer()) == 42
-    assert await within(ScaledClock(100.0), 1.0, answer()) == 42
-
-
-async def test_within_scaled_clock_shortens_real_time() -> None:
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    with pytest.raises(TimeoutError):
-        await within(ScaledClock(100.0), 10.0, asyncio.sleep(5))
-    assert loop.time() - began < 1.0  # 10 clock seconds are 0.1 s of real time
-
-
-async def test_wait_any_returns_done_tasks_or_nothing() -> None:
-    clock = FakeClock()
-    slow = asyncio.ensure_future(asyncio.sleep(3600))
-    waiter = asyncio.ensure_future(wait_any(clock, {slow}, 2.0))
-    await settle()
-    await clock.advance(2.0)
-    assert await waiter == set()
-    fast = asyncio.ensure_future(asyncio.sleep(0))
-    assert await wait_any(clock, {fast, slow}, 10.0) == {fast}
-    slow.cancel()
+async def test_an_answer_within_the_timeout_is_returned(
+    silent: tuple[str, asyncio.Event],
+) -> None:
+    url, _ = silent
+    session = new_session(None)
+    try:
+        for clock in (FakeClock(), ScaledClock(100.0)):
+            text = await fetch_text(session, clock, f"{url}/fine.m3u8", "test_playlist", 60.0)
+            assert text == "#EXTM3U\n"
+    finally:
+        await session.close()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from ..backoff import Backoff
 from ..clock import Clock
 from ..errors import BadAnswer, HashMismatch, HTTPStatusError, RemoteError, StoreError
 from ..logs import stream_logger
@@ -43,9 +44,7 @@ BAD_PEER_SECONDS = 300.0
 
 def backoff_delay(failures: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
     """Seconds to leave a peer alone after ``failures`` failures in a row: 1, 2, 4 ... cap."""
-    if failures <= 0:
-        return 0.0
-    return float(min(cap, base * 2 ** min(failures - 1, 30)))
+    return Backoff(base, cap).base(failures)
 
 
 @dataclass(slots=True)

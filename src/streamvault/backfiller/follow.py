@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -91,7 +90,7 @@ class FeedFollowers:
             wait = self.copier.state(peer).retry_at - self.clock.monotonic()
             if wait > 0:
                 await self.clock.sleep(wait)
-            started = time.monotonic()
+            started = self.clock.monotonic()
             try:
                 offered = await self._follow_once(peer, channel, quality)
             except BadAnswer as err:
@@ -102,12 +101,12 @@ class FeedFollowers:
                 continue
             except Exception:  # nothing a peer sends may stop the follower
                 log.exception("peer %s: change feed for %s/%s failed", peer.name, channel, quality)
-                await asyncio.sleep(1.0)
+                await self.clock.sleep(1.0)
                 continue
             if not offered:
                 await self.clock.sleep(self.absent_retry)
-            elif key in self._quick and time.monotonic() - started < QUICK:
-                await asyncio.sleep(QUICK)  # real time: a peer that does not wait
+            elif key in self._quick and self.clock.monotonic() - started < QUICK:
+                await self.clock.sleep(QUICK)  # a peer that does not wait
 
     async def _follow_once(self, peer: Peer, channel: str, quality: str) -> bool:
         """One long-poll; False when the peer offers no feed (it is polled instead)."""

@@ -398,13 +398,5 @@ class Backfiller:
 
     async def _pause(self, seconds: float) -> None:
         assert self._wake is not None
-        sleeper = asyncio.create_task(self.clock.sleep(seconds))
-        waker = asyncio.create_task(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(sleeper, waker)
+        await self.clock.wait(self._wake, seconds)
         self._wake.clear()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
+from ..backoff import Backoff
 from ..clock import Clock
 from ..errors import StoreError
 from ..timeutil import to_seconds
@@ -47,6 +48,8 @@ class ChatSettings:
     handover_grace: float = 10.0
     ping_after: float = 240.0
     idle_timeout: float = 330.0
+    #: the stop's deadlines bound real work (closing sockets, a disk write in a thread), so
+    #: they are real seconds, not the clock's
     stop_timeout: float = 5.0
     #: at stop, how long a batch write already under way may take to finish
     write_timeout: float = 60.0
@@ -185,7 +188,8 @@ class ChannelArchiver:
 
     async def _supervise(self) -> None:
         """Keep one connection recording; hand over on RECONNECT, back off after drops."""
-        delay = self.settings.backoff_min
+        backoff = Backoff(self.settings.backoff_min, self.settings.backoff_max, jitter=(0.5, 1.0))
+        drops = 0  # connections in a row that ended without joining
         link = self._open()
         while not self._stopping:
             assert link.task is not None
@@ -200,11 +204,10 @@ class ChannelArchiver:
                 retire = asyncio.create_task(self._retire(link, new))
                 self._retiring.add(retire)
                 retire.add_done_callback(self._retiring.discard)
-                link, delay = new, self.settings.backoff_min
+                link, drops = new, 0
                 continue
-            if link.joined.is_set():
-                delay = self.settings.backoff_min
-            wait = delay * random.uniform(0.5, 1.0)
+            drops = 1 if link.joined.is_set() else drops + 1
+            wait = backoff.delay(drops)
             log.warning(
                 "[%s] chat connection %d ended (%s): reconnecting in %.1f s",
                 self.channel,
@@ -213,7 +216,6 @@ class ChannelArchiver:
                 wait,
             )
             await self.clock.sleep(wait)
-            delay = min(self.settings.backoff_max, delay * 2)
             link = self._open()
 
     async def _retire(self, old: _Link, new: _Link) -> None:
@@ -315,7 +317,7 @@ class ChannelArchiver:
             )
 
     async def merge_once(self) -> int:
-        began = time.monotonic()
+        began = time.monotonic()  # for the duration metric: real seconds, whatever the clock
         try:
             merges = await asyncio.to_thread(self.store.merge_duplicates, self.channel)
         except OSError as err:

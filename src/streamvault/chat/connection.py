@@ -111,12 +111,10 @@ class ChatConnection:
             self._writer.close()
 
     async def run(self, on_data: Callable[[list[bytes]], None]) -> None:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
+        async with self.clock.timeout(self.connect_timeout):
+            reader, writer = await asyncio.open_connection(
                 self.address.host, self.address.port, ssl=self.address.ssl_context()
-            ),
-            self.connect_timeout,
-        )
+            )
         self._writer = writer
         if self._closing:
             writer.close()

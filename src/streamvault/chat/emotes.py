@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 from collections.abc import Iterable
 
 import aiohttp
 
+from ..backoff import Backoff
 from ..clock import Clock
 from ..errors import StoreError
 from ..store.disk import atomic_write
@@ -33,6 +33,7 @@ EMOTES_DIR = "emotes"
 MAX_PENDING = 10_000
 CONCURRENCY = 4
 ATTEMPTS = 5
+MAX_RETRY_DELAY = 300.0
 
 
 def emote_ids(tag: str | bool | None) -> list[str]:
@@ -106,7 +107,7 @@ class EmoteFetcher:
             return
         url = self.url.format(id=ident, theme=theme, scale=scale)
         assert self._session is not None
-        delay = self.retry_delay
+        backoff = Backoff(self.retry_delay, MAX_RETRY_DELAY, jitter=(0.5, 1.0))
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with self._session.get(url) as response:
@@ -124,5 +125,4 @@ class EmoteFetcher:
                     log.warning("emote %s %s-%s: giving up after %d attempts: %s",
                                 ident, theme, scale, attempt, err)  # fmt: skip
                     return
-                await self.clock.sleep(delay * random.uniform(0.5, 1.0))
-                delay = min(delay * 2, 300.0)
+                await self.clock.sleep(backoff.delay(attempt))

@@ -80,7 +80,7 @@ class LocalOutput:
         """Make the directory; remove temp files older than :data:`STALE_TEMP`."""
         os.makedirs(self.directory, exist_ok=True)
         removed = 0
-        now = time.time() if now is None else now
+        now = time.time() if now is None else now  # the file system's time (mtimes)
         for entry in os.scandir(self.directory):
             if entry.name.startswith(TEMP_PREFIX) and now - entry.stat().st_mtime > STALE_TEMP:
                 os.unlink(entry.path)

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import re
 import socket
 import uuid
@@ -27,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..backfiller.copy import Copier
 from ..backfiller.peers import Peer
 from ..backfiller.progress import Progress
+from ..backoff import Backoff
 from ..clock import Clock, SystemClock
 from ..errors import StreamvaultError
 from ..events.jobs import JobQueue
@@ -56,7 +56,7 @@ OUTPUT_BYTES = Counter("streamvault_cutter_output_bytes_total", "Bytes of finish
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 #: Back-off after a database error: from this many seconds, doubling, to the cap.
-ERROR_BACKOFF = (1.0, 60.0)
+ERROR_BACKOFF = Backoff(1.0, 60.0, jitter=(0.8, 1.2))
 
 
 def default_name() -> str:
@@ -143,8 +143,7 @@ class Cutter:
                 failures = 0
             except (SQLAlchemyError, OSError) as err:
                 failures += 1
-                base, cap = ERROR_BACKOFF
-                delay = min(cap, base * 2 ** min(failures - 1, 10)) * random.uniform(0.8, 1.2)
+                delay = ERROR_BACKOFF.delay(failures)
                 log.warning(
                     "cutter: database trouble (%s); retrying in %.0f s", one_line(err), delay
                 )
@@ -152,8 +151,7 @@ class Cutter:
             else:
                 delay = self.settings.poll
             if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                await self.clock.wait(stop, delay)
 
     async def update_counts(self) -> None:
         for state, count in (await self.events.counts()).items():

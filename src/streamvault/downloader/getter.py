@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -25,7 +24,8 @@ from typing import Any, Literal
 
 import aiohttp
 
-from ..clock import Clock, wait_event
+from ..backoff import Backoff
+from ..clock import Clock
 from ..errors import DiskFull, HTTPStatusError, TooLarge
 from ..sources.http import (
     IDENTITY,
@@ -34,7 +34,6 @@ from ..sources.http import (
     BoundedBody,
     error_reason,
     new_session,
-    wait_any,
 )
 from ..store.disk import SegmentStore, TempFile
 from . import metrics
@@ -43,6 +42,9 @@ from .settings import Settings
 from .tracker import Fetch
 
 log = logging.getLogger(__name__)
+
+#: A failed round's retry waits this share of its back-off (retry_min doubling to retry_max).
+RETRY_JITTER = (0.8, 1.2)
 
 Outcome = Literal["full", "suspect", "gone", "failed", "refused"]
 
@@ -114,8 +116,8 @@ class SegmentGetter:
                 metrics.GAVE_UP.labels(context.channel, context.quality, "too_large").inc()
                 return "refused"
             rounds += 1
-            delay = min(settings.retry_max, settings.retry_min * 2 ** (rounds - 1))
-            delay *= random.uniform(0.8, 1.2)
+            backoff = Backoff(settings.retry_min, settings.retry_max, jitter=RETRY_JITTER)
+            delay = backoff.delay(rounds)
             if clock.monotonic() + delay - self.first_seen >= settings.give_up_after:
                 self.log.error(
                     "%s: still failing %.0f s after it was first seen, giving up",
@@ -125,7 +127,7 @@ class SegmentGetter:
                 metrics.GAVE_UP.labels(context.channel, context.quality, "timeout").inc()
                 return "gave_up"
             self.log.debug("%s: retrying in %.1f s on a fresh connection", self.name, delay)
-            if await wait_event(clock, context.stopping, delay):
+            if await clock.wait(context.stopping, delay):
                 self.log.warning("%s: stopping, not retrying", self.name)
                 return "abandoned"
 
@@ -156,7 +158,7 @@ class SegmentGetter:
                 if len(attempts) == 1:
                     deadlines.append(first.started + soft)
                 if running:
-                    await wait_any(clock, running, max(0.0, min(deadlines) - now) + 0.001)
+                    await clock.wait_any(running, max(0.0, min(deadlines) - now) + 0.001)
                 outcome = await self._settle(attempts)
                 if outcome is not None:
                     return outcome
@@ -232,7 +234,7 @@ class SegmentGetter:
 
     async def _download(self, attempt: Attempt, session: aiohttp.ClientSession) -> Outcome:
         context, fetch, clock = self.context, self.fetch, self.context.clock
-        began = time.perf_counter()
+        began = time.perf_counter()  # for the duration metric: real seconds, whatever the clock
         try:
             init = await context.init_sections.get(fetch.segment.map_uri, session)
             async with session.get(fetch.segment.uri, headers=IDENTITY) as response:

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import aiohttp
 
-from ..clock import Clock, wait_event
+from ..clock import Clock
 from ..errors import StreamOffline
 from ..logs import stream_logger
 from ..sources.http import new_session
@@ -148,7 +148,7 @@ class ChannelManager:
                             self.rollovers[quality].master_failed(self.clock.monotonic())
                     continue
                 self._forget_old()
-                await wait_event(self.clock, self._wake, wake - self.clock.monotonic())
+                await self.clock.wait(self._wake, wake - self.clock.monotonic())
         finally:
             await session.close()
 

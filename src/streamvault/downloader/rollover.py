@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..backoff import Backoff
+
 MAX_WORKERS = 2
 
 
@@ -135,7 +137,8 @@ class Rollover:
             self._fruitless = 0
         else:
             self._fruitless += 1
-            pause = self.retry_interval * min(self.backoff_cap, 2.0 ** (self._fruitless - 1))
+            growth = Backoff(self.retry_interval, self.retry_interval * self.backoff_cap)
+            pause = growth.base(self._fruitless)
             self._not_before = max(self._not_before, now + pause * self.jitter())
         if newest:
             self._wanted = True

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError
-from ..sources.http import wait_any
 from ..sources.twitch import GQL_URL, USHER_PATH, USHER_URL, TwitchSource
 from ..sources.url import UrlSource
 from ..store.disk import SegmentStore
@@ -156,7 +155,7 @@ class Downloader:
         if workers:
             every = asyncio.ensure_future(asyncio.wait(workers))
             try:
-                await wait_any(self.clock, {every}, grace)
+                await self.clock.wait_any({every}, grace)
             finally:
                 every.cancel()
         for manager in self.managers:

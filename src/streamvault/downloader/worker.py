@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ from typing import Literal
 
 import aiohttp
 
-from ..clock import Clock, wait_event
+from ..backoff import Backoff
+from ..clock import Clock
 from ..errors import BadPlaylist, HTTPStatusError, TooLarge
 from ..hls.models import MediaPlaylist
 from ..logs import stream_logger
@@ -30,7 +30,7 @@ from ..sources.http import fetch_text, new_session
 from ..sources.twitch_hls import is_ad_range, parse_twitch_media
 from ..store.disk import SegmentStore
 from . import metrics
-from .getter import GetterContext, SegmentGetter
+from .getter import RETRY_JITTER, GetterContext, SegmentGetter
 from .initmap import InitSections
 from .settings import Settings
 from .tracker import Fetch, PlaylistTracker, SegmentRegistry
@@ -154,11 +154,11 @@ class StreamWorker:
                 return
             elapsed = self.clock.monotonic() - began
             pause = self.settings.poll_interval
-            if self._failures:
-                pause = min(self.env.retry_interval, pause * 2.0 ** (self._failures - 1))
-                pause *= random.uniform(0.8, 1.2)
+            if self._failures:  # failed polls back off from the poll interval to the retry one
+                backoff = Backoff(pause, self.env.retry_interval, jitter=RETRY_JITTER)
+                pause = backoff.delay(self._failures)
             if not self.stopping:
-                await wait_event(self.clock, self._wake, pause - elapsed)
+                await self.clock.wait(self._wake, pause - elapsed)
 
     async def _poll(self) -> bool:
         """One playlist poll; False when this worker has ended."""

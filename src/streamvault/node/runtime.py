@@ -51,7 +51,8 @@ from .supervisor import start_supervised
 
 log = logging.getLogger(__name__)
 
-#: How long a stopping node lets the cutter finish the job in hand before cancelling it.
+#: How long a stopping node lets the cutter finish the job in hand before cancelling it; real
+#: seconds, not the clock's: the job is ffmpeg's, which runs in real time whatever the clock.
 CUTTER_STOP_DEADLINE = 10.0
 
 

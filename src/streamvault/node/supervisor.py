@@ -21,6 +21,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 
+from ..backoff import Backoff
 from ..clock import Clock
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,9 @@ class RestartBackoff:
         if ran_for >= self.reset_after:
             self.failures = 0
         self.failures += 1
-        delay = min(self.cap, self.base * 2.0 ** min(self.failures - 1, 30))
-        return float(delay * self.rng.uniform(0.5, 1.0))
+        return Backoff(self.base, self.cap, jitter=(0.5, 1.0)).delay(
+            self.failures, self.rng.uniform
+        )
 
 
 async def supervise(

@@ -75,7 +75,7 @@ def create_app(
     stills.setup(app)
     pages.setup(app)
     app.on_response_prepare.append(add_cors)
-    feed.setup(app, store)
+    feed.setup(app, store, clock=app[CLOCK])
     if events is not None:
         _add_events(app, events)
     return app

@@ -41,7 +41,7 @@ from .state import ARCHIVE, RENDERED
 
 log = logging.getLogger(__name__)
 
-POLL = 0.25
+POLL = 0.25  # real seconds: how often the socket is looked at, whatever the clock
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 

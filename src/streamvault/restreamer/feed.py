@@ -29,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..clock import Clock, SystemClock
 from ..errors import BadInput
 from ..http_errors import text_error_doc
 from ..store.disk import SegmentStore
@@ -87,9 +88,12 @@ class _Seen:
 class ChangeFeed:
     """Watches a store's recent hour directories and wakes the long-polls."""
 
-    def __init__(self, store: SegmentStore, interval: float = SCAN_INTERVAL) -> None:
+    def __init__(
+        self, store: SegmentStore, interval: float = SCAN_INTERVAL, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.interval = interval
+        self.clock = clock or SystemClock()
         self.log = ChangeLog()
         self._seen: dict[tuple[str, str, str], _Seen] = {}
         #: one event per stream the store holds that someone waits on (bounded by the store);
@@ -102,6 +106,7 @@ class ChangeFeed:
         """List what changed on disk (runs in a thread); the first scan is only a baseline."""
         found: list[tuple[str, str, str, list[str]]] = []
         keep: set[tuple[str, str, str]] = set()
+        # the file system's time, not the clock's: it is compared with directory mtimes
         now_ns = time.time_ns()
         for key in self._recent_hours():
             keep.add(key)
@@ -169,15 +174,18 @@ class ChangeFeed:
                 if failing:
                     log.info("change feed scans again")
                     failing = ""
-            await asyncio.sleep(self.interval)
+            await self.clock.sleep(self.interval)
 
-    async def wait(self, channel: str, quality: str, timeout: float, held: bool) -> None:
-        """Wait for news of a stream (``held``: one the store holds) for at most ``timeout``."""
+    async def wait(
+        self, channel: str, quality: str, cursor: int, timeout: float, held: bool
+    ) -> None:
+        """Wait for news of a stream after ``cursor`` (``held``: one the store holds) for at
+        most ``timeout``; at once if a scan found some since the caller last looked."""
         event = (
             self._wakeups.setdefault((channel, quality), asyncio.Event()) if held else self._news
         )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+        if self.answer(channel, quality, cursor) is None:  # the event is ours: no news missed
+            await self.clock.wait(event, timeout)
 
     def answer(self, channel: str, quality: str, cursor: int | None) -> dict[str, Any] | None:
         """The JSON answer, or None when the caller should wait for news."""
@@ -228,7 +236,7 @@ async def handle_changes(request: web.Request) -> web.Response:
         # that it begins (a 404 would tell a backfiller "no change feed here"). Nothing is
         # kept per such name, so what clients ask about cannot grow the server's state.
         held = await asyncio.to_thread(is_real_dir, feed.store.base_dir, (channel, quality))
-        await feed.wait(channel, quality, timeout, held)
+        await feed.wait(channel, quality, int(cursor or 0), timeout, held)
         body = feed.answer(channel, quality, int(cursor or 0))
     if body is None:
         body = feed._json(feed.log.head, False, [])
@@ -288,9 +296,15 @@ OPENAPI: dict[str, Any] = {
 }
 
 
-def setup(app: web.Application, store: SegmentStore, interval: float = SCAN_INTERVAL) -> None:
-    """Add the change feed route and its watcher task to a restreamer application."""
-    feed = ChangeFeed(store, interval)
+def setup(
+    app: web.Application,
+    store: SegmentStore,
+    interval: float = SCAN_INTERVAL,
+    clock: Clock | None = None,
+) -> None:
+    """Add the change feed route and its watcher task to a restreamer application; its scans
+    and long-polls keep ``clock``'s time."""
+    feed = ChangeFeed(store, interval, clock)
     app[FEED] = feed
     app.router.add_get("/changes/{channel}/{quality}", handle_changes)
 

@@ -100,6 +100,7 @@ class RenderedCuts:
         return entry
 
     async def _wait(self, entry: _Entry, gone: Callable[[], bool]) -> None:
+        # real seconds: how often the client's socket is looked at, whatever the clock
         while not (await asyncio.wait({entry.task}, timeout=0.25))[0]:
             if gone():
                 raise ConnectionResetError("client went away during a render")

@@ -38,7 +38,7 @@ from .stills_openapi import PATHS
 log = logging.getLogger(__name__)
 
 PNG = "image/png"
-DEADLINE = 20.0
+DEADLINE = 20.0  # real seconds: ffmpeg runs in real time, whatever the clock
 WORKERS = 2
 CACHE_BYTES = 64 * 1024 * 1024
 #: ffmpeg's output is refused past this (a 4K frame as PNG is about 25 MB).

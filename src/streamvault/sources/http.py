@@ -10,16 +10,13 @@ import contextlib
 import ssl
 import time
 import zlib
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 from prometheus_client import Counter, Histogram
 
-from ..clock import Clock, FakeClock
+from ..clock import Clock
 from ..errors import HTTPStatusError, TooLarge
-
-T = TypeVar("T")
 
 REQUEST_SECONDS = Histogram(
     "streamvault_http_request_duration_seconds",
@@ -119,27 +116,6 @@ def error_reason(err: BaseException) -> str:
     return type(err).__name__
 
 
-async def within(clock: Clock, seconds: float, awaitable: Awaitable[T]) -> T:
-    """Await with a timeout in the clock's time; raises ``TimeoutError``."""
-    if not isinstance(clock, FakeClock):
-        scale = float(getattr(clock, "scale", 1.0))
-        async with asyncio.timeout(seconds / scale):
-            return await awaitable
-    task = asyncio.ensure_future(awaitable)
-    timer = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        timer.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-    if task.cancelled():
-        raise TimeoutError(f"no answer within {seconds} s")
-    return task.result()
-
-
 async def fetch_text(
     session: aiohttp.ClientSession,
     clock: Clock,
@@ -152,11 +128,11 @@ async def fetch_text(
 ) -> str:
     """Fetch a text resource of at most ``max_bytes``; non-200 answers raise
     ``HTTPStatusError``, larger ones ``TooLarge``. Counted by endpoint."""
-    began = time.perf_counter()
+    began = time.perf_counter()  # the metric is of real seconds, whatever the clock
     kwargs["headers"] = {**TEXT_HEADERS, **kwargs.get("headers", {})}
-    request = _request_text(session, method, url, max_bytes, **kwargs)
     try:
-        text = await within(clock, timeout, request)
+        async with clock.timeout(timeout):
+            text = await _request_text(session, method, url, max_bytes, **kwargs)
     except BaseException as err:
         if not isinstance(err, asyncio.CancelledError):
             REQUEST_ERRORS.labels(endpoint, error_reason(err)).inc()
@@ -183,24 +159,3 @@ async def _request_text(
 def _redact(url: str) -> str:
     """URLs carry tokens and signatures: keep them out of logs."""
     return url.split("?", 1)[0]
-
-
-async def wait_any(
-    clock: Clock, tasks: set[asyncio.Task[Any]], seconds: float
-) -> set[asyncio.Task[Any]]:
-    """Wait until one of ``tasks`` is done or ``seconds`` of clock time pass; the done ones."""
-    if not tasks:
-        await clock.sleep(seconds)
-        return set()
-    if not isinstance(clock, FakeClock):
-        scale = float(getattr(clock, "scale", 1.0))
-        done, _ = await asyncio.wait(
-            tasks, timeout=max(0.0, seconds) / scale, return_when=asyncio.FIRST_COMPLETED
-        )
-        return done
-    timer = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        done, _ = await asyncio.wait({*tasks, timer}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        timer.cancel()
-    return {task for task in done if task is not timer}

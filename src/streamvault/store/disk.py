@@ -316,7 +316,7 @@ class SegmentStore:
         backfiller or another downloader); no download may take longer than the default
         (a downloader attempt is at most 60 + 240 s, a backfill copy 300 s)."""
         removed = 0
-        cutoff = time.time() - older_than
+        cutoff = time.time() - older_than  # the file system's time: compared with mtimes
         for directory in self._hour_dirs():
             for entry in _scandir(directory):
                 if _is_stale_temp(entry.name) and _older(entry, cutoff):
