@@ -3,9 +3,11 @@ ships, so ``pip install`` alone gives working cuts and a working simulator (SPEC
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import shutil
+from collections.abc import Sequence
 
 
 @functools.cache
@@ -20,3 +22,19 @@ def ffmpeg_exe() -> str:
 
     exe: str = imageio_ffmpeg.get_ffmpeg_exe()
     return exe
+
+
+async def start_ffmpeg(args: Sequence[str]) -> asyncio.subprocess.Process:
+    """ffmpeg with ``args``: no banner, no stdin, only errors logged; stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+def last_line(stderr: bytes) -> str:
+    """What ffmpeg said last on stderr (its error), or an empty string."""
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else ""

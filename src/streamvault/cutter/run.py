@@ -27,7 +27,7 @@ from typing import BinaryIO
 from prometheus_client import Counter, Gauge
 
 from ..errors import CutFailed
-from ..ffmpeg import ffmpeg_exe
+from ..ffmpeg import last_line, start_ffmpeg
 from ..mpegts import TsInfo, continuous, inspect
 from ..store.naming import Segment
 from .plan import Copy, CutPlan, CutType, Encode, Run, run_pieces
@@ -88,12 +88,7 @@ def _seconds(value: float) -> str:
 
 async def ffmpeg_stream(args: Sequence[str]) -> AsyncGenerator[bytes, None]:
     """Run ffmpeg writing to stdout and yield its output; killed if closed early."""
-    proc = await asyncio.create_subprocess_exec(
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    proc = await start_ffmpeg(args)
     assert proc.stdout is not None and proc.stderr is not None
     _running.add(proc.pid)
     ffmpeg_running.inc()
@@ -104,8 +99,7 @@ async def ffmpeg_stream(args: Sequence[str]) -> AsyncGenerator[bytes, None]:
         code = await proc.wait()
         if code != 0:
             ffmpeg_failed.inc()
-            message = (await errors).decode(errors="replace").strip().splitlines()
-            raise CutFailed(f"ffmpeg exited with {code}: {message[-1] if message else ''}")
+            raise CutFailed(f"ffmpeg exited with {code}: {last_line(await errors)}")
     finally:
         if proc.returncode is None:
             proc.kill()

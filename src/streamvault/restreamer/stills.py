@@ -24,7 +24,7 @@ from PIL import Image
 from ..coverage.spans import coverage_spans
 from ..cutter.plan import Run, plan_cut
 from ..errors import BadInput, ImageFailed, NotAcceptable
-from ..ffmpeg import ffmpeg_exe
+from ..ffmpeg import last_line, start_ffmpeg
 from ..store.naming import Segment
 from ..store.select import select_segments
 from ..timeutil import format_iso
@@ -50,12 +50,7 @@ _WORKERS = web.AppKey("image_workers", asyncio.Semaphore)
 
 async def run_ffmpeg(args: Sequence[str], deadline: float = DEADLINE) -> bytes:
     """ffmpeg's standard output; killed, and :class:`ImageFailed`, past ``deadline`` seconds."""
-    proc = await asyncio.create_subprocess_exec(
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    proc = await start_ffmpeg(args)
     try:
         async with asyncio.timeout(deadline):
             out, err = await proc.communicate()
@@ -66,8 +61,7 @@ async def run_ffmpeg(args: Sequence[str], deadline: float = DEADLINE) -> bytes:
             proc.kill()
             await proc.wait()
     if proc.returncode != 0:
-        lines = err.decode(errors="replace").strip().splitlines()
-        raise ImageFailed(f"ffmpeg could not decode the video: {lines[-1] if lines else ''}")
+        raise ImageFailed(f"ffmpeg could not decode the video: {last_line(err)}")
     if len(out) > MAX_OUTPUT:
         raise ImageFailed("the image is too large")
     return out
