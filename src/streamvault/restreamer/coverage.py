@@ -16,7 +16,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import BadInput
 from ..store import disagreements
 from ..store.chat_naming import CHAT_QUALITY
 from ..timeutil import hours_within
@@ -69,10 +68,7 @@ async def handle_coverage(request: web.Request) -> web.Response:
     channel, quality = info["channel"], info["quality"]
     given = range_params(query(request))
     archive.path(channel, quality)
-    end = given.end or request.app[CLOCK].now()
-    start = given.start or end - DEFAULT_SPAN
-    if end <= start:
-        raise BadInput("parameter 'start' is in the future: give an 'end' after it")
+    start, end = given.filled(request.app[CLOCK].now(), DEFAULT_SPAN)
     measure = chat_coverage_json if quality == CHAT_QUALITY else coverage_json
     body = await asyncio.to_thread(measure, archive, channel, quality, start, end)
     return json_response(body)

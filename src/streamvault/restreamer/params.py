@@ -75,6 +75,15 @@ class TimeRange:
     def explicit(self) -> bool:
         return self.start is not None and self.end is not None
 
+    def filled(self, now: datetime, span: timedelta) -> tuple[datetime, datetime]:
+        """The range with its open ends filled: ``end`` now, ``start`` ``span`` before the end;
+        400 when a given ``start`` is not before that end."""
+        end = self.end or now
+        start = self.start or end - span
+        if end <= start:
+            raise BadInput("parameter 'start' is in the future: give an 'end' after it")
+        return start, end
+
 
 def range_params(query: Query) -> TimeRange:
     """``start`` and ``end``, each optional; ``end`` must come after ``start``."""

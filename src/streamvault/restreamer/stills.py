@@ -23,7 +23,7 @@ from PIL import Image
 
 from ..coverage.spans import coverage_spans
 from ..cutter.plan import Run, plan_cut
-from ..errors import BadInput, ImageFailed, NotAcceptable
+from ..errors import ImageFailed, NotAcceptable
 from ..ffmpeg import last_line, start_ffmpeg
 from ..store.naming import Segment
 from ..store.select import select_segments
@@ -222,10 +222,7 @@ async def handle_spans(request: web.Request) -> web.Response:
     channel, quality = info["channel"], info["quality"]
     given = range_params(query(request))
     archive.path(channel, quality)
-    end = given.end or request.app[CLOCK].now()
-    start = given.start or end - timedelta(hours=1)
-    if end <= start:
-        raise BadInput("parameter 'start' is in the future: give an 'end' after it")
+    start, end = given.filled(request.app[CLOCK].now(), timedelta(hours=1))
     check_implicit(start, end, given.explicit)
     body = await asyncio.to_thread(spans_json, archive, channel, quality, start, end)
     return web.Response(body=body, content_type=JSON)
